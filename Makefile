@@ -1,0 +1,38 @@
+# Two commands on a fresh clone: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+
+.PHONY: run test install migrate demo lint format bench clean
+
+run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
+	$(BIN)/ruff check .
+	$(BIN)/pytest
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-test.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -r requirements-test.txt
+	touch $@
+
+migrate: install
+	$(FLASK) db upgrade
+
+demo: install
+	$(FLASK) ecoflow seed-demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,69 @@
+"""EcoFlow: the 京津冀生态环境接诉即办 norm as a Flask application."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from .config import load_config
+from .extensions import db, migrate
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application; `config` overrides the defaults and the environment."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    register_extensions(app)
+    register_norm(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_cli(app)
+    return app
+
+
+def register_extensions(app: Flask):
+    from .extensions import configure_engine
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    with app.app_context():
+        configure_engine(db.engine)
+
+
+def register_norm(app: Flask):
+    """Load workflows/ once; a broken file stops start-up here, naming the file and the fault."""
+    from .complaints.schemas import action_schemas, complaint_create_schema
+    from .complaints.services import CONDITIONS
+    from .norm import load_norm
+
+    norm = load_norm(app.config["WORKFLOWS_DIR"])
+    app.extensions["ecoflow.norm"] = norm
+    app.extensions["ecoflow.machine"] = norm.build_machine(CONDITIONS)
+    app.extensions["ecoflow.schemas"] = {
+        "create": complaint_create_schema(norm),
+        "actions": action_schemas(norm),
+    }
+
+
+def register_blueprints(app: Flask):
+    from .complaints.api import bp as complaints_api
+    from .officers.api import bp as officers_api
+
+    app.register_blueprint(officers_api)
+    app.register_blueprint(complaints_api)
+
+
+def register_errorhandlers(app: Flask):
+    from .errors import register_errorhandlers as register
+
+    register(app)
+
+
+def register_cli(app: Flask):
+    from .cli import ecoflow_cli
+
+    app.cli.add_command(ecoflow_cli)
+    if not app.debug:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transitions").setLevel(logging.WARNING)

@@ -1,0 +1,1 @@
+"""Complaints: intake, the lifecycle actions, clocks, and the audit trail of each case."""

@@ -1,0 +1,77 @@
+"""API: register complaints, read them, take the norm's actions on them."""
+
+from flask import Blueprint, current_app, g, jsonify, request, url_for
+
+from ecoflow.extensions import db
+from ecoflow.officers.auth import login_required
+from ecoflow.rest import json_body, load
+from ecoflow.timeutil import utcnow
+
+from . import services
+from .schemas import ComplaintContext, complaint_filter_schema, complaint_schema, complaints_schema, events_schema
+
+bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
+
+
+def _dump(complaint, purpose: str):
+    """The complaint as the caller may see it; an unmasked view is logged."""
+    now = utcnow()
+    unmasked = services.reveal_personal_data(g.officer, complaint, purpose, now)
+    with ComplaintContext({"viewer": g.officer, "unmasked": unmasked, "now": now}):
+        return complaint_schema.dump(complaint)
+
+
+@bp.post("/complaints")
+@login_required
+def create_complaint():
+    data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
+    complaint, created = services.register_complaint(g.officer, data, utcnow())
+    body = _dump(complaint, "register")
+    db.session.commit()
+    location = url_for(".get_complaint", case_no=complaint.case_no)
+    return body, (201 if created else 200), {"Location": location}
+
+
+@bp.get("/complaints")
+@login_required
+def list_complaints():
+    filters = load(complaint_filter_schema, request.args)
+    now = utcnow()
+    items, total = services.list_complaints(g.officer, filters, now)
+    # Lists always mask personal data: opening one case is what shows (and logs) it.
+    with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}):
+        body = complaints_schema.dump(items)
+    return {"items": body, "total": total, "page": filters["page"], "per_page": filters["per_page"]}
+
+
+@bp.get("/complaints/<case_no>")
+@login_required
+def get_complaint(case_no):
+    body = _dump(services.get_complaint(g.officer, case_no), "view")
+    db.session.commit()
+    return body
+
+
+@bp.post("/complaints/<case_no>/actions/<action>")
+@login_required
+def take_action(case_no, action):
+    complaint = services.get_complaint(g.officer, case_no)
+    schema = current_app.extensions["ecoflow.schemas"]["actions"].get(action)
+    data = load(schema, json_body()) if schema else {}
+    complaint = services.perform_action(g.officer, complaint, action, data, utcnow())
+    body = _dump(complaint, action)
+    db.session.commit()
+    return body
+
+
+@bp.get("/complaints/<case_no>/events")
+@login_required
+def list_events(case_no):
+    complaint = services.get_complaint(g.officer, case_no)
+    return jsonify(events_schema.dump(services.list_events(complaint)))
+
+
+@bp.get("/workflow")
+@login_required
+def get_workflow():
+    return dict(services.get_norm().raw)

@@ -1,0 +1,38 @@
+"""诉求分级 suggestions from the rules in workflows/grading.yaml."""
+
+from __future__ import annotations
+
+
+def suggest_grade(norm, *, description: str, channel: str, request_type: str, repeats: int) -> dict:
+    """The suggested grade and categories with the reasons for them; `repeats` counts the
+    earlier complaints about the same place inside the repeat window."""
+    rules = norm.grading
+    reasons = []
+    categories = []
+    for category, words in rules["categories"].items():
+        hits = [w for w in words if w in description]
+        if hits:
+            categories.append(category)
+            reasons.append(f"关键词“{'、'.join(hits)}” → {norm.catalog['categories'][category]}")
+    if not categories:
+        categories = [rules["default_category"]]
+
+    grade = None
+    urgent_hits = [w for w in rules["urgent"] if w in description]
+    if urgent_hits:
+        grade = "urgent"
+        reasons.append(f"关键词“{'、'.join(urgent_hits)}”表明正在发生危害 → 紧急")
+    repeat = rules["repeat"]
+    if repeats + 1 >= repeat["count"]:
+        reasons.append(f"{repeat['window_days']}日内同一地点第{repeats + 1}次诉求 → 重点")
+        grade = grade or "key"
+    if channel in rules["key_channels"]:
+        reasons.append(f"来源渠道为{norm.catalog['channels'][channel]} → 重点")
+        grade = grade or "key"
+    if grade is None and request_type in rules["consult_types"]:
+        grade = "consult"
+        reasons.append("诉求类型为咨询 → 咨询")
+    if grade is None:
+        grade = rules["default_grade"]
+        reasons.append(f"未命中其他规则 → {norm.grades[grade].label}")
+    return {"grade": grade, "categories": categories, "reasons": reasons}

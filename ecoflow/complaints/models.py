@@ -1,0 +1,233 @@
+"""A complaint, its categories, its clocks, extension and pause records, and its events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    text,
+)
+from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer, Unit
+from ecoflow.sqltypes import UTCDateTime
+from ecoflow.timeutil import utcnow
+
+# States in which a responsible officer answers for the case, and states before any officer is named.
+# The database holds the two facts; a state added in workflows/ is bound by neither.
+OFFICER_STATES = ("assigned", "handling", "transferred", "replied", "verifying", "closed")
+UNASSIGNED_STATES = ("received", "accepted", "graded", "rejected", "merged")
+
+
+def _in(states) -> str:
+    return "state IN (" + ", ".join(f"'{s}'" for s in states) + ")"
+
+
+class Complaint(db.Model):
+    __tablename__ = "complaints"
+    __table_args__ = (
+        UniqueConstraint("bureau_code", "channel", "external_id"),
+        CheckConstraint("(state = 'closed') = (closed_at IS NOT NULL)", name="closed_iff_closed_at"),
+        CheckConstraint(f"NOT {_in(OFFICER_STATES)} OR officer_id IS NOT NULL", name="officer_when_assigned"),
+        CheckConstraint(f"NOT {_in(UNASSIGNED_STATES)} OR officer_id IS NULL", name="no_officer_before_assigned"),
+        CheckConstraint("reopen_count >= 0", name="reopen_count_not_negative"),
+        Index("ix_complaints_bureau_state", "bureau_code", "state"),
+        Index("ix_complaints_bureau_address", "bureau_code", "address", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(24), unique=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    channel: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str] = mapped_column(Text)
+
+    complainant_name: Mapped[str | None] = mapped_column(String(50))
+    complainant_phone: Mapped[str | None] = mapped_column(String(20))
+    callback_consent: Mapped[bool] = mapped_column(default=False)
+    # 敏感诉求匿名交办: the complainant is hidden from the handling unit too.
+    is_sensitive: Mapped[bool] = mapped_column(default=False)
+
+    address: Mapped[str] = mapped_column(String(200))
+    district_code: Mapped[str | None] = mapped_column(String(12))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lng: Mapped[float | None] = mapped_column(Float)
+
+    state: Mapped[str] = mapped_column(String(20), index=True)
+    grade: Mapped[str | None] = mapped_column(String(20))
+    # The grading suggestion made at intake: {"grade", "categories", "reasons"}.
+    suggestion: Mapped[dict] = mapped_column(JSON)
+    is_on_ledger: Mapped[bool] = mapped_column(default=False)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
+    reopen_count: Mapped[int] = mapped_column(default=0)
+    # The case this one is linked to at a peer bureau (线索移送).
+    peer_bureau: Mapped[str | None] = mapped_column(String(8))
+    peer_case_no: Mapped[str | None] = mapped_column(String(24))
+
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Optimistic locking: every action bumps it, a stale one is refused.
+    version: Mapped[int] = mapped_column(Integer)
+    # Head of the hash chain of this case's events, so that a removed last event shows too.
+    event_seq: Mapped[int] = mapped_column(default=0)
+    event_hash: Mapped[str] = mapped_column(String(64), default="")
+
+    __mapper_args__ = {"version_id_col": version}
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    officer: Mapped[Officer | None] = relationship(lazy="joined", innerjoin=False)
+    merged_into: Mapped[Complaint | None] = relationship(remote_side=[id], lazy="select")
+    category_rows: Mapped[list[ComplaintCategory]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="ComplaintCategory.category"
+    )
+    clocks: Mapped[list[Clock]] = relationship(lazy="selectin", back_populates="complaint", order_by="Clock.id")
+    categories: AssociationProxy[list[str]] = association_proxy(
+        "category_rows", "category", creator=lambda category: ComplaintCategory(category=category)
+    )
+
+    def running_clock(self, kind: str) -> Clock | None:
+        return next((c for c in self.clocks if c.kind == kind and c.stopped_at is None), None)
+
+
+class ComplaintCategory(db.Model):
+    __tablename__ = "complaint_categories"
+
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), primary_key=True)
+    category: Mapped[str] = mapped_column(String(20), primary_key=True, index=True)
+
+
+class Clock(db.Model):
+    """A deadline on a case: first contact, reply. Runs until its event happens."""
+
+    __tablename__ = "clocks"
+    __table_args__ = (
+        # One running clock of each kind per case.
+        Index(
+            "uq_clocks_running",
+            "complaint_id",
+            "kind",
+            unique=True,
+            postgresql_where=text("stopped_at IS NULL"),
+            sqlite_where=text("stopped_at IS NULL"),
+        ),
+        Index("ix_clocks_due", "due_at", postgresql_where=text("stopped_at IS NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    # The period as the norm set it when the clock started, e.g. 15 working_days.
+    period_amount: Mapped[int]
+    period_unit: Mapped[str] = mapped_column(String(16))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    paused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused_seconds: Mapped[int] = mapped_column(default=0)
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The action that stopped it: one of its own events (contact, reply) or the case ending otherwise.
+    stopped_by: Mapped[str | None] = mapped_column(String(30))
+    # The highest rung of the escalation ladder this clock has reached.
+    rung: Mapped[str | None] = mapped_column(String(20))
+
+    complaint: Mapped[Complaint] = relationship(back_populates="clocks")
+
+
+class Extension(db.Model):
+    """延期: requested by the officer, approved or refused by a supervisor (a leader from the second on)."""
+
+    __tablename__ = "extensions"
+    __table_args__ = (UniqueConstraint("complaint_id", "ordinal"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id"))
+    ordinal: Mapped[int]
+    days: Mapped[int]
+    reason: Mapped[str] = mapped_column(Text)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    is_approved: Mapped[bool | None]
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(Text)
+
+
+class Pause(db.Model):
+    """挂起: a supervisor stops a clock while the bureau waits on something outside its control."""
+
+    __tablename__ = "pauses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    clock_id: Mapped[int] = mapped_column(ForeignKey("clocks.id"))
+    reason: Mapped[str] = mapped_column(Text)
+    paused_by_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    paused_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    resumed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    resumed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    counted_seconds: Mapped[int | None]
+
+
+class CaseCounter(db.Model):
+    """The last case number given out per bureau and day."""
+
+    __tablename__ = "case_counters"
+
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"), primary_key=True)
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int]
+
+
+class Event(db.Model):
+    """留痕: one append-only, hash-chained record per action on a case."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("complaint_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"))
+    seq: Mapped[int]
+    action: Mapped[str] = mapped_column(String(30))
+    from_state: Mapped[str | None] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str | None] = mapped_column(String(64))  # username; None for the system
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    data: Mapped[dict] = mapped_column(JSON)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class PersonalDataView(db.Model):
+    """Who saw a complainant's unmasked details, when, and through what."""
+
+    __tablename__ = "personal_data_views"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    purpose: Mapped[str] = mapped_column(String(60))
+
+
+@event.listens_for(Event, "before_update")
+@event.listens_for(Event, "before_delete")
+def _events_are_append_only(mapper, connection, target):
+    raise RuntimeError("audit events are append-only")

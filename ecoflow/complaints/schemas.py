@@ -1,0 +1,214 @@
+"""What the API reads and writes about complaints."""
+
+from __future__ import annotations
+
+import re
+from typing import TypedDict
+
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow.experimental.context import Context
+
+from ecoflow.timeutil import SHANGHAI
+
+from . import privacy, services
+
+
+def _no_control_characters(value: str):
+    # NUL and other control characters break databases and screens; tabs and newlines are text.
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
+        raise ValidationError("含有不允许的控制字符。")
+
+
+def Text(max_length=4000, **kwargs):
+    """Free text: trimmed, not empty, no control characters."""
+    return _Trimmed(validate=[validate.Length(min=1, max=max_length), _no_control_characters], **kwargs)
+
+
+class _Trimmed(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def Code(choices, **kwargs):
+    return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+class ComplainantSchema(StrictSchema):
+    name = Text(50)
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,18}$", error="电话号码格式不正确。"))
+    callback_consent = fields.Boolean(load_default=False)
+
+
+class LocationSchema(StrictSchema):
+    address = Text(200, required=True)
+    district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}$", error="区划代码应为6至12位数字。"))
+    lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
+    lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+
+
+def complaint_create_schema(norm) -> Schema:
+    """The intake form, its code lists from the norm."""
+    catalog = norm.catalog
+    return Schema.from_dict(
+        {
+            "bureau": Code(catalog["bureaus"]),
+            "channel": Code(catalog["channels"], required=True),
+            "external_id": fields.String(validate=[validate.Length(min=1, max=64), _no_control_characters]),
+            "type": Code(catalog["types"], required=True),
+            "description": Text(4000, required=True),
+            "complainant": fields.Nested(ComplainantSchema),
+            "location": fields.Nested(LocationSchema, required=True),
+            "received_at": fields.AwareDateTime(default_timezone=SHANGHAI),
+            "sensitive": fields.Boolean(),
+        },
+        name="ComplaintCreateSchema",
+    )(unknown=RAISE)
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+def _action_field(spec: dict, norm):
+    kind, required = spec["type"], spec["required"]
+    catalog = norm.catalog
+    if kind == "text":
+        return Text(4000, required=required)
+    if kind in ("string", "unit", "officer", "case_no"):
+        return Text(64 if kind != "string" else 200, required=required)
+    if kind == "boolean":
+        return fields.Boolean(required=required)
+    if kind == "integer":
+        return fields.Integer(required=required, strict=True, validate=validate.Range(1, 366))
+    if kind == "grade":
+        return Code(norm.grades, required=required)
+    if kind == "categories":
+        return fields.List(Code(catalog["categories"]), required=required, validate=validate.Length(min=1, max=8))
+    if kind == "satisfaction":
+        return Code(catalog["satisfaction"], required=required)
+    if kind == "evidence":
+        return fields.List(Text(500), required=required, validate=validate.Length(max=50))
+    raise AssertionError(kind)  # the norm loader admits no other type
+
+
+def action_schemas(norm) -> dict[str, Schema]:
+    """One schema per action of the norm, from the fields it declares, plus the `version` seen."""
+    schemas = {}
+    for name, action in norm.actions.items():
+        declared = {field: _action_field(spec, norm) for field, spec in action.fields.items()}
+        declared["version"] = fields.Integer(required=True, strict=True)
+        schemas[name] = Schema.from_dict(declared, name=f"{name.title()}ActionSchema")(unknown=RAISE)
+    return schemas
+
+
+# --- listing ----------------------------------------------------------------------------------
+
+
+class ComplaintFilterSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bureau = fields.String(validate=validate.Length(max=8))
+    state = fields.String(validate=validate.Length(max=20))
+    grade = fields.String(validate=validate.Length(max=20))
+    channel = fields.String(validate=validate.Length(max=20))
+    category = fields.String(validate=validate.Length(max=20))
+    unit = fields.String(validate=validate.Length(max=40))
+    officer = fields.String(validate=validate.Length(max=64))
+    overdue = fields.Boolean()
+    text = fields.String(validate=[validate.Length(min=1, max=100), _no_control_characters])
+    received_from = fields.AwareDateTime(default_timezone=SHANGHAI)
+    received_to = fields.AwareDateTime(default_timezone=SHANGHAI)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+# --- output -----------------------------------------------------------------------------------
+
+
+class ViewContext(TypedDict):
+    viewer: object
+    unmasked: bool
+    now: object
+
+
+ComplaintContext = Context[ViewContext]
+
+
+class ClockSchema(Schema):
+    kind = fields.String()
+    started_at = fields.AwareDateTime()
+    due_at = fields.AwareDateTime()
+    paused_at = fields.AwareDateTime()
+    stopped_at = fields.AwareDateTime()
+    rung = fields.String()
+    status = fields.Function(lambda clock: services.clock_status(clock, ComplaintContext.get()["now"]))
+
+
+class ComplaintSchema(Schema):
+    case_no = fields.String()
+    bureau = fields.String(attribute="bureau_code")
+    channel = fields.String()
+    external_id = fields.String()
+    type = fields.String()
+    description = fields.String()
+    complainant = fields.Method("get_complainant")
+    location = fields.Method("get_location")
+    sensitive = fields.Boolean(attribute="is_sensitive")
+    state = fields.String()
+    grade = fields.String()
+    categories = fields.Function(lambda c: list(c.categories))
+    suggestion = fields.Dict()
+    on_ledger = fields.Boolean(attribute="is_on_ledger")
+    unit = fields.String(attribute="unit.code", allow_none=True)
+    officer = fields.String(attribute="officer.username", allow_none=True)
+    merged_into = fields.String(attribute="merged_into.case_no", allow_none=True)
+    reopen_count = fields.Integer()
+    received_at = fields.AwareDateTime()
+    closed_at = fields.AwareDateTime()
+    updated_at = fields.AwareDateTime()
+    clocks = fields.List(fields.Nested(ClockSchema))
+    allowed_actions = fields.Function(lambda c: services.allowed_actions(ComplaintContext.get()["viewer"], c))
+    version = fields.Integer()
+
+    def get_complainant(self, complaint):
+        unmasked = ComplaintContext.get()["unmasked"]
+        return {
+            "name": complaint.complainant_name if unmasked else privacy.mask_name(complaint.complainant_name),
+            "phone": complaint.complainant_phone if unmasked else privacy.mask_phone(complaint.complainant_phone),
+            "callback_consent": complaint.callback_consent,
+            "masked": not unmasked,
+        }
+
+    def get_location(self, complaint):
+        unmasked = ComplaintContext.get()["unmasked"]
+        return {
+            "address": complaint.address if unmasked else privacy.mask_address(complaint.address),
+            "district": complaint.district_code,
+            "lat": complaint.lat if unmasked else privacy.coarsen(complaint.lat),
+            "lng": complaint.lng if unmasked else privacy.coarsen(complaint.lng),
+        }
+
+
+class EventSchema(Schema):
+    seq = fields.Integer()
+    action = fields.String()
+    from_state = fields.String()
+    to_state = fields.String()
+    actor = fields.String()
+    occurred_at = fields.AwareDateTime()
+    data = fields.Dict()
+    hash = fields.String()
+
+
+complaint_schema = ComplaintSchema()
+complaints_schema = ComplaintSchema(many=True)
+events_schema = EventSchema(many=True)
+complaint_filter_schema = ComplaintFilterSchema()

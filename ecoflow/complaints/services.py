@@ -1,0 +1,605 @@
+"""The rules of a complaint's life: intake, every action of workflows/lifecycle.yaml, its clocks,
+its audit trail. Services take the acting officer and the time; they flush, the caller commits."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ecoflow.audit import GENESIS, chain_hash, chain_problems
+from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
+from ecoflow.extensions import db
+from ecoflow.norm import Action, Norm, Period
+from ecoflow.officers.models import Officer, Unit
+from ecoflow.timeutil import SHANGHAI
+
+from .grading import suggest_grade
+from .models import CaseCounter, Clock, Complaint, ComplaintCategory, Event, Extension, Pause, PersonalDataView
+
+log = logging.getLogger(__name__)
+
+# Received times further in the future than this are refused (clocks of other systems drift a little).
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+def get_norm() -> Norm:
+    return current_app.extensions["ecoflow.norm"]
+
+
+def _machine():
+    return current_app.extensions["ecoflow.machine"]
+
+
+# --- conditions named in workflows/lifecycle.yaml ---------------------------------------------
+
+
+def _unresolved(event) -> bool:
+    data = event.kwargs["data"]
+    return not data["resolved"] or data["satisfaction"] == "unsatisfied"
+
+
+def _on_ledger(event) -> bool:
+    return event.model.is_on_ledger
+
+
+CONDITIONS = {"unresolved": _unresolved, "on_ledger": _on_ledger}
+
+
+# --- who may do what --------------------------------------------------------------------------
+
+
+def roles_on(officer: Officer, complaint: Complaint) -> set[str]:
+    return officer.roles_for(complaint.bureau_code, complaint.unit_id)
+
+
+def check_can_view(officer: Officer, complaint: Complaint):
+    if complaint.bureau_code not in officer.bureau_codes:
+        raise Forbidden(f"无权查看其他单位的案件 {complaint.case_no}。", code="other_bureau")
+
+
+def allowed_actions(officer: Officer, complaint: Complaint) -> list[str]:
+    """The actions this officer may take on this complaint now, in the norm's order."""
+    roles = roles_on(officer, complaint)
+    return [
+        action.name
+        for action in get_norm().actions.values()
+        if complaint.state in action.sources
+        and roles & action.roles
+        and (not action.assignee_only or complaint.officer_id == officer.id)
+    ]
+
+
+def may_see_personal_data(officer: Officer, complaint: Complaint) -> bool:
+    """Intake sees the complainant; so does the responsible officer, unless dispatched anonymously."""
+    if "intake" in roles_on(officer, complaint):
+        return True
+    return complaint.officer_id == officer.id and not complaint.is_sensitive
+
+
+def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, now: datetime) -> bool:
+    """Whether to show this officer the complainant unmasked; every time it is, that is logged."""
+    if not may_see_personal_data(officer, complaint):
+        return False
+    db.session.add(PersonalDataView(complaint_id=complaint.id, officer_id=officer.id, viewed_at=now, purpose=purpose))
+    return True
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+
+def get_complaint(officer: Officer, case_no: str) -> Complaint:
+    """The complaint with this case number, if the officer may see it."""
+    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no))
+    if complaint is None:
+        raise NotFound(f"案件 {case_no} 不存在。", code="unknown_case")
+    check_can_view(officer, complaint)
+    return complaint
+
+
+def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[list[Complaint], int]:
+    """The complaints of the officer's bureaus that match `filters`, one page, newest first."""
+    query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))
+    if filters.get("bureau"):
+        query = query.where(Complaint.bureau_code == filters["bureau"])
+    for name in ("state", "grade", "channel"):
+        if filters.get(name):
+            query = query.where(getattr(Complaint, name) == filters[name])
+    if filters.get("category"):
+        query = query.where(
+            Complaint.id.in_(
+                select(ComplaintCategory.complaint_id).where(ComplaintCategory.category == filters["category"])
+            )
+        )
+    if filters.get("unit"):
+        query = query.join(Unit, Complaint.unit_id == Unit.id).where(Unit.code == filters["unit"])
+    if filters.get("officer"):
+        query = query.where(Complaint.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
+    if "overdue" in filters:
+        late = select(Clock.complaint_id).where(
+            Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at < now
+        )
+        query = query.where(Complaint.id.in_(late) if filters["overdue"] else Complaint.id.not_in(late))
+    if filters.get("text"):
+        pattern = "%" + filters["text"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(*(
+            column.ilike(pattern, escape="\\")
+            for column in (Complaint.case_no, Complaint.description, Complaint.address)
+        )))  # fmt: skip
+    if filters.get("received_from"):
+        query = query.where(Complaint.received_at >= filters["received_from"])
+    if filters.get("received_to"):
+        query = query.where(Complaint.received_at < filters["received_to"])
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters["page"], filters["per_page"]
+    items = db.session.scalars(
+        query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return items, total
+
+
+def list_events(complaint: Complaint) -> list[Event]:
+    return db.session.scalars(select(Event).where(Event.complaint_id == complaint.id).order_by(Event.seq)).all()
+
+
+def clock_status(clock: Clock, now: datetime) -> str:
+    """running, paused, overdue while it runs; met, late or cancelled once stopped."""
+    if clock.stopped_at is not None:
+        if clock.stopped_by not in get_norm().clocks[clock.kind].stops_on:
+            return "cancelled"
+        return "met" if clock.stopped_at <= clock.due_at else "late"
+    if clock.paused_at is not None:
+        return "paused"
+    return "overdue" if now > clock.due_at else "running"
+
+
+# --- the audit trail --------------------------------------------------------------------------
+
+
+def _event_record(case_no: str, event: Event) -> dict:
+    return {
+        "case": case_no,
+        "seq": event.seq,
+        "action": event.action,
+        "from": event.from_state,
+        "to": event.to_state,
+        "actor": event.actor,
+        "at": event.occurred_at.isoformat(),
+        "data": event.data,
+    }
+
+
+def record_event(complaint, actor, action, from_state, data, now) -> Event:
+    """Append one hash-chained event to the case's trail."""
+    event = Event(
+        complaint_id=complaint.id,
+        seq=complaint.event_seq + 1,
+        action=action,
+        from_state=from_state,
+        to_state=complaint.state,
+        actor=actor.username if actor else None,
+        occurred_at=now,
+        data=data,
+        prev_hash=complaint.event_hash or GENESIS,
+    )
+    event.hash = chain_hash(event.prev_hash, _event_record(complaint.case_no, event))
+    complaint.event_seq, complaint.event_hash = event.seq, event.hash
+    db.session.add(event)
+    return event
+
+
+def verify_audit_trails() -> dict[str, list[str]]:
+    """Every case whose events were changed, removed or reordered, with what is wrong."""
+    broken = {}
+    complaints = db.session.execute(select(Complaint.id, Complaint.case_no, Complaint.event_seq, Complaint.event_hash))
+    for complaint_id, case_no, head_seq, head_hash in complaints:
+        events = db.session.scalars(select(Event).where(Event.complaint_id == complaint_id).order_by(Event.seq))
+        links = ((e.seq, _event_record(case_no, e), e.prev_hash, e.hash) for e in events)
+        problems = chain_problems(links, head_seq, head_hash)
+        if problems:
+            broken[case_no] = problems
+    return broken
+
+
+# --- intake -----------------------------------------------------------------------------------
+
+
+def _next_case_no(bureau_code: str, received_at: datetime) -> str:
+    """BJ-20261122-0007: the bureau, the local day received, a counter per bureau and day."""
+    day = received_at.astimezone(SHANGHAI).strftime("%Y%m%d")
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = (
+        dialect.insert(CaseCounter)
+        .values(bureau_code=bureau_code, day=day, last=1)
+        .on_conflict_do_update(index_elements=["bureau_code", "day"], set_={"last": CaseCounter.last + 1})
+        .returning(CaseCounter.last)
+    )
+    number = db.session.execute(statement).scalar_one()
+    return f"{bureau_code}-{day}-{number:04d}"
+
+
+def _find_by_external_id(bureau_code, channel, external_id) -> Complaint | None:
+    return db.session.scalar(
+        select(Complaint).where(
+            Complaint.bureau_code == bureau_code, Complaint.channel == channel, Complaint.external_id == external_id
+        )
+    )
+
+
+def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Complaint, bool]:
+    """登记: a new complaint in state `received`, or the existing one when the channel's external
+    id was seen before. Returns the complaint and whether it was created."""
+    norm = get_norm()
+    bureau_code = data.get("bureau") or actor.bureau_code
+    if "intake" not in actor.roles_for(bureau_code):
+        raise Forbidden(f"没有在 {bureau_code} 登记诉求的权限（需要受理员角色）。", code="role_not_allowed")
+    external_id = data.get("external_id")
+    if external_id:
+        existing = _find_by_external_id(bureau_code, data["channel"], external_id)
+        if existing is not None:
+            return existing, False
+    received_at = data.get("received_at") or now
+    if received_at > now + CLOCK_SKEW:
+        raise Invalid("受理时间不能晚于当前时间。", {"fields": {"received_at": ["受理时间不能晚于当前时间。"]}})
+
+    location = data["location"]
+    complainant = data.get("complainant") or {}
+    window = timedelta(days=norm.grading["repeat"]["window_days"])
+    repeats = db.session.scalar(
+        select(func.count()).where(
+            Complaint.bureau_code == bureau_code,
+            Complaint.address == location["address"],
+            Complaint.received_at > received_at - window,
+            Complaint.received_at <= received_at,
+        )
+    )
+    complaint = Complaint(
+        case_no=_next_case_no(bureau_code, received_at),
+        bureau_code=bureau_code,
+        channel=data["channel"],
+        external_id=external_id,
+        type=data["type"],
+        description=data["description"],
+        complainant_name=complainant.get("name"),
+        complainant_phone=complainant.get("phone"),
+        callback_consent=complainant.get("callback_consent", False),
+        is_sensitive=data.get("sensitive", False),
+        address=location["address"],
+        district_code=location.get("district"),
+        lat=location.get("lat"),
+        lng=location.get("lng"),
+        state=norm.initial,
+        suggestion=suggest_grade(
+            norm, description=data["description"], channel=data["channel"], request_type=data["type"], repeats=repeats
+        ),
+        received_at=received_at,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(complaint)
+            db.session.flush()
+    except IntegrityError:
+        # Another request registered the same external id at the same moment: that one stands.
+        existing = _find_by_external_id(bureau_code, data["channel"], external_id) if external_id else None
+        if existing is None:
+            raise
+        return existing, False
+    record_event(complaint, actor, "register", None, {"channel": complaint.channel, "external_id": external_id}, now)
+    db.session.flush()
+    return complaint, True
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Step:
+    """One action being taken: who, on what, with which fields, and what goes on the record."""
+
+    norm: Norm
+    actor: Officer
+    complaint: Complaint
+    action: Action
+    data: dict
+    now: datetime
+    record: dict = field(default_factory=dict)
+
+
+EFFECTS = {}
+
+
+def effect(name):
+    """Registers what an action of workflows/lifecycle.yaml does beyond changing state.
+    An action with no registered effect only records its fields."""
+
+    def register(function):
+        EFFECTS[name] = function
+        return function
+
+    return register
+
+
+def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, now: datetime) -> Complaint:
+    """Take action `name` on `complaint` with the validated fields `data` (which include the
+    `version` the caller saw). Raises and changes nothing when the norm does not allow it."""
+    norm = get_norm()
+    check_can_view(actor, complaint)
+    action = norm.actions.get(name)
+    if action is None:
+        raise NotFound(f"没有名为 {name} 的操作。", {"actions": list(norm.actions)}, code="unknown_action")
+    roles = roles_on(actor, complaint)
+    if not roles & action.roles:
+        raise Forbidden(
+            f"“{action.label}”需要以下角色之一：{'、'.join(norm.catalog['roles'][r] for r in sorted(action.roles))}。",
+            {"required_roles": sorted(action.roles)},
+            code="role_not_allowed",
+        )
+    if action.assignee_only and complaint.officer_id != actor.id:
+        raise Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
+    if data["version"] != complaint.version:
+        raise Conflict(
+            "案件已被他人更新，请刷新后重试。",
+            {"version": complaint.version, "state": complaint.state},
+            code="stale_version",
+        )
+    if complaint.state not in action.sources:
+        allowed = allowed_actions(actor, complaint)
+        raise Conflict(
+            f"案件当前状态为“{norm.states[complaint.state]['label']}”（{complaint.state}），不能“{action.label}”。"
+            f"可执行的操作：{', '.join(allowed) or '无'}。",
+            {"state": complaint.state, "allowed_actions": allowed},
+            code="action_not_allowed",
+        )
+
+    step = Step(norm, actor, complaint, action, {k: v for k, v in data.items() if k != "version"}, now)
+    step.record.update(step.data)
+    from_state = complaint.state
+    if name in EFFECTS:
+        EFFECTS[name](step)
+    if not _machine().events[name].trigger(complaint, data=step.data):
+        raise Conflict(f"当前不能“{action.label}”。", {"state": complaint.state}, code="action_not_allowed")
+
+    outcome = action.outcome_to(complaint.state) if action.outcomes else None
+    if outcome and outcome.reopens:
+        complaint.reopen_count += 1
+        _restart_clocks_on_reopen(step)
+    _stop_clocks(complaint, name, now)
+    if outcome and norm.states[complaint.state].get("final"):
+        _stop_clocks(complaint, name, now, every=True)
+    complaint.closed_at = now if complaint.state == "closed" else None
+    complaint.updated_at = now
+    record_event(complaint, actor, name, from_state, step.record, now)
+    db.session.flush()
+    return complaint
+
+
+# --- clocks -----------------------------------------------------------------------------------
+
+
+def _period(clock: Clock) -> Period:
+    return Period(clock.period_amount, clock.period_unit)
+
+
+def _compute_due(norm: Norm, clock: Clock) -> datetime:
+    """Due time from the start, the period, the paused time and the approved extensions."""
+    due = norm.calendar.add(clock.started_at, _period(clock)) + timedelta(seconds=clock.paused_seconds)
+    extensions = db.session.scalars(
+        select(Extension)
+        .where(Extension.clock_id == clock.id, Extension.is_approved.is_(True))
+        .order_by(Extension.ordinal)
+    )
+    for extension in extensions:
+        due = norm.calendar.add(due, Period(extension.days, _period(clock).day_unit))
+    return due
+
+
+def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime, norm: Norm) -> Clock:
+    clock = Clock(
+        kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at,
+        due_at=norm.calendar.add(started_at, period),
+    )  # fmt: skip
+    complaint.clocks.append(clock)
+    return clock
+
+
+def _set_grade_clocks(step: Step):
+    """Start the grade's clocks from the time received; a new grade re-times the running ones."""
+    complaint, norm = step.complaint, step.norm
+    grade = norm.grades[complaint.grade]
+    for kind, period in grade.clocks.items():
+        clock = complaint.running_clock(kind)
+        if clock is None:
+            if not any(c.kind == kind for c in complaint.clocks):
+                _start_clock(complaint, kind, period, complaint.received_at, norm)
+        elif (clock.period_amount, clock.period_unit) != (period.amount, period.unit):
+            clock.period_amount, clock.period_unit = period.amount, period.unit
+            clock.due_at = _compute_due(norm, clock)
+    for clock in complaint.clocks:
+        if clock.stopped_at is None and clock.kind not in grade.clocks:
+            _stop(clock, "grade", step.now)
+
+
+def _restart_clocks_on_reopen(step: Step):
+    """重办 starts a fresh reply clock (of the case's grade) from now."""
+    grade = step.norm.grades[step.complaint.grade]
+    for kind, period in grade.clocks.items():
+        if step.norm.clocks[kind].restarts_on_reopen and step.complaint.running_clock(kind) is None:
+            _start_clock(step.complaint, kind, period, step.now, step.norm)
+
+
+def _stop(clock: Clock, action: str, now: datetime):
+    if clock.paused_at is not None:
+        _end_pause(clock, None, now, get_norm())
+    clock.stopped_at, clock.stopped_by = now, action
+
+
+def _stop_clocks(complaint: Complaint, action: str, now: datetime, every: bool = False):
+    """Stop the running clocks whose event `action` is (every running clock when the case ends)."""
+    kinds = get_norm().clocks
+    for clock in complaint.clocks:
+        if clock.stopped_at is None and (every or action in kinds[clock.kind].stops_on):
+            _stop(clock, action, now)
+
+
+def _end_pause(clock: Clock, actor: Officer | None, now: datetime, norm: Norm) -> int:
+    """Ends the clock's pause; the paused time counts up to the cap. Returns the seconds counted."""
+    pause = db.session.scalar(select(Pause).where(Pause.clock_id == clock.id, Pause.resumed_at.is_(None)))
+    cap = norm.pause["max_total"]
+    cap_seconds = int((norm.calendar.add(now, cap) - now).total_seconds())
+    counted = max(0, min(int((now - clock.paused_at).total_seconds()), cap_seconds - clock.paused_seconds))
+    clock.paused_seconds += counted
+    clock.paused_at = None
+    clock.due_at = _compute_due(norm, clock)
+    pause.resumed_at, pause.resumed_by_id, pause.counted_seconds = now, actor.id if actor else None, counted
+    return counted
+
+
+# --- what each action does --------------------------------------------------------------------
+
+
+def _field_error(name: str, message: str) -> Invalid:
+    return Invalid(message, {"fields": {name: [message]}})
+
+
+@effect("merge")
+def _merge(step: Step):
+    target = db.session.scalar(select(Complaint).where(Complaint.case_no == step.data["into"]))
+    if target is None or target.bureau_code != step.complaint.bureau_code:
+        raise _field_error("into", f"本单位没有案件 {step.data['into']}。")
+    if target.id == step.complaint.id:
+        raise _field_error("into", "不能合并到案件自身。")
+    if step.norm.states[target.state].get("final") and target.state != "closed":
+        raise _field_error(
+            "into", f"案件 {target.case_no} 已{step.norm.states[target.state]['label']}，不能作为合并目标。"
+        )
+    step.complaint.merged_into_id = target.id
+
+
+def _apply_grade(step: Step):
+    complaint, data, norm = step.complaint, step.data, step.norm
+    complaint.grade = data["grade"]
+    complaint.categories = sorted(set(data["categories"]))
+    complaint.is_on_ledger = norm.grades[complaint.grade].ledger
+    suggested = complaint.suggestion
+    if data["grade"] != suggested["grade"] or sorted(set(data["categories"])) != sorted(suggested["categories"]):
+        step.record["overrides_suggestion"] = {"grade": suggested["grade"], "categories": suggested["categories"]}
+    _set_grade_clocks(step)
+
+
+@effect("grade")
+def _grade(step: Step):
+    _apply_grade(step)
+
+
+@effect("assign")
+def _assign(step: Step):
+    complaint, data = step.complaint, step.data
+    if "grade" in data or complaint.grade is None:
+        missing = {f: ["派单时一并分级，需要填写此项。"] for f in ("grade", "categories") if f not in data}
+        if missing:
+            raise Invalid("未分级的案件派单时须同时填写分级和类别。", {"fields": missing})
+        _apply_grade(step)
+    elif "categories" in data:
+        complaint.categories = sorted(set(data["categories"]))
+    unit = db.session.scalar(select(Unit).where(Unit.bureau_code == complaint.bureau_code, Unit.code == data["unit"]))
+    if unit is None:
+        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
+    officer = db.session.scalar(select(Officer).where(Officer.username == data["officer"]))
+    if officer is None or not officer.is_active or "officer" not in officer.roles_for(complaint.bureau_code, unit.id):
+        raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
+    complaint.unit_id, complaint.officer_id = unit.id, officer.id
+    complaint.unit, complaint.officer = unit, officer
+
+
+@effect("return")
+def _return(step: Step):
+    step.record["from_unit"] = step.complaint.unit.code
+    step.complaint.unit_id = step.complaint.officer_id = None
+    step.complaint.unit = step.complaint.officer = None
+
+
+def _extension_clock(step: Step) -> Clock:
+    clock = step.complaint.running_clock(step.norm.extension["clock"])
+    if clock is None:
+        raise Conflict("案件没有正在计时的答复期限，无需延期。", code="no_running_clock")
+    return clock
+
+
+def _pending_extension(complaint: Complaint) -> Extension | None:
+    return db.session.scalar(
+        select(Extension).where(Extension.complaint_id == complaint.id, Extension.is_approved.is_(None))
+    )
+
+
+@effect("request_extension")
+def _request_extension(step: Step):
+    clock = _extension_clock(step)
+    if _pending_extension(step.complaint) is not None:
+        raise Conflict("已有一项延期申请等待审批。", code="extension_pending")
+    ordinal = 1 + db.session.scalar(select(func.count()).where(Extension.complaint_id == step.complaint.id))
+    limit = _period(clock).whole_days
+    if ordinal == 1 and step.data["days"] > limit:
+        raise _field_error("days", f"首次延期最多 {limit} 天（不超过原办理期限）。")
+    db.session.add(Extension(
+        complaint_id=step.complaint.id, clock_id=clock.id, ordinal=ordinal, days=step.data["days"],
+        reason=step.data["reason"], requested_by_id=step.actor.id, requested_at=step.now,
+    ))  # fmt: skip
+    step.record["ordinal"] = ordinal
+
+
+@effect("approve_extension")
+def _approve_extension(step: Step):
+    extension = _pending_extension(step.complaint)
+    if extension is None:
+        raise Conflict("没有等待审批的延期申请。", code="no_pending_extension")
+    approvers = step.norm.extension["approvers"]
+    needed = approvers[min(extension.ordinal, len(approvers)) - 1]
+    if needed not in roles_on(step.actor, step.complaint):
+        label = step.norm.catalog["roles"][needed]
+        raise Forbidden(
+            f"第{extension.ordinal}次延期须由{label}审批。", {"required_roles": [needed]}, code="role_not_allowed"
+        )
+    extension.is_approved = step.data.get("approved", True)
+    extension.decided_by_id, extension.decided_at = step.actor.id, step.now
+    extension.note = step.data.get("note")
+    step.record.update(approved=extension.is_approved, ordinal=extension.ordinal, days=extension.days)
+    if extension.is_approved:
+        db.session.flush()
+        clock = db.session.get(Clock, extension.clock_id)
+        clock.due_at = _compute_due(step.norm, clock)
+        step.record["due_at"] = clock.due_at.isoformat()
+
+
+def _pause_clock(step: Step) -> Clock:
+    clock = step.complaint.running_clock(step.norm.pause["clock"])
+    if clock is None:
+        raise Conflict("案件没有正在计时的答复期限。", code="no_running_clock")
+    return clock
+
+
+@effect("pause")
+def _pause(step: Step):
+    clock = _pause_clock(step)
+    if clock.paused_at is not None:
+        raise Conflict("答复期限已经挂起。", code="already_paused")
+    clock.paused_at = step.now
+    db.session.add(Pause(
+        complaint_id=step.complaint.id, clock_id=clock.id, reason=step.data["reason"],
+        paused_by_id=step.actor.id, paused_at=step.now,
+    ))  # fmt: skip
+
+
+@effect("resume")
+def _resume(step: Step):
+    clock = _pause_clock(step)
+    if clock.paused_at is None:
+        raise Conflict("答复期限没有挂起。", code="not_paused")
+    step.record["counted_seconds"] = _end_pause(clock, step.actor, step.now, step.norm)
+    step.record["due_at"] = clock.due_at.isoformat()

@@ -1,0 +1,62 @@
+"""Configuration: one documented set of defaults; environment variables override them;
+tests pass a mapping to create_app."""
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    # SQLite under instance/ unless DATABASE_URL names another database (PostgreSQL in production,
+    # e.g. postgresql+psycopg://user@host:5432/ecoflow).
+    "SQLALCHEMY_DATABASE_URI": None,
+    # Signs API tokens. Read from SECRET_KEY; without it, a random key is kept in instance/secret_key.
+    "SECRET_KEY": None,
+    # Where the norm and the schema migrations live.
+    "WORKFLOWS_DIR": str(ROOT / "workflows"),
+    "MIGRATIONS_DIR": str(ROOT / "migrations"),
+    # werkzeug's password hashing scheme.
+    "PASSWORD_HASH_METHOD": "scrypt",
+    # How long an API token is valid, in seconds.
+    "TOKEN_TTL_SECONDS": 12 * 3600,
+    # Page size limits for list endpoints.
+    "PAGE_SIZE": 50,
+    "MAX_PAGE_SIZE": 200,
+    # Larger request bodies are refused with 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
+}
+
+ENVIRONMENT = {
+    "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
+    "SECRET_KEY": "SECRET_KEY",
+    "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
+}
+
+
+def load_config(app, overrides=None):
+    """Fill app.config from the defaults, the environment, then `overrides`."""
+    app.config.from_mapping(DEFAULTS)
+    for variable, key in ENVIRONMENT.items():
+        if os.environ.get(variable):
+            app.config[key] = os.environ[variable]
+    app.config.from_mapping(overrides or {})
+    instance = Path(app.instance_path)
+    if not app.config["SQLALCHEMY_DATABASE_URI"]:
+        instance.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ecoflow.sqlite'}"
+    if not app.config["SECRET_KEY"]:
+        app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith(("postgres://", "postgresql://")):
+        # psycopg 3 is the driver we ship.
+        app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+def _instance_secret(path: Path) -> str:
+    """A per-installation random key, created on first start and never committed."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()

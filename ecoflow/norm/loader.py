@@ -1,0 +1,344 @@
+"""Loads and validates the norm in `workflows/` once, at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+
+import yaml
+from marshmallow import Schema, ValidationError, fields, validate
+from transitions import Machine
+
+from .calendar import UNITS, Period, WorkCalendar
+
+FIELD_TYPES = (
+    "text", "string", "boolean", "integer", "case_no", "unit", "officer",
+    "grade", "categories", "satisfaction", "evidence",
+)  # fmt: skip
+
+
+class NormError(Exception):
+    """A file under workflows/ is missing, malformed or inconsistent."""
+
+
+# --- the shape of each file ------------------------------------------------------------------
+
+Label = fields.String(required=True, validate=validate.Length(min=1))
+Names = fields.List(fields.String(), load_default=list)
+
+
+class StateSchema(Schema):
+    label = Label
+    final = fields.Boolean(load_default=False)
+
+
+class FieldSchema(Schema):
+    type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
+    required = fields.Boolean(load_default=False)
+
+
+class OutcomeSchema(Schema):
+    to = fields.String(required=True)
+    when = fields.String(load_default=None)
+    reopens = fields.Boolean(load_default=False)
+
+
+class ActionSchema(Schema):
+    label = Label
+    from_ = fields.List(fields.String(), required=True, data_key="from", validate=validate.Length(min=1))
+    to = fields.String(load_default=None)
+    outcomes = fields.List(fields.Nested(OutcomeSchema), load_default=list)
+    reopens = fields.Boolean(load_default=False)
+    roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    assignee_only = fields.Boolean(load_default=False)
+    fields_ = fields.Dict(fields.String(), fields.Nested(FieldSchema), data_key="fields", load_default=dict)
+
+
+class LifecycleSchema(Schema):
+    initial = fields.String(required=True)
+    states = fields.Dict(fields.String(), fields.Nested(StateSchema), required=True)
+    actions = fields.Dict(fields.String(), fields.Nested(ActionSchema), required=True)
+
+
+class PeriodSchema(Schema):
+    minutes = fields.Integer(validate=validate.Range(min=1))
+    hours = fields.Integer(validate=validate.Range(min=1))
+    natural_days = fields.Integer(validate=validate.Range(min=1))
+    working_days = fields.Integer(validate=validate.Range(min=1))
+
+
+class ClockSchema(Schema):
+    label = Label
+    stops_on = fields.List(fields.String(), required=True)
+    restarts_on_reopen = fields.Boolean(load_default=False)
+
+
+class GradeSchema(Schema):
+    label = Label
+    ledger = fields.Boolean(load_default=False)
+    clocks = fields.Dict(fields.String(), fields.Nested(PeriodSchema), required=True)
+
+
+class ExtensionSchema(Schema):
+    clock = fields.String(required=True)
+    approvers = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class PauseSchema(Schema):
+    clock = fields.String(required=True)
+    max_total = fields.Nested(PeriodSchema, required=True)
+
+
+class GradesSchema(Schema):
+    clocks = fields.Dict(fields.String(), fields.Nested(ClockSchema), required=True)
+    grades = fields.Dict(fields.String(), fields.Nested(GradeSchema), required=True)
+    extension = fields.Nested(ExtensionSchema, required=True)
+    pause = fields.Nested(PauseSchema, required=True)
+
+
+CodeList = fields.Dict(fields.String(), fields.String(), required=True)
+
+
+class CatalogSchema(Schema):
+    bureaus = CodeList
+    channels = CodeList
+    types = CodeList
+    categories = CodeList
+    roles = CodeList
+    satisfaction = CodeList
+
+
+class RepeatSchema(Schema):
+    window_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    count = fields.Integer(required=True, validate=validate.Range(min=2))
+
+
+class GradingSchema(Schema):
+    categories = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
+    default_category = fields.String(required=True)
+    urgent = fields.List(fields.String(), required=True)
+    key_channels = Names
+    repeat = fields.Nested(RepeatSchema, required=True)
+    consult_types = Names
+    default_grade = fields.String(required=True)
+
+
+class CalendarSchema(Schema):
+    holidays = fields.List(fields.Date(), load_default=list)
+    workdays = fields.List(fields.Date(), load_default=list)
+
+
+# --- the loaded norm -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    to: str | None
+    when: str | None = None
+    reopens: bool = False
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str
+    label: str
+    sources: tuple[str, ...]
+    outcomes: tuple[Outcome, ...]  # empty: records without changing state
+    roles: frozenset[str]
+    assignee_only: bool
+    fields: MappingProxyType  # name -> {"type", "required"}
+
+    def outcome_to(self, state: str) -> Outcome | None:
+        """The outcome that led to `state`."""
+        return next((o for o in self.outcomes if o.to == state), None)
+
+
+@dataclass(frozen=True)
+class Grade:
+    name: str
+    label: str
+    ledger: bool
+    clocks: MappingProxyType  # clock kind -> Period
+
+
+@dataclass(frozen=True)
+class ClockKind:
+    name: str
+    label: str
+    stops_on: frozenset[str]
+    restarts_on_reopen: bool
+
+
+@dataclass(frozen=True)
+class Norm:
+    """The whole norm: lifecycle, grades and clocks, code lists, grading rules, calendar."""
+
+    initial: str
+    states: MappingProxyType  # name -> {"label", "final"}
+    actions: MappingProxyType  # name -> Action
+    clocks: MappingProxyType  # name -> ClockKind
+    grades: MappingProxyType  # name -> Grade
+    extension: dict
+    pause: dict
+    catalog: MappingProxyType
+    grading: MappingProxyType
+    calendar: WorkCalendar
+    raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
+
+    def build_machine(self, conditions) -> Machine:
+        """One `transitions` machine for every complaint; `conditions` maps each `when` name
+        to a predicate of the EventData."""
+        unknown = {o.when for a in self.actions.values() for o in a.outcomes if o.when} - set(conditions)
+        if unknown:
+            raise NormError(f"workflows/lifecycle.yaml: no such condition: {', '.join(sorted(unknown))}")
+        transitions = []
+        for action in self.actions.values():
+            for outcome in action.outcomes or (Outcome(to=None),):
+                transitions.append({
+                    "trigger": action.name,
+                    "source": list(action.sources),
+                    "dest": outcome.to,  # None: an internal transition, the state stays
+                    "conditions": [conditions[outcome.when]] if outcome.when else [],
+                })  # fmt: skip
+        return Machine(
+            model=None,
+            states=list(self.states),
+            initial=self.initial,
+            transitions=transitions,
+            auto_transitions=False,
+            send_event=True,
+        )
+
+
+def _read(directory: Path, name: str, schema: Schema) -> dict:
+    path = directory / name
+    where = f"workflows/{name}"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise NormError(f"{where}: file not found in {directory}") from None
+    except yaml.YAMLError as exc:
+        raise NormError(f"{where}: not valid YAML: {exc}") from None
+    try:
+        return schema.load(data if data is not None else {})
+    except ValidationError as exc:
+        raise NormError(f"{where}: {_flatten(exc.messages)}") from None
+
+
+def _flatten(messages, prefix="") -> str:
+    if isinstance(messages, dict):
+        parts = []
+        for key, value in messages.items():
+            key = "" if key == "value" else str(key)  # marshmallow's Dict nests value errors
+            path = ".".join(p for p in (prefix, key) if p)
+            parts.append(_flatten(value, path))
+        return "; ".join(parts)
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)
+    return _flatten(dict(enumerate(messages)), prefix)
+
+
+def _period(spec: dict, where: str) -> Period:
+    if len(spec) != 1:
+        raise NormError(f"{where}: give exactly one of {', '.join(UNITS)}")
+    ((unit, amount),) = spec.items()
+    return Period(amount, unit)
+
+
+def _check(condition: bool, message: str):
+    if not condition:
+        raise NormError(message)
+
+
+def load_norm(directory) -> Norm:
+    """Read, validate and cross-check every file of the norm; raise NormError naming the problem."""
+    directory = Path(directory)
+    lifecycle = _read(directory, "lifecycle.yaml", LifecycleSchema())
+    grades_file = _read(directory, "grades.yaml", GradesSchema())
+    catalog = _read(directory, "catalog.yaml", CatalogSchema())
+    grading = _read(directory, "grading.yaml", GradingSchema())
+    calendar = _read(directory, "calendar.yaml", CalendarSchema())
+
+    where = "workflows/lifecycle.yaml"
+    states = lifecycle["states"]
+    _check(lifecycle["initial"] in states, f"{where}: initial: unknown state '{lifecycle['initial']}'")
+    actions = {}
+    for name, spec in lifecycle["actions"].items():
+        here = f"{where}: actions.{name}"
+        for source in spec["from_"]:
+            _check(source in states, f"{here}.from: unknown state '{source}'")
+        _check(not (spec["to"] and spec["outcomes"]), f"{here}: give either 'to' or 'outcomes', not both")
+        if spec["to"]:
+            outcomes = [Outcome(spec["to"], reopens=spec["reopens"])]
+        else:
+            outcomes = [Outcome(**o) for o in spec["outcomes"]]
+        for outcome in outcomes:
+            _check(outcome.to in states, f"{here}.to: unknown state '{outcome.to}'")
+        if len(outcomes) > 1:
+            _check(outcomes[-1].when is None, f"{here}.outcomes: the last outcome must have no 'when'")
+        for role in spec["roles"]:
+            _check(role in catalog["roles"], f"{here}.roles: unknown role '{role}'")
+        actions[name] = Action(
+            name=name,
+            label=spec["label"],
+            sources=tuple(spec["from_"]),
+            outcomes=tuple(outcomes),
+            roles=frozenset(spec["roles"]),
+            assignee_only=spec["assignee_only"],
+            fields=MappingProxyType(spec["fields_"]),
+        )
+
+    where = "workflows/grades.yaml"
+    clocks = {}
+    for name, spec in grades_file["clocks"].items():
+        for action in spec["stops_on"]:
+            _check(action in actions, f"{where}: clocks.{name}.stops_on: unknown action '{action}'")
+        clocks[name] = ClockKind(name, spec["label"], frozenset(spec["stops_on"]), spec["restarts_on_reopen"])
+    grades = {}
+    for name, spec in grades_file["grades"].items():
+        periods = {}
+        for kind, period in spec["clocks"].items():
+            _check(kind in clocks, f"{where}: grades.{name}.clocks: unknown clock '{kind}'")
+            periods[kind] = _period(period, f"{where}: grades.{name}.clocks.{kind}")
+        grades[name] = Grade(name, spec["label"], spec["ledger"], MappingProxyType(periods))
+    extension, pause = grades_file["extension"], grades_file["pause"]
+    _check(extension["clock"] in clocks, f"{where}: extension.clock: unknown clock '{extension['clock']}'")
+    for role in extension["approvers"]:
+        _check(role in catalog["roles"], f"{where}: extension.approvers: unknown role '{role}'")
+    _check(pause["clock"] in clocks, f"{where}: pause.clock: unknown clock '{pause['clock']}'")
+    pause = {"clock": pause["clock"], "max_total": _period(pause["max_total"], f"{where}: pause.max_total")}
+
+    where = "workflows/grading.yaml"
+    for category in [*grading["categories"], grading["default_category"]]:
+        _check(category in catalog["categories"], f"{where}: unknown category '{category}'")
+    _check(grading["default_grade"] in grades, f"{where}: default_grade: unknown grade")
+    for channel in grading["key_channels"]:
+        _check(channel in catalog["channels"], f"{where}: key_channels: unknown channel '{channel}'")
+    for kind in grading["consult_types"]:
+        _check(kind in catalog["types"], f"{where}: consult_types: unknown type '{kind}'")
+    _check("key" in grades and "urgent" in grades and "consult" in grades,
+           f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
+
+    raw = {"initial": lifecycle["initial"], "states": states, "actions": {
+        name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
+               "roles": sorted(a.roles), "assignee_only": a.assignee_only, "fields": dict(a.fields)}
+        for name, a in actions.items()
+    }, "clocks": {n: {"label": c.label, "stops_on": sorted(c.stops_on)} for n, c in clocks.items()},
+        "grades": {n: {"label": g.label, "ledger": g.ledger,
+                       "clocks": {k: {p.unit: p.amount} for k, p in g.clocks.items()}}
+                   for n, g in grades.items()},
+        **catalog}  # fmt: skip
+    return Norm(
+        initial=lifecycle["initial"],
+        states=MappingProxyType(states),
+        actions=MappingProxyType(actions),
+        clocks=MappingProxyType(clocks),
+        grades=MappingProxyType(grades),
+        extension=extension,
+        pause=pause,
+        catalog=MappingProxyType(catalog),
+        grading=MappingProxyType(grading),
+        calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
+        raw=MappingProxyType(raw),
+    )

@@ -1,0 +1,1 @@
+"""Bureaus, units, officers, their roles and how they prove who they are."""

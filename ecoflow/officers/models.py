@@ -1,0 +1,75 @@
+"""Bureaus, their units, officers and the roles they hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecoflow.extensions import db
+from ecoflow.sqltypes import UTCDateTime
+from ecoflow.timeutil import utcnow
+
+
+class Bureau(db.Model):
+    __tablename__ = "bureaus"
+
+    code: Mapped[str] = mapped_column(String(8), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+
+
+class Unit(db.Model):
+    """A 承办单位 inside a bureau: a district branch, an enforcement team, the supervision office."""
+
+    __tablename__ = "units"
+    __table_args__ = (UniqueConstraint("bureau_code", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(100))
+    district_code: Mapped[str | None] = mapped_column(String(12))
+
+
+class Officer(db.Model):
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    unit: Mapped[Unit | None] = relationship(lazy="joined")
+    grants: Mapped[list[RoleGrant]] = relationship(
+        back_populates="officer", lazy="selectin", cascade="all, delete-orphan"
+    )
+
+    def roles_for(self, bureau_code: str, unit_id: int | None = None) -> set[str]:
+        """The roles this officer holds for a case of `bureau_code` handled by `unit_id`."""
+        return {
+            g.role for g in self.grants if g.bureau_code == bureau_code and (g.unit_id is None or g.unit_id == unit_id)
+        }
+
+    @property
+    def bureau_codes(self) -> set[str]:
+        return {g.bureau_code for g in self.grants}
+
+
+class RoleGrant(db.Model):
+    """One role held by an officer, scoped to a bureau and optionally to one of its units."""
+
+    __tablename__ = "role_grants"
+    __table_args__ = (UniqueConstraint("officer_id", "role", "bureau_code", "unit_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20))
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+
+    officer: Mapped[Officer] = relationship(back_populates="grants")

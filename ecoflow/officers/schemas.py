@@ -1,0 +1,38 @@
+"""What the API reads and writes about officers and units."""
+
+from marshmallow import Schema, fields, validate
+
+
+class LoginSchema(Schema):
+    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    expires_at = fields.AwareDateTime()
+
+
+class UnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    bureau = fields.String(attribute="bureau_code")
+    district_code = fields.String()
+
+
+class OfficerSchema(Schema):
+    username = fields.String()
+    name = fields.String()
+    bureau = fields.String(attribute="bureau_code")
+    unit = fields.String(attribute="unit.code", allow_none=True)
+    roles = fields.Method("get_roles")
+
+    def get_roles(self, officer):
+        return sorted({g.role for g in officer.grants})
+
+
+login_schema = LoginSchema()
+token_schema = TokenSchema()
+units_schema = UnitSchema(many=True)
+officer_schema = OfficerSchema()
+officers_schema = OfficerSchema(many=True)

@@ -1,0 +1,74 @@
+"""Who an officer is: passwords, API tokens, the people and units of a bureau."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ecoflow.errors import Unauthorized
+from ecoflow.extensions import db
+from ecoflow.timeutil import utcnow
+
+from .models import Officer, Unit
+
+# Checked against when the username is unknown, so that both failures take the same time.
+_DUMMY_HASH = generate_password_hash("not a password", method="pbkdf2:sha256:1")
+
+
+def hash_password(password: str) -> str:
+    """A salted hash in the configured scheme (scrypt unless configured otherwise)."""
+    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+
+
+def authenticate(username: str, password: str) -> Officer:
+    """The active officer with these credentials; Unauthorized otherwise."""
+    officer = db.session.scalar(select(Officer).where(Officer.username == username))
+    if officer is None:
+        check_password_hash(_DUMMY_HASH, password)
+    elif officer.is_active and check_password_hash(officer.password_hash, password):
+        return officer
+    raise Unauthorized("用户名或密码错误。", code="bad_credentials")
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="ecoflow-api-token")
+
+
+def issue_token(officer: Officer, now: datetime | None = None) -> tuple[str, datetime]:
+    """A signed bearer token for `officer` and the moment it expires."""
+    now = now or utcnow()
+    # The tail of the password hash ties the token to the password: changing it revokes the token.
+    token = _serializer().dumps({"sub": officer.id, "pw": officer.password_hash[-8:]})
+    return token, now + timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
+
+
+def officer_for_token(token: str) -> Officer:
+    """The officer a bearer token was issued to; Unauthorized when it is bad or expired."""
+    try:
+        claims = _serializer().loads(token, max_age=current_app.config["TOKEN_TTL_SECONDS"])
+    except SignatureExpired:
+        raise Unauthorized("登录已过期，请重新登录。", code="token_expired") from None
+    except BadSignature:
+        raise Unauthorized("无效的访问令牌。", code="bad_token") from None
+    officer = db.session.get(Officer, claims.get("sub")) if isinstance(claims, dict) else None
+    if officer is None or not officer.is_active or officer.password_hash[-8:] != claims.get("pw"):
+        raise Unauthorized("无效的访问令牌。", code="bad_token")
+    return officer
+
+
+def list_units(bureau_codes) -> list[Unit]:
+    """The units of the given bureaus."""
+    return db.session.scalars(
+        select(Unit).where(Unit.bureau_code.in_(bureau_codes)).order_by(Unit.bureau_code, Unit.code)
+    ).all()
+
+
+def list_officers(bureau_codes) -> list[Officer]:
+    """The officers of the given bureaus."""
+    return db.session.scalars(
+        select(Officer).where(Officer.bureau_code.in_(bureau_codes)).order_by(Officer.username)
+    ).all()
