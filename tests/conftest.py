@@ -1,0 +1,179 @@
+"""Fixtures: the app on a real database (SQLite by default, PostgreSQL when TEST_DATABASE_URL is
+set), migrated once per session and emptied after each test; officers and an API client."""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+
+import flask_migrate
+import pytest
+from sqlalchemy import text
+
+from ecoflow import create_app
+from ecoflow.extensions import db as _db
+from ecoflow.officers.models import Bureau, Officer, RoleGrant, Unit
+from ecoflow.timeutil import SHANGHAI
+
+PASSWORD = "pw-for-tests"
+
+BUREAUS = {"BJ": "北京市生态环境局", "TJ": "天津市生态环境局", "HE": "河北省生态环境厅"}
+UNITS = {
+    "BJ": [("tongzhou", "通州分局"), ("chaoyang", "朝阳分局"), ("supervision", "督办室")],
+    "TJ": [("wuqing", "武清分局"), ("supervision", "督办室")],
+    "HE": [("sanhe", "廊坊市三河市分局"), ("supervision", "督办室")],
+}
+ROLES = ("intake", "dispatcher", "officer", "supervisor", "leader", "admin")
+
+
+def shanghai(*args) -> datetime:
+    """An aware datetime in Asia/Shanghai: shanghai(2026, 9, 30, 10)."""
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+@pytest.fixture(scope="session")
+def database_uri(tmp_path_factory):
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+
+
+@pytest.fixture(scope="session")
+def app(database_uri):
+    app = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_uri,
+        "SECRET_KEY": "test-secret",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+    })  # fmt: skip
+    with app.app_context():
+        if _db.engine.dialect.name == "postgresql":
+            with _db.engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+        flask_migrate.upgrade()
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
+
+
+@pytest.fixture
+def db(app):
+    """The database, emptied after the test."""
+    with app.app_context():
+        yield _db
+        _db.session.rollback()
+        with _db.engine.begin() as connection:
+            for table in reversed(_db.metadata.sorted_tables):
+                connection.execute(table.delete())
+        _db.session.remove()
+
+
+@pytest.fixture
+def client(app, db):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app, db):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def make_officer(db):
+    """make_officer("bj-x", ["officer"], bureau="BJ", unit="tongzhou") → Officer."""
+
+    def make(username, roles, bureau="BJ", unit=None, role_unit=None, active=True):
+        from ecoflow.officers.services import hash_password
+
+        def unit_id(code):
+            return db.session.query(Unit.id).filter_by(bureau_code=bureau, code=code).scalar() if code else None
+
+        officer = Officer(
+            username=username, name=username, password_hash=hash_password(PASSWORD),
+            bureau_code=bureau, unit_id=unit_id(unit), is_active=active,
+        )  # fmt: skip
+        for role in roles:
+            officer.grants.append(RoleGrant(role=role, bureau_code=bureau, unit_id=unit_id(role_unit)))
+        db.session.add(officer)
+        db.session.commit()
+        return officer
+
+    return make
+
+
+@pytest.fixture
+def staff(db, make_officer):
+    """The three bureaus with units, and per bureau one officer per role: bj-intake, bj-officer ..."""
+    for code, name in BUREAUS.items():
+        db.session.add(Bureau(code=code, name=name))
+        db.session.add_all(Unit(bureau_code=code, code=c, name=n) for c, n in UNITS[code])
+    db.session.commit()
+    for code in BUREAUS:
+        for role in ROLES:
+            make_officer(f"{code.lower()}-{role}", [role], bureau=code, unit=UNITS[code][0][0])
+    make_officer("bj-officer2", ["officer"], bureau="BJ", unit="chaoyang")
+
+
+class Api:
+    """A JSON API client that logs in as named officers and keeps each case's version."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens = {}
+
+    def headers(self, username):
+        if username not in self.tokens:
+            response = self.client.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD})
+            assert response.status_code == 200, response.json
+            self.tokens[username] = response.json["token"]
+        return {"Authorization": f"Bearer {self.tokens[username]}"}
+
+    def get(self, path, as_, **kwargs):
+        return self.client.get(path, headers=self.headers(as_), **kwargs)
+
+    def post(self, path, as_, **kwargs):
+        return self.client.post(path, headers=self.headers(as_), **kwargs)
+
+    def register(self, as_="bj-intake", **fields):
+        body = {
+            "channel": "hotline_12345",
+            "type": "complaint",
+            "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
+            "complainant": {"name": "张三", "phone": "13812345678", "callback_consent": True},
+            "location": {"address": "北京市通州区梨园镇云景里小区3号楼"},
+        }
+        body.update(fields)
+        response = self.post("/api/v1/complaints", as_, json=body)
+        assert response.status_code in (200, 201), response.json
+        return response.json
+
+    def complaint(self, case_no, as_="bj-supervisor"):
+        response = self.get(f"/api/v1/complaints/{case_no}", as_)
+        assert response.status_code == 200, response.json
+        return response.json
+
+    def act(self, case_no, action, as_, version=None, **fields):
+        """Take an action with the current version (or the one given); returns the response."""
+        if version is None:
+            version = self.complaint(case_no)["version"]
+        return self.post(f"/api/v1/complaints/{case_no}/actions/{action}", as_, json={"version": version, **fields})
+
+    def ok(self, case_no, action, as_, **fields):
+        """Take an action that must succeed; returns the complaint."""
+        response = self.act(case_no, action, as_, **fields)
+        assert response.status_code == 200, (action, response.json)
+        return response.json
+
+    def events(self, case_no, as_="bj-supervisor"):
+        return self.get(f"/api/v1/complaints/{case_no}/events", as_).json
+
+    def to_handling(self, grade="general", categories=("air",), officer="bj-officer", unit="tongzhou", **fields):
+        """A new case taken through accept, assign (graded in the same step) and sign."""
+        case_no = self.register(**fields)["case_no"]
+        self.ok(case_no, "accept", "bj-intake")
+        self.ok(case_no, "assign", "bj-dispatcher", unit=unit, officer=officer, grade=grade, categories=list(categories))
+        self.ok(case_no, "sign", officer)
+        return case_no
+
+
+@pytest.fixture
+def api(client, staff):
+    return Api(client)
