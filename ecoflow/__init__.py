@@ -14,8 +14,8 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides the defaults and the environment."""
     app = Flask(__name__, instance_relative_config=True)
     load_config(app, config)
-    register_extensions(app)
     register_norm(app)
+    register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)

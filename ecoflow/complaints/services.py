@@ -341,8 +341,6 @@ def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, 
             {"required_roles": sorted(action.roles)},
             code="role_not_allowed",
         )
-    if action.assignee_only and complaint.officer_id != actor.id:
-        raise Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
     if data["version"] != complaint.version:
         raise Conflict(
             "案件已被他人更新，请刷新后重试。",
@@ -358,6 +356,8 @@ def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, 
             code="action_not_allowed",
         )
 
+    if action.assignee_only and complaint.officer_id != actor.id:
+        raise Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
     step = Step(norm, actor, complaint, action, {k: v for k, v in data.items() if k != "version"}, now)
     step.record.update(step.data)
     from_state = complaint.state

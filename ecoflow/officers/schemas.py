@@ -24,7 +24,7 @@ class OfficerSchema(Schema):
     username = fields.String()
     name = fields.String()
     bureau = fields.String(attribute="bureau_code")
-    unit = fields.String(attribute="unit.code", allow_none=True)
+    unit = fields.Function(lambda o: o.unit.code if o.unit else None)
     roles = fields.Method("get_roles")
 
     def get_roles(self, officer):

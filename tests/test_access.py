@@ -1,0 +1,146 @@
+"""Who may do and see what: tokens, roles, bureaus, the assignee, personal data."""
+
+import time_machine
+from sqlalchemy import select
+
+from ecoflow.complaints.models import PersonalDataView
+from ecoflow.timeutil import utcnow
+
+from .conftest import PASSWORD
+
+
+def test_token_is_issued_for_good_credentials_only(client, staff):
+    good = client.post("/api/v1/auth/token", json={"username": "bj-intake", "password": PASSWORD})
+    assert good.status_code == 200
+    assert good.json["token"] and good.json["expires_at"]
+
+    bad = client.post("/api/v1/auth/token", json={"username": "bj-intake", "password": "wrong"})
+    unknown = client.post("/api/v1/auth/token", json={"username": "nobody", "password": "x"})
+    assert bad.status_code == unknown.status_code == 401
+    assert bad.json["error"] == unknown.json["error"] == "bad_credentials"
+
+
+def test_inactive_officer_cannot_log_in(client, make_officer, staff):
+    make_officer("bj-gone", ["intake"], active=False)
+    response = client.post("/api/v1/auth/token", json={"username": "bj-gone", "password": PASSWORD})
+    assert response.status_code == 401
+
+
+def test_every_call_needs_a_valid_token(client, api):
+    assert client.get("/api/v1/complaints").status_code == 401
+    assert client.get("/api/v1/complaints", headers={"Authorization": "Bearer nonsense"}).status_code == 401
+    assert client.get("/api/v1/units", headers={"Authorization": "Basic abc"}).json["error"] == "missing_token"
+
+
+def test_token_expires(api, app):
+    headers = api.headers("bj-intake")
+    later = utcnow().timestamp() + app.config["TOKEN_TTL_SECONDS"] + 60
+    with time_machine.travel(later, tick=False):
+        response = api.client.get("/api/v1/complaints", headers=headers)
+    assert response.status_code == 401
+    assert response.json["error"] == "token_expired"
+
+
+def test_officer_of_another_bureau_cannot_see_or_act(api):
+    case_no = api.register()["case_no"]
+
+    assert api.get(f"/api/v1/complaints/{case_no}", "tj-intake").status_code == 403
+    response = api.act(case_no, "accept", "tj-intake")
+    assert response.status_code == 403
+    assert response.json["error"] == "other_bureau"
+    assert api.complaint(case_no)["state"] == "received"
+    listed = api.get("/api/v1/complaints", "tj-supervisor").json
+    assert listed["total"] == 0
+
+
+def test_intake_cannot_register_for_another_bureau(api):
+    response = api.post(
+        "/api/v1/complaints", "bj-intake",
+        json={"bureau": "TJ", "channel": "online", "type": "complaint", "description": "x",
+              "location": {"address": "天津市武清区"}},
+    )  # fmt: skip
+    assert response.status_code == 403
+
+
+def test_a_role_cannot_take_another_roles_action(api):
+    case_no = api.register()["case_no"]
+    response = api.act(case_no, "accept", "bj-dispatcher")
+    assert response.status_code == 403
+    assert response.json["details"]["required_roles"] == ["intake"]
+    api.ok(case_no, "accept", "bj-intake")
+    assert api.act(case_no, "grade", "bj-intake", grade="general", categories=["air"]).status_code == 403
+
+
+def test_only_the_assigned_officer_signs_replies_and_returns(api):
+    case_no = api.register()["case_no"]
+    api.ok(case_no, "accept", "bj-intake")
+    api.ok(
+        case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="general", categories=["air"]
+    )
+
+    assert api.act(case_no, "sign", "bj-officer2").json["error"] == "not_assignee"
+    api.ok(case_no, "sign", "bj-officer")
+    assert api.act(case_no, "reply", "bj-officer2", result="x", text="x").status_code == 403
+    assert api.act(case_no, "return", "bj-officer2", reason="x").status_code == 403
+    assert api.complaint(case_no)["state"] == "handling"
+
+
+def test_assign_only_to_an_officer_of_the_bureau(api):
+    case_no = api.register()["case_no"]
+    api.ok(case_no, "accept", "bj-intake")
+    for unit, officer, field in [("tongzhou", "tj-officer", "officer"), ("nowhere", "bj-officer", "unit"),
+                                 ("tongzhou", "bj-intake", "officer")]:  # fmt: skip
+        response = api.act(
+            case_no, "assign", "bj-dispatcher", unit=unit, officer=officer, grade="general", categories=["air"]
+        )
+        assert response.status_code == 422, (unit, officer)
+        assert field in response.json["details"]["fields"]
+    assert api.complaint(case_no)["state"] == "accepted"
+
+
+def test_unit_scoped_role_applies_to_its_units_cases_only(api, make_officer):
+    make_officer("bj-chaoyang-supervisor", ["supervisor"], unit="chaoyang", role_unit="chaoyang")
+    case_no = api.to_handling()  # handled by 通州分局
+    assert api.act(case_no, "pause", "bj-chaoyang-supervisor", reason="x").status_code == 403
+
+
+def test_personal_data_only_for_intake_and_the_assigned_officer(api, db):
+    case_no = api.to_handling()
+
+    for username in ("bj-intake", "bj-officer"):
+        complainant = api.complaint(case_no, as_=username)["complainant"]
+        assert (complainant["name"], complainant["phone"], complainant["masked"]) == ("张三", "13812345678", False)
+    for username in ("bj-dispatcher", "bj-supervisor", "bj-officer2", "bj-leader"):
+        complaint = api.complaint(case_no, as_=username)
+        assert complaint["complainant"]["phone"] == "138****5678"
+        assert complaint["complainant"]["name"] == "张*"
+        assert complaint["location"]["address"] == "北京市通州区****"
+
+
+def test_lists_always_mask(api):
+    api.to_handling()
+    item = api.get("/api/v1/complaints", "bj-intake").json["items"][0]
+    assert item["complainant"]["phone"] == "138****5678"
+
+
+def test_every_unmasked_read_is_logged(api, db):
+    case_no = api.register()["case_no"]
+    before = db.session.query(PersonalDataView).count()
+
+    api.complaint(case_no, as_="bj-intake")
+    api.complaint(case_no, as_="bj-supervisor")  # masked: not logged
+
+    views = db.session.scalars(select(PersonalDataView).order_by(PersonalDataView.id)).all()[before:]
+    assert [(v.purpose, v.officer_id is not None) for v in views] == [("view", True)]
+
+
+def test_sensitive_complaint_is_hidden_from_the_handling_officer(api):
+    case_no = api.to_handling(sensitive=True)
+    assert api.complaint(case_no, as_="bj-officer")["complainant"]["masked"] is True
+    assert api.complaint(case_no, as_="bj-intake")["complainant"]["masked"] is False
+
+
+def test_events_carry_no_personal_data(api):
+    case_no = api.to_handling()
+    timeline = str(api.events(case_no))
+    assert "13812345678" not in timeline and "张三" not in timeline

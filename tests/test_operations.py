@@ -1,0 +1,171 @@
+"""What operators and newcomers meet: the schema from migrations, demo data, the audit check,
+intake numbering and idempotency, grading suggestions."""
+
+import re
+
+import pytest
+import time_machine
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
+
+from ecoflow.complaints.models import Complaint, Event
+from ecoflow.officers.models import Officer
+
+from .conftest import shanghai
+
+
+def test_migrations_give_exactly_the_models(app, db):
+    with db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, db.metadata)
+    assert differences == []
+
+
+def test_database_refuses_a_closed_case_without_closed_time(api, db):
+    case_no = api.to_handling()
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE complaints SET state = 'closed' WHERE case_no = :c"), {"c": case_no})
+    db.session.rollback()
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE complaints SET officer_id = NULL WHERE case_no = :c"), {"c": case_no})
+    db.session.rollback()
+
+
+def test_seed_demo_loads_every_account_and_cases_in_many_states(runner, db):
+    result = runner.invoke(args=["ecoflow", "seed-demo"])
+    assert result.exit_code == 0, result.output
+
+    usernames = set(db.session.scalars(select(Officer.username)))
+    for bureau in ("bj", "tj", "he"):
+        for role in ("intake", "dispatcher", "officer", "supervisor", "leader", "admin"):
+            assert f"{bureau}-{role}" in usernames
+    states = set(db.session.scalars(select(Complaint.state)))
+    assert {"received", "accepted", "graded", "assigned", "handling", "replied", "verifying", "closed",
+            "rejected", "merged"} <= states  # fmt: skip
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) >= 20
+
+    again = runner.invoke(args=["ecoflow", "seed-demo"])
+    assert "already has data" in again.output
+    assert db.session.scalar(select(func.count()).select_from(Officer)) == len(usernames)
+
+
+def test_demo_accounts_log_in_with_the_documented_password(runner, client):
+    runner.invoke(args=["ecoflow", "seed-demo"])
+    response = client.post("/api/v1/auth/token", json={"username": "he-dispatcher", "password": "ecoflow-demo"})
+    assert response.status_code == 200
+
+
+def test_audit_verify_passes_on_untouched_trails(api, runner):
+    api.to_handling()
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+    assert result.exit_code == 0
+    assert "intact" in result.output
+
+
+def test_audit_verify_names_a_case_whose_event_was_changed(api, runner, db):
+    tampered = api.to_handling()
+    untouched = api.to_handling()
+    db.session.execute(
+        text("UPDATE events SET actor = 'someone-else' WHERE seq = 3 AND complaint_id = "
+             "(SELECT id FROM complaints WHERE case_no = :c)"), {"c": tampered},
+    )  # fmt: skip
+    db.session.commit()
+
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+
+    assert result.exit_code == 1
+    assert tampered in result.output and "record 3 was changed" in result.output
+    assert untouched not in result.output
+
+
+def test_audit_verify_names_a_case_whose_last_event_was_removed(api, runner, db):
+    case_no = api.to_handling()
+    last = db.session.scalar(
+        select(func.max(Event.id))
+        .join(Complaint, Complaint.id == Event.complaint_id)
+        .where(Complaint.case_no == case_no)
+    )
+    db.session.execute(text("DELETE FROM events WHERE id = :id"), {"id": last})
+    db.session.commit()
+
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+
+    assert result.exit_code == 1
+    assert case_no in result.output
+
+
+def test_events_are_hash_chained(api):
+    case_no = api.to_handling()
+    events = api.events(case_no)
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert len({e["hash"] for e in events}) == len(events)
+
+
+def test_case_numbers_count_per_bureau_and_day(api):
+    with time_machine.travel(shanghai(2026, 11, 22, 9), tick=False):
+        first = api.register()["case_no"]
+        second = api.register()["case_no"]
+        tianjin = api.register(as_="tj-intake", location={"address": "天津市武清区"})["case_no"]
+    with time_machine.travel(shanghai(2026, 11, 23, 0, 30), tick=False):  # 23 Nov in Beijing, 22 Nov in UTC
+        next_day = api.register()["case_no"]
+    assert (first, second, tianjin, next_day) == (
+        "BJ-20261122-0001", "BJ-20261122-0002", "TJ-20261122-0001", "BJ-20261123-0001",
+    )  # fmt: skip
+
+
+def test_the_same_hotline_order_twice_is_one_complaint(api):
+    first = api.post("/api/v1/complaints", "bj-intake", json=_order("12345-2026-000123"))
+    again = api.post("/api/v1/complaints", "bj-intake", json=_order("12345-2026-000123"))
+    other = api.post("/api/v1/complaints", "bj-intake", json=_order("12345-2026-000124"))
+
+    assert (first.status_code, again.status_code, other.status_code) == (201, 200, 201)
+    assert first.json["case_no"] == again.json["case_no"] != other.json["case_no"]
+    assert again.headers["Location"].endswith(first.json["case_no"])
+
+
+def _order(number):
+    return {
+        "channel": "hotline_12345", "external_id": number, "type": "complaint",
+        "description": "夜间施工噪音扰民", "location": {"address": "北京市朝阳区望京"},
+    }  # fmt: skip
+
+
+def test_third_complaint_about_the_same_place_within_30_days_is_suggested_key(api):
+    place = {"address": "北京市通州区宋庄镇小堡村化工厂"}
+    with time_machine.travel(shanghai(2026, 10, 1, 9), tick=False):
+        api.register(location=place)  # outside the window by the time of the third
+    with time_machine.travel(shanghai(2026, 11, 5, 9), tick=False):
+        second = api.register(location=place)
+    with time_machine.travel(shanghai(2026, 11, 20, 9), tick=False):
+        third = api.register(location=place)
+        fourth = api.register(location=place)
+
+    assert second["suggestion"]["grade"] == "general"
+    assert third["suggestion"]["grade"] == "general"  # only two within 30 days
+    assert fourth["suggestion"]["grade"] == "key"
+    assert any("第3次" in reason for reason in fourth["suggestion"]["reasons"])
+
+
+def test_suggestions_by_channel_type_and_keywords(api):
+    media = api.register(channel="media", description="媒体报道工地扬尘")["suggestion"]
+    consult = api.register(type="consult", description="请问装修噪声允许的时间段？")["suggestion"]
+    urgent = api.register(description="化工厂发生泄漏，空气中大量刺鼻气味")["suggestion"]
+    assert (media["grade"], consult["grade"], urgent["grade"]) == ("key", "consult", "urgent")
+    assert set(urgent["categories"]) == {"air"}
+    assert "noise" in consult["categories"]
+    assert all(reason for reason in media["reasons"])
+
+
+def test_grading_override_is_recorded(api):
+    case_no = api.register()["case_no"]  # suggested general / air
+    api.ok(case_no, "accept", "bj-intake")
+    api.ok(case_no, "grade", "bj-dispatcher", grade="key", categories=["air", "water"], reason="媒体已关注")
+    event = api.events(case_no)[-1]
+    assert event["data"]["overrides_suggestion"] == {"grade": "general", "categories": ["air"]}
+    assert event["data"]["reason"] == "媒体已关注"
+
+
+def test_case_number_format(api):
+    assert re.fullmatch(r"BJ-\d{8}-\d{4}", api.register()["case_no"])
