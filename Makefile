@@ -6,8 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 
 .PHONY: run test install migrate demo lint format bench clean
 
-run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data
-	$(FLASK) run --host 127.0.0.1 --port 5000
+run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data and the scheduler
+	ECOFLOW_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .

@@ -8,6 +8,7 @@ from flask import Flask
 
 from .config import load_config
 from .extensions import db, migrate
+from .scheduling import init_scheduler
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -19,6 +20,7 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
+    init_scheduler(app)
     return app
 
 
@@ -48,10 +50,12 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     from .complaints.api import bp as complaints_api
+    from .escalation.api import bp as escalation_api
+    from .notifications.api import bp as notifications_api
     from .officers.api import bp as officers_api
 
-    app.register_blueprint(officers_api)
-    app.register_blueprint(complaints_api)
+    for blueprint in (officers_api, complaints_api, escalation_api, notifications_api):
+        app.register_blueprint(blueprint)
 
 
 def register_errorhandlers(app: Flask):

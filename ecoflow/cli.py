@@ -3,6 +3,7 @@
 import sys
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 
 from .extensions import db
@@ -39,3 +40,34 @@ def audit_verify():
         click.echo(f"{len(broken)} case(s) with a broken audit trail.")
         sys.exit(1)
     click.echo("Every audit trail is intact.")
+
+
+@ecoflow_cli.command("sweep")
+@click.option(
+    "--at",
+    "at",
+    type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M"]),
+    help="Sweep as if now were this time (Asia/Shanghai unless it names a zone).",
+)
+def sweep_command(at):
+    """Run one sweep of the escalation ladder and print what it fired."""
+    from .escalation.jobs import sweep
+    from .notifications.services import deliver_pending
+    from .timeutil import as_utc, utcnow
+
+    now = as_utc(at) if at else utcnow()
+    fired = sweep(now)
+    deliver_pending(now)
+    db.session.commit()
+    for item in fired:
+        click.echo(" ".join(f"{k}={v}" for k, v in item.items()))
+    click.echo(f"{len(fired)} rung(s) fired at {now.isoformat()}.")
+
+
+@ecoflow_cli.command("scheduler")
+def scheduler_command():
+    """Run the scheduled jobs (the sweep every minute, notices) in this process, in the foreground."""
+    from .scheduling import make_scheduler
+
+    click.echo("Scheduler started; Ctrl+C stops it.")
+    make_scheduler(current_app._get_current_object(), blocking=True).start()

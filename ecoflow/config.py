@@ -23,6 +23,12 @@ DEFAULTS = {
     # Page size limits for list endpoints.
     "PAGE_SIZE": 50,
     "MAX_PAGE_SIZE": 200,
+    # Run the scheduled jobs (the sweep, notices) inside this process: for the development
+    # server only; in production run `flask --app wsgi ecoflow scheduler` as its own process.
+    "SCHEDULER_IN_PROCESS": False,
+    "SCHEDULER_INTERVAL_SECONDS": 60,
+    # Where notices go besides the inbox: an import path to a class with send(notification).
+    "NOTIFICATION_SENDER": "ecoflow.notifications.senders:LoggingSender",
     # Larger request bodies are refused with 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
 }
@@ -31,6 +37,8 @@ ENVIRONMENT = {
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
+    "ECOFLOW_SCHEDULER": "SCHEDULER_IN_PROCESS",
+    "ECOFLOW_NOTIFICATION_SENDER": "NOTIFICATION_SENDER",
 }
 
 
@@ -40,6 +48,8 @@ def load_config(app, overrides=None):
     for variable, key in ENVIRONMENT.items():
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
+    if isinstance(app.config["SCHEDULER_IN_PROCESS"], str):
+        app.config["SCHEDULER_IN_PROCESS"] = app.config["SCHEDULER_IN_PROCESS"].lower() in ("1", "true", "yes")
     app.config.from_mapping(overrides or {})
     instance = Path(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:

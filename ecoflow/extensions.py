@@ -28,6 +28,14 @@ def _render_item(type_, obj, autogen_context):
     return False
 
 
+def dialect_insert(model):
+    """INSERT with ON CONFLICT for the database in use (PostgreSQL or SQLite)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(model)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_item=_render_item)
 

@@ -212,10 +212,8 @@ def test_allowed_actions_follow_role_and_assignment(api):
     assert set(api.complaint(case_no, as_="bj-officer")["allowed_actions"]) >= {"contact", "reply", "return"}
     assert "reply" not in api.complaint(case_no, as_="bj-officer2")["allowed_actions"]
     assert set(api.complaint(case_no, as_="bj-supervisor")["allowed_actions"]) == {
-        "approve_extension",
-        "pause",
-        "resume",
-    }
+        "approve_extension", "pause", "resume", "supervise", "whistle",
+    }  # fmt: skip
 
 
 def test_list_filters_and_pagination(api):

@@ -129,6 +129,13 @@ class Clock(db.Model):
             sqlite_where=text("stopped_at IS NULL"),
         ),
         Index("ix_clocks_due", "due_at", postgresql_where=text("stopped_at IS NULL")),
+        # What the sweep asks for: the running clocks whose next rung is due.
+        Index(
+            "ix_clocks_next_rung_at",
+            "next_rung_at",
+            postgresql_where=text("next_rung_at IS NOT NULL"),
+            sqlite_where=text("next_rung_at IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -144,8 +151,11 @@ class Clock(db.Model):
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The action that stopped it: one of its own events (contact, reply) or the case ending otherwise.
     stopped_by: Mapped[str | None] = mapped_column(String(30))
-    # The highest rung of the escalation ladder this clock has reached.
+    # The highest rung of the escalation ladder this clock has reached, the next one and when it
+    # falls due (set only while the clock runs unpaused).
     rung: Mapped[str | None] = mapped_column(String(20))
+    next_rung: Mapped[str | None] = mapped_column(String(20))
+    next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     complaint: Mapped[Complaint] = relationship(back_populates="clocks")
 

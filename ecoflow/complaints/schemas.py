@@ -93,6 +93,8 @@ def _action_field(spec: dict, norm):
         return fields.List(Code(catalog["categories"]), required=required, validate=validate.Length(min=1, max=8))
     if kind == "satisfaction":
         return Code(catalog["satisfaction"], required=required)
+    if kind == "parties":
+        return fields.List(Code(norm.ladder.parties), required=required, validate=validate.Length(min=1, max=6))
     if kind == "evidence":
         return fields.List(Text(500), required=required, validate=validate.Length(max=50))
     raise AssertionError(kind)  # the norm loader admits no other type

@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import func, or_, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ecoflow.audit import GENESIS, chain_hash, chain_problems
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
-from ecoflow.extensions import db
+from ecoflow.extensions import db, dialect_insert
 from ecoflow.norm import Action, Norm, Period
 from ecoflow.officers.models import Officer, Unit
 from ecoflow.timeutil import SHANGHAI
@@ -212,9 +211,8 @@ def verify_audit_trails() -> dict[str, list[str]]:
 def _next_case_no(bureau_code: str, received_at: datetime) -> str:
     """BJ-20261122-0007: the bureau, the local day received, a counter per bureau and day."""
     day = received_at.astimezone(SHANGHAI).strftime("%Y%m%d")
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     statement = (
-        dialect.insert(CaseCounter)
+        dialect_insert(CaseCounter)
         .values(bureau_code=bureau_code, day=day, last=1)
         .on_conflict_do_update(index_elements=["bureau_code", "day"], set_={"last": CaseCounter.last + 1})
         .returning(CaseCounter.last)
@@ -390,6 +388,8 @@ def _period(clock: Clock) -> Period:
 def _compute_due(norm: Norm, clock: Clock) -> datetime:
     """Due time from the start, the period, the paused time and the approved extensions."""
     due = norm.calendar.add(clock.started_at, _period(clock)) + timedelta(seconds=clock.paused_seconds)
+    if clock.id is None:  # a clock being started has no extensions yet
+        return due
     extensions = db.session.scalars(
         select(Extension)
         .where(Extension.clock_id == clock.id, Extension.is_approved.is_(True))
@@ -400,12 +400,22 @@ def _compute_due(norm: Norm, clock: Clock) -> datetime:
     return due
 
 
+def _retime(norm: Norm, clock: Clock, grade: str | None):
+    """Due time, and the ladder's next rung with it, from the clock's start, period, pauses and
+    extensions. Only a running, unpaused clock has a next rung for the sweep to find."""
+    clock.due_at = _compute_due(norm, clock)
+    if clock.stopped_at is None and clock.paused_at is None:
+        clock.next_rung, clock.next_rung_at = norm.ladder.next_rung(clock.rung, grade, clock.started_at, clock.due_at)
+    else:
+        clock.next_rung = clock.next_rung_at = None
+
+
 def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime, norm: Norm) -> Clock:
     clock = Clock(
-        kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at,
-        due_at=norm.calendar.add(started_at, period),
-    )  # fmt: skip
+        kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at, paused_seconds=0
+    )
     complaint.clocks.append(clock)
+    _retime(norm, clock, complaint.grade)
     return clock
 
 
@@ -418,9 +428,10 @@ def _set_grade_clocks(step: Step):
         if clock is None:
             if not any(c.kind == kind for c in complaint.clocks):
                 _start_clock(complaint, kind, period, complaint.received_at, norm)
-        elif (clock.period_amount, clock.period_unit) != (period.amount, period.unit):
+        else:
+            # Re-graded: the new period, and the new grade's ladder (urgent whistles at once).
             clock.period_amount, clock.period_unit = period.amount, period.unit
-            clock.due_at = _compute_due(norm, clock)
+            _retime(norm, clock, complaint.grade)
     for clock in complaint.clocks:
         if clock.stopped_at is None and clock.kind not in grade.clocks:
             _stop(clock, "grade", step.now)
@@ -438,6 +449,7 @@ def _stop(clock: Clock, action: str, now: datetime):
     if clock.paused_at is not None:
         _end_pause(clock, None, now, get_norm())
     clock.stopped_at, clock.stopped_by = now, action
+    clock.next_rung = clock.next_rung_at = None
 
 
 def _stop_clocks(complaint: Complaint, action: str, now: datetime, every: bool = False):
@@ -456,7 +468,7 @@ def _end_pause(clock: Clock, actor: Officer | None, now: datetime, norm: Norm) -
     counted = max(0, min(int((now - clock.paused_at).total_seconds()), cap_seconds - clock.paused_seconds))
     clock.paused_seconds += counted
     clock.paused_at = None
-    clock.due_at = _compute_due(norm, clock)
+    _retime(norm, clock, clock.complaint.grade)
     pause.resumed_at, pause.resumed_by_id, pause.counted_seconds = now, actor.id if actor else None, counted
     return counted
 
@@ -573,7 +585,7 @@ def _approve_extension(step: Step):
     if extension.is_approved:
         db.session.flush()
         clock = db.session.get(Clock, extension.clock_id)
-        clock.due_at = _compute_due(step.norm, clock)
+        _retime(step.norm, clock, step.complaint.grade)
         step.record["due_at"] = clock.due_at.isoformat()
 
 
@@ -590,6 +602,7 @@ def _pause(step: Step):
     if clock.paused_at is not None:
         raise Conflict("答复期限已经挂起。", code="already_paused")
     clock.paused_at = step.now
+    clock.next_rung = clock.next_rung_at = None
     db.session.add(Pause(
         complaint_id=step.complaint.id, clock_id=clock.id, reason=step.data["reason"],
         paused_by_id=step.actor.id, paused_at=step.now,

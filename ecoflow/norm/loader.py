@@ -11,10 +11,11 @@ from marshmallow import Schema, ValidationError, fields, validate
 from transitions import Machine
 
 from .calendar import UNITS, Period, WorkCalendar
+from .ladder import Ladder, Rung
 
 FIELD_TYPES = (
     "text", "string", "boolean", "integer", "case_no", "unit", "officer",
-    "grade", "categories", "satisfaction", "evidence",
+    "grade", "categories", "satisfaction", "evidence", "parties",
 )  # fmt: skip
 
 
@@ -124,6 +125,37 @@ class GradingSchema(Schema):
     default_grade = fields.String(required=True)
 
 
+class RungSchema(Schema):
+    label = Label
+    at = fields.Float(required=True, validate=validate.Range(min=0, max=10))
+    not_later_than_before_due = fields.Nested(PeriodSchema, load_default=None)
+    at_once_for_grades = Names
+    notify = Names
+    summon = Names
+    opens_supervision = fields.Boolean(load_default=False)
+
+
+class PartySchema(Schema):
+    label = Label
+    role = fields.String(load_default=None)
+    unit = fields.String(load_default=None)
+    assignee = fields.Boolean(load_default=False)
+    bureau_wide = fields.Boolean(load_default=False)
+    any_bureau = fields.Boolean(load_default=False)
+
+
+class WhistleRulesSchema(Schema):
+    report_within = fields.Dict(fields.String(validate=validate.OneOf(["urgent", "within_bureau", "across_bureaus"])),
+                                fields.Nested(PeriodSchema), required=True)  # fmt: skip
+    escalation = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class LadderSchema(Schema):
+    rungs = fields.Dict(fields.String(), fields.Nested(RungSchema), required=True, validate=validate.Length(min=1))
+    parties = fields.Dict(fields.String(), fields.Nested(PartySchema), required=True)
+    whistle = fields.Nested(WhistleRulesSchema, required=True)
+
+
 class CalendarSchema(Schema):
     holidays = fields.List(fields.Date(), load_default=list)
     workdays = fields.List(fields.Date(), load_default=list)
@@ -184,6 +216,7 @@ class Norm:
     catalog: MappingProxyType
     grading: MappingProxyType
     calendar: WorkCalendar
+    ladder: Ladder
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def build_machine(self, conditions) -> Machine:
@@ -259,6 +292,7 @@ def load_norm(directory) -> Norm:
     catalog = _read(directory, "catalog.yaml", CatalogSchema())
     grading = _read(directory, "grading.yaml", GradingSchema())
     calendar = _read(directory, "calendar.yaml", CalendarSchema())
+    ladder = _read(directory, "ladder.yaml", LadderSchema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -320,6 +354,8 @@ def load_norm(directory) -> Norm:
     _check("key" in grades and "urgent" in grades and "consult" in grades,
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
+    ladder = _ladder(ladder, catalog, grades)
+
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
                "roles": sorted(a.roles), "assignee_only": a.assignee_only, "fields": dict(a.fields)}
@@ -340,5 +376,37 @@ def load_norm(directory) -> Norm:
         catalog=MappingProxyType(catalog),
         grading=MappingProxyType(grading),
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
+        ladder=ladder,
         raw=MappingProxyType(raw),
+    )
+
+
+def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
+    where = "workflows/ladder.yaml"
+    parties = spec["parties"]
+    for name, party in parties.items():
+        _check(party["assignee"] or party["role"], f"{where}: parties.{name}: give a role or assignee: true")
+        if party["role"]:
+            _check(party["role"] in catalog["roles"], f"{where}: parties.{name}.role: unknown role '{party['role']}'")
+    rungs = []
+    for name, rung in spec["rungs"].items():
+        for party in [*rung["notify"], *rung["summon"]]:
+            _check(party in parties, f"{where}: rungs.{name}: unknown party '{party}'")
+        for grade in rung["at_once_for_grades"]:
+            _check(grade in grades, f"{where}: rungs.{name}.at_once_for_grades: unknown grade '{grade}'")
+        before = rung["not_later_than_before_due"]
+        rungs.append(Rung(
+            name=name, label=rung["label"], at=rung["at"],
+            not_later_than_before_due=_period(before, f"{where}: rungs.{name}") if before else None,
+            at_once_for_grades=frozenset(rung["at_once_for_grades"]), notify=tuple(rung["notify"]),
+            summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"],
+        ))  # fmt: skip
+    whistle = spec["whistle"]
+    for party in whistle["escalation"]:
+        _check(party in parties, f"{where}: whistle.escalation: unknown party '{party}'")
+    for key in ("urgent", "within_bureau", "across_bureaus"):
+        _check(key in whistle["report_within"], f"{where}: whistle.report_within.{key}: missing")
+    report_within = {k: _period(v, f"{where}: whistle.report_within.{k}") for k, v in whistle["report_within"].items()}
+    return Ladder(
+        tuple(rungs), MappingProxyType(parties), MappingProxyType(report_within), tuple(whistle["escalation"])
     )

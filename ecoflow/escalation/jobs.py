@@ -1,0 +1,65 @@
+"""The sweep: one indexed query for what is due, each item in its own savepoint, commit per batch."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+
+from ecoflow.complaints.models import Clock
+from ecoflow.extensions import db
+
+from .models import Whistle
+from .services import escalate_whistle, fire_due_rungs
+
+log = logging.getLogger(__name__)
+
+BATCH = 200
+
+
+def sweep(now: datetime) -> list[dict]:
+    """Fire every rung due by `now` and escalate every whistle not reported to in time.
+    Safe to run in several processes at once and to re-run after a crash: each rung fires once."""
+    fired = _drain(Clock, Clock.next_rung_at, now, _fire_clock)
+    fired += _drain(Whistle, Whistle.escalate_at, now, _escalate)
+    return fired
+
+
+def _fire_clock(clock: Clock, now: datetime) -> list[dict]:
+    case_no = clock.complaint.case_no
+    return [{"case_no": case_no, "clock": clock.kind, "rung": rung} for rung in fire_due_rungs(clock, now)]
+
+
+def _escalate(whistle: Whistle, now: datetime) -> list[dict]:
+    case_no = whistle.complaint.case_no
+    return [{"case_no": case_no, "whistle": whistle.id, "rung": "escalate", "summoned": p}
+            for p in escalate_whistle(whistle, now)]  # fmt: skip
+
+
+def _drain(model, due_column, now, handle) -> list[dict]:
+    """Take due rows a batch at a time, locked so that a second sweeper takes other rows."""
+    done, skipped = [], set()
+    while True:
+        query = select(model).where(due_column <= now).order_by(due_column, model.id).limit(BATCH)
+        if skipped:
+            query = query.where(model.id.not_in(skipped))
+        rows = db.session.scalars(query.with_for_update(skip_locked=True, of=model)).all()
+        if not rows:
+            db.session.commit()
+            return done
+        for row in rows:
+            try:
+                with db.session.begin_nested():
+                    results = handle(row, now)
+            except (StaleDataError, IntegrityError) as exc:
+                # The case changed under us (an officer acted): the next sweep takes it again.
+                log.info("Sweep skipped %s %s for now: %s", model.__name__, row.id, exc)
+                skipped.add(row.id)
+                continue
+            for result in results:
+                log.info("Sweep fired %s", result)
+            done.extend(results)
+        db.session.commit()

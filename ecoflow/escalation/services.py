@@ -1,0 +1,283 @@
+"""The ladder's rungs, 督办 and 吹哨报到. Sits above complaints: it calls complaint services and
+registers the effects of the `whistle` and `supervise` actions of workflows/lifecycle.yaml."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import or_, select
+
+from ecoflow.complaints.models import Clock, Complaint
+from ecoflow.complaints.services import check_can_view, effect, get_norm, record_event, roles_on
+from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.extensions import db, dialect_insert
+from ecoflow.notifications.services import notify
+from ecoflow.officers.models import Officer, RoleGrant, Unit
+from ecoflow.timeutil import SHANGHAI
+
+from .models import ClockRung, Supervision, Whistle, WhistleParty
+
+log = logging.getLogger(__name__)
+
+
+# --- who a party of workflows/ladder.yaml is --------------------------------------------------
+
+
+def party_unit_id(name: str, complaint: Complaint) -> int | None:
+    """The unit a party stands for on this case: a fixed unit by code, or the case's unit."""
+    party = get_norm().ladder.parties[name]
+    if party["unit"]:
+        return db.session.scalar(
+            select(Unit.id).where(Unit.bureau_code == complaint.bureau_code, Unit.code == party["unit"])
+        )
+    if party["bureau_wide"] or party["any_bureau"]:
+        return None
+    return complaint.unit_id
+
+
+def party_officer_ids(name: str, complaint: Complaint, bureau_code: str | None = None) -> list[int]:
+    """The officers a party means on this case: holders of its role in its unit (by grant or by
+    membership), or, where the unit has none, in the whole bureau."""
+    party = get_norm().ladder.parties[name]
+    if party["assignee"]:
+        return [complaint.officer_id] if complaint.officer_id else []
+    holders = (
+        select(RoleGrant.officer_id, RoleGrant.unit_id, Officer.unit_id)
+        .join(Officer)
+        .where(RoleGrant.role == party["role"], Officer.is_active.is_(True))
+    )
+    if not party["any_bureau"]:
+        holders = holders.where(RoleGrant.bureau_code == (bureau_code or complaint.bureau_code))
+    rows = db.session.execute(holders.order_by(RoleGrant.officer_id)).all()
+    unit_id = party_unit_id(name, complaint)
+    in_unit = [
+        o
+        for o, grant_unit, home in rows
+        if unit_id and (grant_unit == unit_id or (grant_unit is None and home == unit_id))
+    ]
+    return in_unit or [o for o, grant_unit, _ in rows if grant_unit is None]
+
+
+# --- the ladder -------------------------------------------------------------------------------
+
+
+def fire_due_rungs(clock: Clock, now: datetime) -> list[str]:
+    """Fire, in order, every rung of this clock that is due by `now`; returns their names."""
+    fired = []
+    while clock.next_rung_at is not None and clock.next_rung_at <= now:
+        rung = clock.next_rung
+        if _claim_rung(clock, rung, now):
+            _apply_rung(clock, rung, now)
+            fired.append(rung)
+        clock.rung = rung
+        complaint = clock.complaint
+        clock.next_rung, clock.next_rung_at = get_norm().ladder.next_rung(
+            rung, complaint.grade, clock.started_at, clock.due_at
+        )
+    return fired
+
+
+def _claim_rung(clock: Clock, rung: str, now: datetime) -> bool:
+    """Record that `rung` fired on `clock`; False when it had fired already (the unique key says)."""
+    claimed = db.session.execute(
+        dialect_insert(ClockRung)
+        .values(clock_id=clock.id, rung=rung, fired_at=now, due_at=clock.due_at)
+        .on_conflict_do_nothing(index_elements=["clock_id", "rung"])
+        .returning(ClockRung.id)
+    ).scalar()
+    return claimed is not None
+
+
+def _apply_rung(clock: Clock, name: str, now: datetime):
+    norm = get_norm()
+    rung = norm.ladder.rung(name)
+    complaint = clock.complaint
+    kind_label = norm.clocks[clock.kind].label
+    message = f"案件 {complaint.case_no}「{kind_label}」期限 {_local(clock.due_at)}：{rung.label}"
+    recipients = [o for party in rung.notify for o in party_officer_ids(party, complaint)]
+    notify(recipients, name, message, complaint.case_no, now)
+    data = {"clock": clock.kind, "due_at": clock.due_at.isoformat(), "by": "ladder"}
+    if rung.opens_supervision:
+        db.session.add(Supervision(complaint_id=complaint.id, clock_id=clock.id, opened_at=now, note=message))
+    if rung.summon:
+        whistle = blow_whistle(complaint, message, list(rung.summon), None, now, clock=clock)
+        data["whistle"] = whistle.id
+    complaint.updated_at = now
+    record_event(complaint, None, name, complaint.state, data, now)
+
+
+def _local(moment: datetime) -> str:
+    return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+# --- whistles ---------------------------------------------------------------------------------
+
+
+def blow_whistle(complaint, reason, parties, actor, now, clock=None) -> Whistle:
+    """吹哨: summon `parties` (names of workflows/ladder.yaml) to report in by the norm's deadline."""
+    norm = get_norm()
+    ladder = norm.ladder
+    across = complaint.peer_bureau is not None
+    report_by = norm.calendar.add(now, ladder.report_period(complaint.grade, across))
+    levels = [ladder.escalation.index(p) for p in parties if p in ladder.escalation]
+    whistle = Whistle(
+        complaint_id=complaint.id, clock_id=clock.id if clock else None, reason=reason, blown_at=now,
+        blown_by_id=actor.id if actor else None, level=max(levels, default=0), escalate_at=report_by,
+    )  # fmt: skip
+    db.session.add(whistle)
+    db.session.flush()
+    for name in dict.fromkeys(parties):
+        _summon(whistle, complaint, name, now, report_by)
+    return whistle
+
+
+def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, report_by: datetime):
+    ladder = get_norm().ladder
+    party = WhistleParty(
+        whistle_id=whistle.id, party=name, bureau_code=complaint.bureau_code,
+        unit_id=party_unit_id(name, complaint), summoned_at=now, report_by=report_by,
+        level=ladder.escalation.index(name) if name in ladder.escalation else 0,
+    )  # fmt: skip
+    whistle.parties.append(party)
+    label = ladder.parties[name]["label"]
+    message = f"吹哨：案件 {complaint.case_no} 请{label}于 {_local(report_by)} 前报到。事由：{whistle.reason}"
+    notify(party_officer_ids(name, complaint), "whistle", message, complaint.case_no, now)
+
+
+def escalate_whistle(whistle: Whistle, now: datetime) -> list[str]:
+    """A whistle some party did not report to in time goes one level up; returns who is summoned."""
+    ladder = get_norm().ladder
+    late = [p for p in whistle.parties if p.reported_at is None and p.report_by <= now]
+    if not late:
+        whistle.escalate_at = _next_escalation(whistle)
+        return []
+    next_level = whistle.level + 1
+    if next_level >= len(ladder.escalation):
+        log.warning("Whistle %s on %s: nobody reported in and the top of the ladder is reached",
+                    whistle.id, whistle.complaint.case_no)  # fmt: skip
+        whistle.escalate_at = None
+        return []
+    name = ladder.escalation[next_level]
+    complaint = whistle.complaint
+    report_by = get_norm().calendar.add(now, ladder.report_period(complaint.grade, complaint.peer_bureau is not None))
+    whistle.level = next_level
+    _summon(whistle, complaint, name, now, report_by)
+    whistle.escalate_at = report_by
+    complaint.updated_at = now
+    data = {"whistle": whistle.id, "summoned": name, "not_reported": [p.party for p in late], "by": "ladder"}
+    record_event(complaint, None, "escalate", complaint.state, data, now)
+    return [name]
+
+
+def _next_escalation(whistle: Whistle) -> datetime | None:
+    waiting = [p.report_by for p in whistle.parties if p.reported_at is None]
+    return min(waiting) if waiting and whistle.closed_at is None else None
+
+
+def get_whistle(officer: Officer, whistle_id: int) -> Whistle:
+    whistle = db.session.get(Whistle, whistle_id)
+    if whistle is None:
+        raise NotFound(f"没有编号为 {whistle_id} 的吹哨。", code="unknown_whistle")
+    check_can_view(officer, whistle.complaint)
+    return whistle
+
+
+def report_in(officer: Officer, whistle: Whistle, who_will_act: str, now: datetime) -> WhistleParty:
+    """报到: the officer reports in for the first party of the whistle they belong to."""
+    if whistle.closed_at is not None:
+        raise Conflict("该吹哨已关闭。", code="whistle_closed")
+    waiting = [p for p in whistle.parties if p.reported_at is None]
+    party = next(
+        (p for p in waiting if officer.id in party_officer_ids(p.party, whistle.complaint, p.bureau_code)), None
+    )
+    if party is None:
+        raise Forbidden("您不在本次吹哨的被召集方中，或已报到。", code="not_summoned")
+    party.reported_at, party.reported_by_id, party.who_will_act = now, officer.id, who_will_act
+    whistle.escalate_at = _next_escalation(whistle)
+    complaint = whistle.complaint
+    complaint.updated_at = now
+    record_event(complaint, officer, "report_in", complaint.state,
+                 {"whistle": whistle.id, "party": party.party, "who_will_act": who_will_act}, now)  # fmt: skip
+    return party
+
+
+def close_whistle(officer: Officer, whistle: Whistle, joint_action: str, now: datetime) -> Whistle:
+    """The joint action is recorded and the whistle closes (supervisor, leader, or whoever blew it)."""
+    if whistle.closed_at is not None:
+        raise Conflict("该吹哨已关闭。", code="whistle_closed")
+    if not ({"supervisor", "leader"} & roles_on(officer, whistle.complaint)) and whistle.blown_by_id != officer.id:
+        raise Forbidden("只有督办员、分管领导或吹哨人可以关闭吹哨。", code="role_not_allowed")
+    whistle.closed_at, whistle.closed_by_id, whistle.joint_action = now, officer.id, joint_action
+    whistle.escalate_at = None
+    complaint = whistle.complaint
+    complaint.updated_at = now
+    record_event(complaint, officer, "close_whistle", complaint.state,
+                 {"whistle": whistle.id, "joint_action": joint_action}, now)  # fmt: skip
+    return whistle
+
+
+def list_whistles(officer: Officer, filters: dict) -> list[Whistle]:
+    """Whistles on the cases of the officer's bureaus, newest first."""
+    query = select(Whistle).join(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))
+    if filters.get("state") == "open":
+        query = query.where(Whistle.closed_at.is_(None))
+    elif filters.get("state") == "closed":
+        query = query.where(Whistle.closed_at.is_not(None))
+    if filters.get("case_no"):
+        query = query.where(Complaint.case_no == filters["case_no"])
+    if filters.get("unreported"):
+        query = query.where(Whistle.id.in_(select(WhistleParty.whistle_id).where(WhistleParty.reported_at.is_(None))))
+    return db.session.scalars(query.order_by(Whistle.blown_at.desc(), Whistle.id.desc()).limit(500)).all()
+
+
+# --- effects of the norm's actions ------------------------------------------------------------
+
+
+@effect("whistle")
+def _whistle_by_hand(step):
+    parties = step.data.get("parties") or list(step.norm.ladder.rung("whistle").summon)
+    whistle = blow_whistle(step.complaint, step.data["reason"], parties, step.actor, step.now)
+    step.record["whistle"] = whistle.id
+
+
+@effect("supervise")
+def _supervise(step):
+    db.session.add(Supervision(
+        complaint_id=step.complaint.id, opened_at=step.now, opened_by_id=step.actor.id, note=step.data["note"]
+    ))  # fmt: skip
+    recipients = party_officer_ids("officer", step.complaint) + party_officer_ids("unit_supervisor", step.complaint)
+    notify(
+        recipients,
+        "supervise",
+        f"督办：案件 {step.complaint.case_no}。{step.data['note']}",
+        step.complaint.case_no,
+        step.now,
+    )
+
+
+# --- the supervision board --------------------------------------------------------------------
+
+
+def overdue_clocks(officer: Officer, now: datetime) -> list[Clock]:
+    """Running clocks past due on the officer's bureaus' cases, the latest first."""
+    return db.session.scalars(
+        select(Clock).join(Complaint).where(
+            Complaint.bureau_code.in_(officer.bureau_codes),
+            Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at <= now,
+        ).order_by(Clock.due_at)
+    ).all()  # fmt: skip
+
+
+def ledger(officer: Officer, include_closed: bool) -> list[Complaint]:
+    """挂账: the key cases on the ledger of the officer's bureaus; 销号 ones only when asked."""
+    query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes), Complaint.is_on_ledger.is_(True))
+    if not include_closed:
+        query = query.where(or_(Complaint.closed_at.is_(None), Complaint.state != "closed"))
+    return db.session.scalars(query.order_by(Complaint.received_at)).all()
+
+
+def ledger_leaders(complaint: Complaint) -> list[Officer]:
+    """包案: the leaders who answer for a key case (the unit's leader, else the bureau's)."""
+    ids = party_officer_ids("unit_leader", complaint)
+    return db.session.scalars(select(Officer).where(Officer.id.in_(ids)).order_by(Officer.username)).all()
