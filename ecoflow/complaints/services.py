@@ -400,12 +400,19 @@ def _compute_due(norm: Norm, clock: Clock) -> datetime:
     return due
 
 
+def running_since(clock: Clock) -> datetime:
+    """The clock's start moved on by its paused time: the ladder measures only running time."""
+    return clock.started_at + timedelta(seconds=clock.paused_seconds)
+
+
 def _retime(norm: Norm, clock: Clock, grade: str | None):
     """Due time, and the ladder's next rung with it, from the clock's start, period, pauses and
     extensions. Only a running, unpaused clock has a next rung for the sweep to find."""
     clock.due_at = _compute_due(norm, clock)
     if clock.stopped_at is None and clock.paused_at is None:
-        clock.next_rung, clock.next_rung_at = norm.ladder.next_rung(clock.rung, grade, clock.started_at, clock.due_at)
+        clock.next_rung, clock.next_rung_at = norm.ladder.next_rung(
+            clock.rung, grade, running_since(clock), clock.due_at
+        )
     else:
         clock.next_rung = clock.next_rung_at = None
 

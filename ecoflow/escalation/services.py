@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from ecoflow.complaints.models import Clock, Complaint
-from ecoflow.complaints.services import check_can_view, effect, get_norm, record_event, roles_on
+from ecoflow.complaints.services import check_can_view, effect, get_norm, record_event, roles_on, running_since
 from ecoflow.errors import Conflict, Forbidden, NotFound
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.notifications.services import notify
@@ -73,7 +73,7 @@ def fire_due_rungs(clock: Clock, now: datetime) -> list[str]:
         clock.rung = rung
         complaint = clock.complaint
         clock.next_rung, clock.next_rung_at = get_norm().ladder.next_rung(
-            rung, complaint.grade, clock.started_at, clock.due_at
+            rung, complaint.grade, running_since(clock), clock.due_at
         )
     return fired
 

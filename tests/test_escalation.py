@@ -1,0 +1,282 @@
+"""The escalation ladder, run by the sweep as time passes: 预警, 超期 and 督办, 吹哨, 报到, escalation."""
+
+import logging
+import threading
+from datetime import timedelta
+
+import pytest
+import time_machine
+from sqlalchemy import func, select
+
+from ecoflow.escalation import jobs
+from ecoflow.escalation.jobs import sweep
+from ecoflow.escalation.models import ClockRung, Supervision
+from ecoflow.notifications.models import Notification
+from ecoflow.officers.models import Officer
+from ecoflow.scheduling import hold_lease, run_jobs
+
+from .conftest import shanghai
+
+START = shanghai(2026, 11, 2, 9)  # a Monday
+
+
+def handling_case(api, grade="general", at=START, **fields):
+    with time_machine.travel(at, tick=False):
+        return api.to_handling(grade=grade, **fields)
+
+
+def fired(at):
+    with time_machine.travel(at, tick=False):
+        return [(f["clock"], f["rung"]) for f in sweep(at) if "clock" in f]
+
+
+def notices(db, username, kind=None):
+    officer_id = db.session.scalar(select(Officer.id).where(Officer.username == username))
+    query = select(Notification.kind).where(Notification.officer_id == officer_id)
+    if kind:
+        query = query.where(Notification.kind == kind)
+    return db.session.scalars(query.order_by(Notification.id)).all()
+
+
+def test_general_case_climbs_the_ladder_in_order(api, db):
+    case_no = handling_case(api)
+    # reply: 7 natural days → warning at 80 % (5.6 days), overdue at 7 days, whistle at 8.75 days.
+    # first contact: 24 h → warning at 19.2 h, overdue at 24 h, whistle at 30 h.
+    assert fired(START + timedelta(hours=19)) == []
+    assert fired(START + timedelta(hours=20)) == [("first_contact", "warning")]
+    assert fired(START + timedelta(hours=24)) == [("first_contact", "overdue")]
+    assert fired(START + timedelta(hours=30)) == [("first_contact", "whistle")]
+    assert fired(START + timedelta(days=5, hours=15)) == [("reply", "warning")]
+    assert fired(START + timedelta(days=7)) == [("reply", "overdue")]
+    assert fired(START + timedelta(days=8, hours=18)) == [("reply", "whistle")]
+    assert fired(START + timedelta(days=30)) == []
+
+    timeline = [(e["action"], e["data"].get("clock")) for e in api.events(case_no) if e["data"].get("by") == "ladder"]
+    assert [a for a, _ in timeline][:3] == ["warning", "overdue", "whistle"]
+    assert notices(db, "bj-officer").count("overdue") == 2
+    assert "overdue" in notices(db, "bj-supervisor")
+    assert db.session.scalar(select(func.count()).select_from(Supervision)) == 2
+
+
+@pytest.mark.parametrize("grade", ["urgent", "key"])
+def test_urgent_and_key_cases_whistle_at_once_when_overdue(api, grade):
+    handling_case(api, grade=grade, categories=("water",))
+    first_contact_due = START + (timedelta(minutes=30) if grade == "urgent" else timedelta(hours=24))
+    result = fired(first_contact_due)
+    assert ("first_contact", "overdue") in result and ("first_contact", "whistle") in result
+    assert result.index(("first_contact", "overdue")) < result.index(("first_contact", "whistle"))
+
+
+def test_each_rung_fires_once(api, db):
+    handling_case(api)
+    late = START + timedelta(days=20)
+    first = fired(late)
+    assert len(first) == 6
+    assert fired(late) == []
+    assert fired(late + timedelta(days=5)) == []
+    assert db.session.scalar(select(func.count()).select_from(ClockRung)) == 6
+
+
+def test_a_stopped_clock_never_climbs(api):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        api.ok(case_no, "contact", "bj-officer")
+        api.ok(case_no, "reply", "bj-officer", result="x", text="x")
+    assert fired(START + timedelta(days=30)) == []
+
+
+def test_paused_clock_does_not_climb_and_resumes_with_moved_rungs(api):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        api.ok(case_no, "contact", "bj-officer")
+        api.ok(case_no, "pause", "bj-supervisor", reason="等待监测")
+    assert fired(START + timedelta(days=10)) == []
+    with time_machine.travel(START + timedelta(days=3, hours=1), tick=False):
+        api.ok(case_no, "resume", "bj-supervisor")  # 3 days paused: the reply clock and its rungs move 3 days
+    assert fired(START + timedelta(days=8, hours=14)) == []
+    assert fired(START + timedelta(days=8, hours=15)) == [("reply", "warning")]
+    assert fired(START + timedelta(days=10)) == [("reply", "overdue")]
+
+
+def test_approved_extension_moves_the_rungs(api):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        api.ok(case_no, "contact", "bj-officer")
+        api.ok(case_no, "request_extension", "bj-officer", days=7, reason="需要检测")
+        api.ok(case_no, "approve_extension", "bj-supervisor")
+    assert fired(START + timedelta(days=7, hours=1)) == []  # the old due time passes quietly
+    assert fired(START + timedelta(days=11, hours=5)) == [("reply", "warning")]  # 80 % of 14 days
+    assert fired(START + timedelta(days=14)) == [("reply", "overdue")]
+
+
+def test_reopened_case_climbs_again_on_its_new_clock(api):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        api.ok(case_no, "contact", "bj-officer")
+        api.ok(case_no, "reply", "bj-officer", result="x", text="x")
+        api.ok(case_no, "follow_up", "bj-intake", resolved=False, satisfaction="unsatisfied")
+    assert fired(START + timedelta(days=7, hours=1)) == [("reply", "warning"), ("reply", "overdue")]
+
+
+def test_sweep_interrupted_between_clocks_fires_the_rest_once_on_re_run(api, db, monkeypatch):
+    for _ in range(3):
+        handling_case(api)
+    late = START + timedelta(days=20)
+    calls = {"n": 0}
+    real = jobs.fire_due_rungs
+
+    def crash_on_second(clock, now):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("process killed")
+        return real(clock, now)
+
+    monkeypatch.setattr(jobs, "BATCH", 1)
+    monkeypatch.setattr(jobs, "fire_due_rungs", crash_on_second)
+    with time_machine.travel(late, tick=False), pytest.raises(RuntimeError):
+        sweep(late)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(ClockRung)) == 3  # the first clock's rungs
+
+    monkeypatch.setattr(jobs, "fire_due_rungs", real)
+    rest = fired(late)
+    assert len(rest) == 15  # 6 clocks × 3 rungs, less the 3 already fired
+    assert db.session.scalar(select(func.count()).select_from(ClockRung)) == 18
+    assert fired(late) == []
+
+
+def test_two_sweeps_racing_fire_each_rung_once(app, api, db):
+    for _ in range(8):
+        handling_case(api)
+    late = START + timedelta(days=20)
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            with app.app_context():
+                barrier.wait()
+                results.append(sweep(late))
+        except Exception as exc:  # surfaced below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    total = [item for result in results for item in result]
+    assert len(total) == 8 * 2 * 3
+    assert len({(i["case_no"], i["clock"], i["rung"]) for i in total}) == len(total)
+    assert db.session.scalar(select(func.count()).select_from(ClockRung)) == 48
+    assert notices(db, "bj-officer").count("warning") == 16
+
+
+def test_whistle_summons_parties_who_report_in_or_are_escalated(api, db):
+    case_no = handling_case(api)
+    fired(START + timedelta(hours=30))  # first contact: warning, overdue, whistle
+    whistles = api.get("/api/v1/whistles", "bj-supervisor", query_string={"state": "open"}).json
+    assert len(whistles) == 1
+    whistle = whistles[0]
+    assert whistle["case_no"] == case_no and whistle["by_ladder"] is True
+    assert [p["party"] for p in whistle["parties"]] == ["unit_leader", "supervision_office"]
+    # Within a bureau, two hours to report in.
+    assert whistle["parties"][0]["report_by"] == "2026-11-03T09:00:00+00:00"  # 17:00 in Beijing
+    assert "whistle" in notices(db, "bj-leader")
+
+    with time_machine.travel(START + timedelta(hours=31), tick=False):
+        assert api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-officer",
+                        json={"who_will_act": "我"}).status_code == 403  # fmt: skip
+        reported = api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-leader",
+                            json={"who_will_act": "执法总队李明带队，今晚现场检查"})  # fmt: skip
+        assert reported.status_code == 200, reported.json
+    parties = {p["party"]: p for p in reported.json["parties"]}
+    assert parties["unit_leader"]["reported_at"] and parties["unit_leader"]["who_will_act"].startswith("执法总队")
+    assert parties["supervision_office"]["reported_at"] is None
+
+    with time_machine.travel(START + timedelta(hours=32, minutes=1), tick=False):
+        escalated = sweep(START + timedelta(hours=32, minutes=1))
+    assert [e["summoned"] for e in escalated if e["rung"] == "escalate"] == ["bureau_leader"]
+    after = api.get(f"/api/v1/whistles/{whistle['id']}", "bj-supervisor").json
+    assert after["level"] == 1
+    assert [p["party"] for p in after["parties"]][-1] == "bureau_leader"
+    assert fired(START + timedelta(hours=32, minutes=2)) == []  # escalated once
+
+    with time_machine.travel(START + timedelta(hours=33), tick=False):
+        closed = api.post(f"/api/v1/whistles/{whistle['id']}/close", "bj-supervisor",
+                          json={"joint_action": "两单位联合执法，已查封违法设备"})  # fmt: skip
+    assert closed.status_code == 200 and closed.json["closed_at"]
+    assert [e["action"] for e in api.events(case_no)][-3:] == ["report_in", "escalate", "close_whistle"]
+
+
+def test_whistle_blown_by_hand(api, db):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=2), tick=False):
+        result = api.ok(case_no, "whistle", "bj-officer", reason="发现重大违法排污，需联合执法",
+                        parties=["unit_leader", "supervision_office"])  # fmt: skip
+    assert result["state"] == "handling"
+    whistles = api.get("/api/v1/whistles", "bj-supervisor", query_string={"case_no": case_no}).json
+    assert len(whistles) == 1 and whistles[0]["by_ladder"] is False
+    assert api.act(case_no, "whistle", "bj-officer", reason="x", parties=["nobody"]).status_code == 422
+
+
+def test_supervision_board(api, db):
+    late_case = handling_case(api)
+    key_case = handling_case(api, grade="key")
+    with time_machine.travel(START + timedelta(days=8), tick=False):
+        sweep(START + timedelta(days=8))
+        overdue = api.get("/api/v1/supervision/overdue", "bj-supervisor").json
+        open_whistles = api.get("/api/v1/supervision/whistles", "bj-supervisor").json
+        ledger = api.get("/api/v1/supervision/ledger", "bj-supervisor").json
+    assert {(o["case_no"], o["clock"]) for o in overdue} >= {(late_case, "reply"), (late_case, "first_contact")}
+    assert all(o["rung"] in ("overdue", "whistle") for o in overdue)
+    assert {w["case_no"] for w in open_whistles} == {late_case, key_case}
+    assert [entry["case_no"] for entry in ledger] == [key_case]
+    assert ledger[0]["leaders"] == ["bj-leader"]
+    assert api.get("/api/v1/supervision/overdue", "tj-supervisor").json == []
+
+
+def test_supervise_by_hand_notifies_the_officer(api, db):
+    case_no = handling_case(api)
+    api.ok(case_no, "supervise", "bj-supervisor", note="请加快办理")
+    assert notices(db, "bj-officer", "supervise") == ["supervise"]
+
+
+def test_notification_inbox(api, db):
+    handling_case(api)
+    fired(START + timedelta(days=8))
+    inbox = api.get("/api/v1/notifications", "bj-officer").json
+    assert inbox["unread"] == inbox["total"] > 0
+    first = inbox["items"][-1]
+    assert api.post(f"/api/v1/notifications/{first['id']}/read", "bj-officer").status_code == 200
+    assert api.get("/api/v1/notifications", "bj-officer").json["unread"] == inbox["total"] - 1
+    assert api.post(f"/api/v1/notifications/{first['id']}/read", "bj-leader").status_code == 404
+    assert api.post("/api/v1/notifications/read", "bj-officer").json["read"] == inbox["total"] - 1
+    assert api.get("/api/v1/notifications", "bj-officer", query_string={"unread": "true"}).json["total"] == 0
+
+
+def test_notices_are_sent_after_the_sweep(app, api, db, caplog):
+    handling_case(api)
+    with caplog.at_level(logging.INFO, logger="ecoflow.notifications.senders"):
+        run_jobs(app, "test-holder", now=START + timedelta(hours=20))
+    assert "预警" in caplog.text
+    assert db.session.scalar(select(func.count()).where(Notification.sent_at.is_(None))) == 0
+
+
+def test_cli_sweep_at_prints_what_fired(api, runner):
+    case_no = handling_case(api)
+    result = runner.invoke(args=["ecoflow", "sweep", "--at", "2026-11-03T09:00+08:00"])
+    assert result.exit_code == 0, result.output
+    assert f"case_no={case_no} clock=first_contact rung=overdue" in result.output
+    assert "2 rung(s) fired at 2026-11-03T01:00:00+00:00" in result.output
+
+
+def test_only_one_scheduler_holds_the_lease(app, db):
+    now = START
+    assert hold_lease("scheduler", "a", timedelta(minutes=3), now)
+    assert not hold_lease("scheduler", "b", timedelta(minutes=3), now + timedelta(minutes=1))
+    assert hold_lease("scheduler", "a", timedelta(minutes=3), now + timedelta(minutes=2))  # renewal
+    assert hold_lease("scheduler", "b", timedelta(minutes=3), now + timedelta(minutes=6))  # a died
+    assert run_jobs(app, "a", now=now + timedelta(minutes=7)) == []  # stands by
