@@ -61,6 +61,10 @@ def wants_json() -> bool:
 def register_errorhandlers(app):
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
+        # The unit of work failed: nothing it changed may be written, whoever commits next.
+        from .extensions import db
+
+        db.session.rollback()
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(StaleDataError)

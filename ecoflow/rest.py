@@ -2,15 +2,49 @@
 
 from __future__ import annotations
 
+import re
+
 from flask import request
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ecoflow.errors import ApiError, Invalid
+
+# NUL and other control characters break databases and screens (tabs and newlines are text);
+# lone surrogates, which JSON can carry, cannot be stored as UTF-8 at all.
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def is_printable(value: str) -> bool:
+    return _UNPRINTABLE.search(value) is None
+
+
+def printable(value: str):
+    """Validator: refuses control characters and lone surrogates."""
+    if not is_printable(value):
+        raise ValidationError("含有不允许的控制字符。")
+
+
+class _Trimmed(fields.String):
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).strip()
+
+
+def Text(max_length=4000, **kwargs):
+    """Free text: trimmed, not empty, printable."""
+    return _Trimmed(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)
+
+
+def Token(max_length=64, **kwargs):
+    """A code, name or number: not empty, printable, not trimmed."""
+    return fields.String(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)
 
 
 def json_body() -> dict:
     """The request's JSON object; 400 when the body is not one."""
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # nested deeper than the parser goes
+        data = None
     if not isinstance(data, dict):
         raise ApiError("请求体必须是 JSON 对象。", code="malformed_json")
     return data

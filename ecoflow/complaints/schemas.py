@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
-import re
+from datetime import UTC, datetime
 from typing import TypedDict
 
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 from marshmallow.experimental.context import Context
 
+from ecoflow.rest import Text, Token
 from ecoflow.timeutil import SHANGHAI
 
 from . import privacy, services
 
 
-def _no_control_characters(value: str):
-    # NUL and other control characters break databases and screens; tabs and newlines are text.
-    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", value):
-        raise ValidationError("含有不允许的控制字符。")
-
-
-def Text(max_length=4000, **kwargs):
-    """Free text: trimmed, not empty, no control characters."""
-    return _Trimmed(validate=[validate.Length(min=1, max=max_length), _no_control_characters], **kwargs)
-
-
-class _Trimmed(fields.String):
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).strip()
-
-
 def Code(choices, **kwargs):
     return fields.String(validate=validate.OneOf(list(choices)), **kwargs)
+
+
+# Nothing the bureaus handle was received before this.
+EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class StrictSchema(Schema):
@@ -61,12 +50,12 @@ def complaint_create_schema(norm) -> Schema:
         {
             "bureau": Code(catalog["bureaus"]),
             "channel": Code(catalog["channels"], required=True),
-            "external_id": fields.String(validate=[validate.Length(min=1, max=64), _no_control_characters]),
+            "external_id": Token(64),
             "type": Code(catalog["types"], required=True),
             "description": Text(4000, required=True),
             "complainant": fields.Nested(ComplainantSchema),
             "location": fields.Nested(LocationSchema, required=True),
-            "received_at": fields.AwareDateTime(default_timezone=SHANGHAI),
+            "received_at": fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH)),
             "sensitive": fields.Boolean(),
         },
         name="ComplaintCreateSchema",
@@ -81,8 +70,10 @@ def _action_field(spec: dict, norm):
     catalog = norm.catalog
     if kind == "text":
         return Text(4000, required=required)
-    if kind in ("string", "unit", "officer", "case_no"):
-        return Text(64 if kind != "string" else 200, required=required)
+    if kind in ("unit", "officer", "case_no"):
+        return Token(64, required=required)
+    if kind == "string":
+        return Text(200, required=required)
     if kind == "boolean":
         return fields.Boolean(required=required)
     if kind == "integer":
@@ -117,17 +108,17 @@ class ComplaintFilterSchema(Schema):
     class Meta:
         unknown = EXCLUDE
 
-    bureau = fields.String(validate=validate.Length(max=8))
-    state = fields.String(validate=validate.Length(max=20))
-    grade = fields.String(validate=validate.Length(max=20))
-    channel = fields.String(validate=validate.Length(max=20))
-    category = fields.String(validate=validate.Length(max=20))
-    unit = fields.String(validate=validate.Length(max=40))
-    officer = fields.String(validate=validate.Length(max=64))
+    bureau = Token(8)
+    state = Token(20)
+    grade = Token(20)
+    channel = Token(20)
+    category = Token(20)
+    unit = Token(40)
+    officer = Token(64)
     overdue = fields.Boolean()
-    text = fields.String(validate=[validate.Length(min=1, max=100), _no_control_characters])
-    received_from = fields.AwareDateTime(default_timezone=SHANGHAI)
-    received_to = fields.AwareDateTime(default_timezone=SHANGHAI)
+    text = Token(100)
+    received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
+    received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 

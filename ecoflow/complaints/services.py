@@ -16,6 +16,7 @@ from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.norm import Action, Norm, Period
 from ecoflow.officers.models import Officer, Unit
+from ecoflow.rest import is_printable
 from ecoflow.timeutil import SHANGHAI
 
 from .grading import suggest_grade
@@ -94,7 +95,8 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
 
 def get_complaint(officer: Officer, case_no: str) -> Complaint:
     """The complaint with this case number, if the officer may see it."""
-    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no))
+    valid = len(case_no) <= 40 and is_printable(case_no)
+    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no)) if valid else None
     if complaint is None:
         raise NotFound(f"案件 {case_no} 不存在。", code="unknown_case")
     check_can_view(officer, complaint)
@@ -257,7 +259,6 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
         )
     )
     complaint = Complaint(
-        case_no=_next_case_no(bureau_code, received_at),
         bureau_code=bureau_code,
         channel=data["channel"],
         external_id=external_id,
@@ -281,6 +282,8 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
     )
     try:
         with db.session.begin_nested():
+            # Numbered inside the savepoint: a registration that loses a race leaves no gap.
+            complaint.case_no = _next_case_no(bureau_code, received_at)
             db.session.add(complaint)
             db.session.flush()
     except IntegrityError:
@@ -520,6 +523,12 @@ def _grade(step: Step):
 @effect("assign")
 def _assign(step: Step):
     complaint, data = step.complaint, step.data
+    unit = db.session.scalar(select(Unit).where(Unit.bureau_code == complaint.bureau_code, Unit.code == data["unit"]))
+    if unit is None:
+        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
+    officer = db.session.scalar(select(Officer).where(Officer.username == data["officer"]))
+    if officer is None or not officer.is_active or "officer" not in officer.roles_for(complaint.bureau_code, unit.id):
+        raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
     if "grade" in data or complaint.grade is None:
         missing = {f: ["派单时一并分级，需要填写此项。"] for f in ("grade", "categories") if f not in data}
         if missing:
@@ -527,12 +536,6 @@ def _assign(step: Step):
         _apply_grade(step)
     elif "categories" in data:
         complaint.categories = sorted(set(data["categories"]))
-    unit = db.session.scalar(select(Unit).where(Unit.bureau_code == complaint.bureau_code, Unit.code == data["unit"]))
-    if unit is None:
-        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
-    officer = db.session.scalar(select(Officer).where(Officer.username == data["officer"]))
-    if officer is None or not officer.is_active or "officer" not in officer.roles_for(complaint.bureau_code, unit.id):
-        raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
     complaint.unit_id, complaint.officer_id = unit.id, officer.id
     complaint.unit, complaint.officer = unit, officer
 

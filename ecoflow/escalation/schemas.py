@@ -2,7 +2,7 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
-from ecoflow.complaints.schemas import Text
+from ecoflow.rest import Text, Token
 
 
 class PartySchema(Schema):
@@ -34,7 +34,7 @@ class WhistleFilterSchema(Schema):
         unknown = EXCLUDE
 
     state = fields.String(validate=validate.OneOf(["open", "closed", "all"]), load_default="all")
-    case_no = fields.String(validate=validate.Length(max=24))
+    case_no = Token(24)
     unreported = fields.Boolean(load_default=False)
 
 

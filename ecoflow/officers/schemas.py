@@ -1,11 +1,13 @@
 """What the API reads and writes about officers and units."""
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields
+
+from ecoflow.rest import Token
 
 
 class LoginSchema(Schema):
-    username = fields.String(required=True, validate=validate.Length(min=1, max=64))
-    password = fields.String(required=True, validate=validate.Length(min=1, max=256))
+    username = Token(64, required=True)
+    password = Token(256, required=True)
 
 
 class TokenSchema(Schema):
