@@ -2,6 +2,7 @@
 
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import pytest
@@ -13,7 +14,7 @@ from ecoflow.escalation.jobs import sweep
 from ecoflow.escalation.models import ClockRung, Supervision
 from ecoflow.notifications.models import Notification
 from ecoflow.officers.models import Officer
-from ecoflow.scheduling import hold_lease, run_jobs
+from ecoflow.scheduling import hold_lease, make_scheduler, run_jobs
 
 from .conftest import shanghai
 
@@ -280,3 +281,26 @@ def test_only_one_scheduler_holds_the_lease(app, db):
     assert hold_lease("scheduler", "a", timedelta(minutes=3), now + timedelta(minutes=2))  # renewal
     assert hold_lease("scheduler", "b", timedelta(minutes=3), now + timedelta(minutes=6))  # a died
     assert run_jobs(app, "a", now=now + timedelta(minutes=7)) == []  # stands by
+
+
+def test_the_scheduler_runs_the_sweep_by_itself(app, api, db):
+    case_no = handling_case(api, at=shanghai(2026, 1, 5, 9))  # long overdue by now
+
+    def done():
+        rungs = db.session.scalar(select(func.count()).select_from(ClockRung))
+        unsent = db.session.scalar(select(func.count()).where(Notification.sent_at.is_(None)))
+        total = db.session.scalar(select(func.count()).select_from(Notification))
+        db.session.rollback()  # free SQLite's write lock for the scheduler's thread
+        return rungs == 6 and total > 0 and unsent == 0
+
+    db.session.rollback()
+    scheduler = make_scheduler(app, blocking=False)
+    scheduler.start()
+    try:
+        deadline = time.monotonic() + 20
+        while not done() and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        scheduler.shutdown(wait=True)
+    assert done()
+    assert [e["action"] for e in api.events(case_no)].count("whistle") == 2
