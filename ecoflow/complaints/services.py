@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from ecoflow.audit import GENESIS, chain_hash, chain_problems
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
@@ -96,7 +97,8 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
 def get_complaint(officer: Officer, case_no: str) -> Complaint:
     """The complaint with this case number, if the officer may see it."""
     valid = len(case_no) <= 40 and is_printable(case_no)
-    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no)) if valid else None
+    query = select(Complaint).options(joinedload(Complaint.category_rows), joinedload(Complaint.clocks))
+    complaint = db.session.scalars(query.where(Complaint.case_no == case_no)).unique().one_or_none() if valid else None
     if complaint is None:
         raise NotFound(f"案件 {case_no} 不存在。", code="unknown_case")
     check_can_view(officer, complaint)

@@ -44,10 +44,9 @@ class Officer(db.Model):
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    unit: Mapped[Unit | None] = relationship(lazy="joined")
-    grants: Mapped[list[RoleGrant]] = relationship(
-        back_populates="officer", lazy="selectin", cascade="all, delete-orphan"
-    )
+    unit: Mapped[Unit | None] = relationship()
+    # Loaded with the officer who acts (see officer_for_token), not with every officer a case names.
+    grants: Mapped[list[RoleGrant]] = relationship(back_populates="officer", cascade="all, delete-orphan")
 
     def roles_for(self, bureau_code: str, unit_id: int | None = None) -> set[str]:
         """The roles this officer holds for a case of `bureau_code` handled by `unit_id`."""

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecoflow.errors import Unauthorized
@@ -54,7 +55,11 @@ def officer_for_token(token: str) -> Officer:
         raise Unauthorized("登录已过期，请重新登录。", code="token_expired") from None
     except BadSignature:
         raise Unauthorized("无效的访问令牌。", code="bad_token") from None
-    officer = db.session.get(Officer, claims.get("sub")) if isinstance(claims, dict) else None
+    officer = (
+        db.session.get(Officer, claims.get("sub"), options=[joinedload(Officer.grants)])
+        if isinstance(claims, dict)
+        else None
+    )
     if officer is None or not officer.is_active or officer.password_hash[-8:] != claims.get("pw"):
         raise Unauthorized("无效的访问令牌。", code="bad_token")
     return officer
