@@ -28,8 +28,7 @@ def create_complaint():
     complaint, created = services.register_complaint(g.officer, data, utcnow())
     body = _dump(complaint, "register")
     db.session.commit()
-    location = url_for(".get_complaint", case_no=complaint.case_no)
-    return body, (201 if created else 200), {"Location": location}
+    return body, (201 if created else 200), {"Location": url_for(".get_complaint", case_no=body["case_no"])}
 
 
 @bp.get("/complaints")

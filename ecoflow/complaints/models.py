@@ -224,6 +224,8 @@ class Event(db.Model):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 
+    complaint: Mapped[Complaint] = relationship()
+
 
 class PersonalDataView(db.Model):
     """Who saw a complainant's unmasked details, when, and through what."""

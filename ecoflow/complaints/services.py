@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -87,7 +87,9 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
     """Whether to show this officer the complainant unmasked; every time it is, that is logged."""
     if not may_see_personal_data(officer, complaint):
         return False
-    db.session.add(PersonalDataView(complaint_id=complaint.id, officer_id=officer.id, viewed_at=now, purpose=purpose))
+    # A plain insert: the log is append-only and nothing reads the row back in this request.
+    view = {"complaint_id": complaint.id, "officer_id": officer.id, "viewed_at": now, "purpose": purpose}
+    db.session.execute(insert(PersonalDataView).values(**view))
     return True
 
 
@@ -180,7 +182,7 @@ def _event_record(case_no: str, event: Event) -> dict:
 def record_event(complaint, actor, action, from_state, data, now) -> Event:
     """Append one hash-chained event to the case's trail."""
     event = Event(
-        complaint_id=complaint.id,
+        complaint=complaint,
         seq=complaint.event_seq + 1,
         action=action,
         from_state=from_state,
@@ -281,21 +283,33 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
         received_at=received_at,
         created_at=now,
         updated_at=now,
+        category_rows=[],
+        clocks=[],
+        event_seq=0,
+        event_hash="",
+        reopen_count=0,
     )
+
+    def add():
+        complaint.case_no = _next_case_no(bureau_code, received_at)
+        origin = {"channel": complaint.channel, "external_id": external_id}
+        record_event(complaint, actor, "register", None, origin, now)
+        db.session.add(complaint)
+        db.session.flush()
+
+    if not external_id:
+        add()
+        return complaint, True
     try:
+        # Numbered inside the savepoint: a registration that loses a race leaves no gap.
         with db.session.begin_nested():
-            # Numbered inside the savepoint: a registration that loses a race leaves no gap.
-            complaint.case_no = _next_case_no(bureau_code, received_at)
-            db.session.add(complaint)
-            db.session.flush()
+            add()
     except IntegrityError:
         # Another request registered the same external id at the same moment: that one stands.
-        existing = _find_by_external_id(bureau_code, data["channel"], external_id) if external_id else None
+        existing = _find_by_external_id(bureau_code, data["channel"], external_id)
         if existing is None:
             raise
         return existing, False
-    record_event(complaint, actor, "register", None, {"channel": complaint.channel, "external_id": external_id}, now)
-    db.session.flush()
     return complaint, True
 
 

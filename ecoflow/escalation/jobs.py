@@ -7,10 +7,10 @@ from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from ecoflow.complaints.models import Clock
+from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.extensions import db
 
 from .models import Whistle
@@ -24,9 +24,9 @@ BATCH = 200
 def sweep(now: datetime) -> list[dict]:
     """Fire every rung due by `now` and escalate every whistle not reported to in time.
     Safe to run in several processes at once and to re-run after a crash: each rung fires once."""
-    # Each due clock comes with its case, so a batch costs a few queries, not a few per clock.
-    fired = _drain(Clock, Clock.next_rung_at, now, _fire_clock, joinedload(Clock.complaint, innerjoin=True))
-    fired += _drain(Whistle, Whistle.escalate_at, now, _escalate)
+    # Each due row comes with its case, locked too: the case's timeline is written by one sweeper.
+    fired = _drain(Clock, Clock.next_rung_at, now, _fire_clock, Clock.complaint)
+    fired += _drain(Whistle, Whistle.escalate_at, now, _escalate, Whistle.complaint)
     return fired
 
 
@@ -41,14 +41,21 @@ def _escalate(whistle: Whistle, now: datetime) -> list[dict]:
             for p in escalate_whistle(whistle, now)]  # fmt: skip
 
 
-def _drain(model, due_column, now, handle, *options) -> list[dict]:
-    """Take due rows a batch at a time, locked so that a second sweeper takes other rows."""
+def _drain(model, due_column, now, handle, case) -> list[dict]:
+    """Take due rows with their cases a batch at a time, locked so that a second sweeper takes others."""
     done, skipped = [], set()
     while True:
-        query = select(model).options(*options).where(due_column <= now).order_by(due_column, model.id).limit(BATCH)
+        query = (
+            select(model)
+            .join(case)
+            .options(contains_eager(case))
+            .where(due_column <= now)
+            .order_by(due_column, model.id)
+            .limit(BATCH)
+        )
         if skipped:
             query = query.where(model.id.not_in(skipped))
-        rows = db.session.scalars(query.with_for_update(skip_locked=True, of=model)).all()
+        rows = db.session.scalars(query.with_for_update(skip_locked=True, of=[model, Complaint])).all()
         if not rows:
             db.session.commit()
             return done
