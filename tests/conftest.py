@@ -26,6 +26,15 @@ UNITS = {
 }
 ROLES = ("intake", "dispatcher", "officer", "supervisor", "leader", "admin")
 
+# A typical phoned-in complaint; tests override what they are about.
+COMPLAINT = {
+    "channel": "hotline_12345",
+    "type": "complaint",
+    "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
+    "complainant": {"name": "张三", "phone": "13812345678", "callback_consent": True},
+    "location": {"address": "北京市通州区梨园镇云景里小区3号楼"},
+}
+
 
 def shanghai(*args) -> datetime:
     """An aware datetime in Asia/Shanghai: shanghai(2026, 9, 30, 10)."""
@@ -136,14 +145,7 @@ class Api:
         return self.client.post(path, headers=self.headers(as_), **kwargs)
 
     def register(self, as_="bj-intake", **fields):
-        body = {
-            "channel": "hotline_12345",
-            "type": "complaint",
-            "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
-            "complainant": {"name": "张三", "phone": "13812345678", "callback_consent": True},
-            "location": {"address": "北京市通州区梨园镇云景里小区3号楼"},
-        }
-        body.update(fields)
+        body = {**COMPLAINT, **fields}
         response = self.post("/api/v1/complaints", as_, json=body)
         assert response.status_code in (200, 201), response.json
         return response.json

@@ -15,6 +15,8 @@ from collections import Counter
 import pytest
 from werkzeug.serving import make_server
 
+from .conftest import COMPLAINT
+
 API = "/api/v1"
 ROUNDS = 20
 TIMEOUT = 60  # seconds a round may take before the test fails instead of hanging
@@ -122,14 +124,7 @@ def action(transport, headers, case_no, name, version, **fields):
 
 
 def register(transport, headers, **fields):
-    body = {
-        "channel": "hotline_12345",
-        "type": "complaint",
-        "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
-        "complainant": {"name": "张三", "phone": "13812345678", "callback_consent": True},
-        "location": {"address": "北京市通州区梨园镇云景里小区3号楼"},
-        **fields,
-    }
+    body = {**COMPLAINT, **fields}
     return lambda: transport.post(f"{API}/complaints", headers, body)
 
 
