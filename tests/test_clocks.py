@@ -251,3 +251,24 @@ def test_received_in_the_future_is_refused(api):
         )  # fmt: skip
     assert response.status_code == 422
     assert "received_at" in response.json["details"]["fields"]
+
+
+def test_assignment_starts_the_sign_clock_and_re_assignment_restarts_it(api):
+    with time_machine.travel(shanghai(2026, 11, 2, 9), tick=False):
+        case_no = api.register()["case_no"]
+        api.ok(case_no, "accept", "bj-intake")
+        assigned = api.ok(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer",
+                          grade="general", categories=["air"])  # fmt: skip
+    assert due(assigned, "sign") == shanghai(2026, 11, 2, 11)
+    with time_machine.travel(shanghai(2026, 11, 2, 12), tick=False):  # an hour late
+        returned = api.ok(case_no, "return", "bj-officer", reason="非本辖区")
+        reply_due = due(returned)
+    assert status(returned, "sign") == "late"
+    with time_machine.travel(shanghai(2026, 11, 3, 10), tick=False):
+        reassigned = api.ok(case_no, "assign", "bj-dispatcher", unit="chaoyang", officer="bj-officer2")
+    assert due(reassigned, "sign") == shanghai(2026, 11, 3, 12)  # a fresh sign clock from now
+    assert [c["status"] for c in reassigned["clocks"] if c["kind"] == "sign"] == ["late", "running"]
+    assert due(reassigned) == reply_due  # the reply clock runs on
+    with time_machine.travel(shanghai(2026, 11, 3, 10, 30), tick=False):
+        signed = api.ok(case_no, "sign", "bj-officer2")
+    assert status(signed, "sign") == "met"

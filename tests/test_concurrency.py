@@ -175,9 +175,9 @@ def test_two_dispatchers_assign_the_same_case_at_once(api, db, make_officer, tra
         assert [e["action"] for e in events] == ["register", "accept", "assign"]
         assert events[-1]["actor"] == ("bj-dispatcher", "bj-dispatcher2")[index]
         assert events[-1]["data"]["officer"] == contenders[index][1]["officer"]
-        # The winner's two clocks, running; the loser left none behind.
+        # The winner's three clocks, running; the loser left none behind.
         assert sorted((c["kind"], c["stopped_at"]) for c in complaint["clocks"]) == [
-            ("first_contact", None), ("reply", None),
+            ("first_contact", None), ("reply", None), ("sign", None),
         ]  # fmt: skip
         settle(db)
 

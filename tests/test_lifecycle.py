@@ -21,7 +21,9 @@ def test_general_case_from_intake_to_closure(api):
     assert (assigned["unit"], assigned["officer"]) == ("tongzhou", "bj-officer")
     api.ok(case_no, "sign", "bj-officer")
     contacted = api.ok(case_no, "contact", "bj-officer", method="phone", note="已联系")
-    assert {c["kind"]: c["status"] for c in contacted["clocks"]} == {"first_contact": "met", "reply": "running"}
+    assert {c["kind"]: c["status"] for c in contacted["clocks"]} == {
+        "sign": "met", "first_contact": "met", "reply": "running",
+    }  # fmt: skip
     api.ok(case_no, "record_progress", "bj-officer", note="现场检查", evidence=["photo-1.jpg"])
     replied = api.ok(case_no, "reply", "bj-officer", result="已整改", text="经查属实，已责令整改。")
     assert replied["state"] == "replied"

@@ -388,6 +388,7 @@ def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, 
         complaint.reopen_count += 1
         _restart_clocks_on_reopen(step)
     _stop_clocks(complaint, name, now)
+    _start_clocks_on(step)
     if outcome and norm.states[complaint.state].get("final"):
         _stop_clocks(complaint, name, now, every=True)
     complaint.closed_at = now if complaint.state == "closed" else None
@@ -450,6 +451,8 @@ def _set_grade_clocks(step: Step):
     complaint, norm = step.complaint, step.norm
     grade = norm.grades[complaint.grade]
     for kind, period in grade.clocks.items():
+        if norm.clocks[kind].starts_on:
+            continue  # started by its own action
         clock = complaint.running_clock(kind)
         if clock is None:
             if not any(c.kind == kind for c in complaint.clocks):
@@ -461,6 +464,17 @@ def _set_grade_clocks(step: Step):
     for clock in complaint.clocks:
         if clock.stopped_at is None and clock.kind not in grade.clocks:
             _stop(clock, "grade", step.now)
+
+
+def _start_clocks_on(step: Step):
+    """Clocks started by this action (签收 by 派单) run from now; taking it again restarts them."""
+    grade = step.norm.grades.get(step.complaint.grade)
+    for kind, period in grade.clocks.items() if grade else ():
+        if step.action.name in step.norm.clocks[kind].starts_on:
+            running = step.complaint.running_clock(kind)
+            if running is not None:
+                _stop(running, step.action.name, step.now)
+            _start_clock(step.complaint, kind, period, step.now, step.norm)
 
 
 def _restart_clocks_on_reopen(step: Step):

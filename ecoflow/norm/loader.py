@@ -71,6 +71,7 @@ class PeriodSchema(Schema):
 
 class ClockSchema(Schema):
     label = Label
+    starts_on = Names
     stops_on = fields.List(fields.String(), required=True)
     restarts_on_reopen = fields.Boolean(load_default=False)
 
@@ -198,6 +199,7 @@ class Grade:
 class ClockKind:
     name: str
     label: str
+    starts_on: frozenset[str]  # empty: starts when the grade is set, from the time received
     stops_on: frozenset[str]
     restarts_on_reopen: bool
 
@@ -326,9 +328,12 @@ def load_norm(directory) -> Norm:
     where = "workflows/grades.yaml"
     clocks = {}
     for name, spec in grades_file["clocks"].items():
-        for action in spec["stops_on"]:
-            _check(action in actions, f"{where}: clocks.{name}.stops_on: unknown action '{action}'")
-        clocks[name] = ClockKind(name, spec["label"], frozenset(spec["stops_on"]), spec["restarts_on_reopen"])
+        for key in ("starts_on", "stops_on"):
+            for action in spec[key]:
+                _check(action in actions, f"{where}: clocks.{name}.{key}: unknown action '{action}'")
+        clocks[name] = ClockKind(
+            name, spec["label"], frozenset(spec["starts_on"]), frozenset(spec["stops_on"]), spec["restarts_on_reopen"]
+        )
     grades = {}
     for name, spec in grades_file["grades"].items():
         periods = {}
