@@ -14,6 +14,7 @@ from .scheduling import init_scheduler
 def create_app(config: dict | None = None) -> Flask:
     """Build the application; `config` overrides the defaults and the environment."""
     app = Flask(__name__, instance_relative_config=True)
+    app.json.ensure_ascii = False  # Chinese text as UTF-8, not \u escapes
     load_config(app, config)
     register_norm(app)
     register_extensions(app)
