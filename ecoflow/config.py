@@ -20,9 +20,6 @@ DEFAULTS = {
     "PASSWORD_HASH_METHOD": "scrypt",
     # How long an API token is valid, in seconds.
     "TOKEN_TTL_SECONDS": 12 * 3600,
-    # Page size limits for list endpoints.
-    "PAGE_SIZE": 50,
-    "MAX_PAGE_SIZE": 200,
     # Run the scheduled jobs (the sweep, notices) inside this process: for the development
     # server only; in production run `flask --app wsgi ecoflow scheduler` as its own process.
     "SCHEDULER_IN_PROCESS": False,

@@ -68,7 +68,6 @@ def register_errorhandlers(app):
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(StaleDataError)
-    @app.errorhandler(IntegrityError)
     def handle_concurrent_write(exc):
         # Someone else changed the same record first: this unit of work is void.
         from .extensions import db
@@ -76,6 +75,15 @@ def register_errorhandlers(app):
         db.session.rollback()
         log.info("Concurrent write refused on %s %s: %s", request.method, request.path, exc)
         return error_response(409, "stale_version", "案件已被他人更新，请刷新后重试。")
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(exc):
+        # Mostly a race on a unique key; logged in full, since it can also be a fault.
+        from .extensions import db
+
+        db.session.rollback()
+        log.warning("Integrity error on %s %s: %s", request.method, request.path, exc)
+        return error_response(409, "conflict", "与同时提交的其他操作冲突，请刷新后重试。")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

@@ -162,8 +162,9 @@ def test_extension_needs_approval_and_moves_the_due_time(api):
         requested = api.ok(case_no, "request_extension", "bj-officer", days=5, reason="等待检测结果")
         assert due(requested) == original
         assert api.act(case_no, "request_extension", "bj-officer", days=1, reason="x").status_code == 409
-        assert api.act(case_no, "approve_extension", "bj-officer").status_code == 403
-        approved = api.ok(case_no, "approve_extension", "bj-supervisor", note="同意")
+        assert api.act(case_no, "approve_extension", "bj-officer", approved=True).status_code == 403
+        assert api.act(case_no, "approve_extension", "bj-supervisor").status_code == 422  # say yes or no
+        approved = api.ok(case_no, "approve_extension", "bj-supervisor", approved=True, note="同意")
     assert due(approved) == original + timedelta(days=5)
 
 
@@ -172,13 +173,13 @@ def test_second_extension_needs_a_leader(api):
         case_no = api.to_handling(grade="key")
         original = due(api.complaint(case_no))
         api.ok(case_no, "request_extension", "bj-officer", days=2, reason="第一次")
-        api.ok(case_no, "approve_extension", "bj-supervisor")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
         api.ok(case_no, "request_extension", "bj-officer", days=20, reason="第二次")
 
-        refused = api.act(case_no, "approve_extension", "bj-supervisor")
+        refused = api.act(case_no, "approve_extension", "bj-supervisor", approved=True)
         assert refused.status_code == 403
         assert refused.json["details"]["required_roles"] == ["leader"]
-        approved = api.ok(case_no, "approve_extension", "bj-leader")
+        approved = api.ok(case_no, "approve_extension", "bj-leader", approved=True)
     # 22 working days on from the original due date, on the official calendar.
     from ecoflow.norm import WorkCalendar as Calendar
 

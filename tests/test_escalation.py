@@ -104,7 +104,7 @@ def test_approved_extension_moves_the_rungs(api):
     with time_machine.travel(START + timedelta(hours=1), tick=False):
         api.ok(case_no, "contact", "bj-officer")
         api.ok(case_no, "request_extension", "bj-officer", days=7, reason="需要检测")
-        api.ok(case_no, "approve_extension", "bj-supervisor")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
     assert fired(START + timedelta(days=7, hours=1)) == []  # the old due time passes quietly
     assert fired(START + timedelta(days=11, hours=5)) == [("reply", "warning")]  # 80 % of 14 days
     assert fired(START + timedelta(days=14)) == [("reply", "overdue")]
@@ -204,12 +204,18 @@ def test_whistle_summons_parties_who_report_in_or_are_escalated(api, db):
     assert after["level"] == 1
     assert [p["party"] for p in after["parties"]][-1] == "bureau_leader"
     assert fired(START + timedelta(hours=32, minutes=2)) == []  # escalated once
+    with time_machine.travel(START + timedelta(hours=32, minutes=30), tick=False):
+        assert api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-leader",
+                        json={"who_will_act": "局领导牵头"}).status_code == 200  # fmt: skip
+    # Reported in at the level now summoned: the parties escalated past are not awaited any more.
+    assert sweep(START + timedelta(hours=40)) == []
+    assert api.get(f"/api/v1/whistles/{whistle['id']}", "bj-supervisor").json["escalate_at"] is None
 
     with time_machine.travel(START + timedelta(hours=33), tick=False):
         closed = api.post(f"/api/v1/whistles/{whistle['id']}/close", "bj-supervisor",
                           json={"joint_action": "两单位联合执法，已查封违法设备"})  # fmt: skip
     assert closed.status_code == 200 and closed.json["closed_at"]
-    assert [e["action"] for e in api.events(case_no)][-3:] == ["report_in", "escalate", "close_whistle"]
+    assert [e["action"] for e in api.events(case_no)][-4:] == ["report_in", "escalate", "report_in", "close_whistle"]
 
 
 def test_whistle_blown_by_hand(api, db):

@@ -618,7 +618,7 @@ def _approve_extension(step: Step):
         raise Forbidden(
             f"第{extension.ordinal}次延期须由{label}审批。", {"required_roles": [needed]}, code="role_not_allowed"
         )
-    extension.is_approved = step.data.get("approved", True)
+    extension.is_approved = step.data["approved"]
     extension.decided_by_id, extension.decided_at = step.actor.id, step.now
     extension.note = step.data.get("note")
     step.record.update(approved=extension.is_approved, ordinal=extension.ordinal, days=extension.days)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.services import check_can_view, effect, get_norm, record_event, roles_on, running_since
@@ -120,10 +120,12 @@ def blow_whistle(complaint, reason, parties, actor, now, clock=None) -> Whistle:
     ladder = norm.ladder
     across = complaint.peer_bureau is not None
     report_by = norm.calendar.add(now, ladder.report_period(complaint.grade, across))
+    # The whistle starts at the highest escalation level it summons (-1: none of them), so that
+    # escalating goes to the next one up.
     levels = [ladder.escalation.index(p) for p in parties if p in ladder.escalation]
     whistle = Whistle(
         complaint_id=complaint.id, clock_id=clock.id if clock else None, reason=reason, blown_at=now,
-        blown_by_id=actor.id if actor else None, level=max(levels, default=0), escalate_at=report_by,
+        blown_by_id=actor.id if actor else None, level=max(levels, default=-1), escalate_at=report_by,
     )  # fmt: skip
     db.session.add(whistle)
     db.session.flush()
@@ -136,8 +138,7 @@ def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, re
     ladder = get_norm().ladder
     party = WhistleParty(
         whistle_id=whistle.id, party=name, bureau_code=complaint.bureau_code,
-        unit_id=party_unit_id(name, complaint), summoned_at=now, report_by=report_by,
-        level=ladder.escalation.index(name) if name in ladder.escalation else 0,
+        unit_id=party_unit_id(name, complaint), summoned_at=now, report_by=report_by, level=whistle.level,
     )  # fmt: skip
     whistle.parties.append(party)
     label = ladder.parties[name]["label"]
@@ -147,8 +148,12 @@ def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, re
 
 def escalate_whistle(whistle: Whistle, now: datetime) -> list[str]:
     """A whistle some party did not report to in time goes one level up; returns who is summoned."""
-    ladder = get_norm().ladder
-    late = [p for p in whistle.parties if p.reported_at is None and p.report_by <= now]
+    norm = get_norm()
+    ladder = norm.ladder
+    if norm.states[whistle.complaint.state].get("final"):
+        whistle.escalate_at = None  # the case has ended: nobody is summoned for it any more
+        return []
+    late = [p for p in _pending(whistle) if p.report_by <= now]
     if not late:
         whistle.escalate_at = _next_escalation(whistle)
         return []
@@ -161,7 +166,7 @@ def escalate_whistle(whistle: Whistle, now: datetime) -> list[str]:
     name = ladder.escalation[next_level]
     complaint = whistle.complaint
     report_by = get_norm().calendar.add(now, ladder.report_period(complaint.grade, complaint.peer_bureau is not None))
-    whistle.level = next_level
+    whistle.level = next_level  # the late parties are escalated past: no longer awaited
     _summon(whistle, complaint, name, now, report_by)
     whistle.escalate_at = report_by
     complaint.updated_at = now
@@ -170,8 +175,13 @@ def escalate_whistle(whistle: Whistle, now: datetime) -> list[str]:
     return [name]
 
 
+def _pending(whistle: Whistle) -> list[WhistleParty]:
+    """The parties of the whistle's current level that have not reported in."""
+    return [p for p in whistle.parties if p.reported_at is None and p.level == whistle.level]
+
+
 def _next_escalation(whistle: Whistle) -> datetime | None:
-    waiting = [p.report_by for p in whistle.parties if p.reported_at is None]
+    waiting = [p.report_by for p in _pending(whistle)]
     return min(waiting) if waiting and whistle.closed_at is None else None
 
 
@@ -179,7 +189,9 @@ def get_whistle(officer: Officer, whistle_id: int) -> Whistle:
     whistle = db.session.get(Whistle, whistle_id)
     if whistle is None:
         raise NotFound(f"没有编号为 {whistle_id} 的吹哨。", code="unknown_whistle")
-    check_can_view(officer, whistle.complaint)
+    summoned = any(officer.id in party_officer_ids(p.party, whistle.complaint, p.bureau_code) for p in whistle.parties)
+    if not summoned:  # a summoned party may come from another bureau (the coordination office)
+        check_can_view(officer, whistle.complaint)
     return whistle
 
 
@@ -273,7 +285,7 @@ def ledger(officer: Officer, include_closed: bool) -> list[Complaint]:
     """挂账: the key cases on the ledger of the officer's bureaus; 销号 ones only when asked."""
     query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes), Complaint.is_on_ledger.is_(True))
     if not include_closed:
-        query = query.where(or_(Complaint.closed_at.is_(None), Complaint.state != "closed"))
+        query = query.where(Complaint.state != "closed")
     return db.session.scalars(query.order_by(Complaint.received_at)).all()
 
 

@@ -406,6 +406,10 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
             at_once_for_grades=frozenset(rung["at_once_for_grades"]), notify=tuple(rung["notify"]),
             summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"],
         ))  # fmt: skip
+    # Named in code: the responsible officer, the unit's supervisor and leader, the whistle rung.
+    for party in ("officer", "unit_supervisor", "unit_leader"):
+        _check(party in parties, f"{where}: parties.{party}: missing")
+    _check("whistle" in spec["rungs"], f"{where}: rungs.whistle: missing")
     whistle = spec["whistle"]
     for party in whistle["escalation"]:
         _check(party in parties, f"{where}: whistle.escalation: unknown party '{party}'")

@@ -28,15 +28,23 @@ def notify(officer_ids, kind: str, message: str, case_no: str | None, now: datet
 
 
 def deliver_pending(now: datetime, limit: int = 500) -> int:
-    """Hand unsent notices to the configured sender (SMS, e-mail); returns how many were sent."""
+    """Hand unsent notices to the configured sender (SMS, e-mail); returns how many were sent.
+    One that fails stays queued and does not hold up the others."""
     sender = import_string(current_app.config["NOTIFICATION_SENDER"])()
     pending = db.session.scalars(
         select(Notification).where(Notification.sent_at.is_(None)).order_by(Notification.id).limit(limit)
     ).all()
+    sent = 0
     for notice in pending:
-        sender.send(notice)
+        try:
+            sender.send(notice)
+        except Exception:
+            # The inbox has it anyway; the gateway gets it again next time.
+            log.exception("Sending notice %s failed; it stays queued", notice.id)
+            continue
         notice.sent_at = now
-    return len(pending)
+        sent += 1
+    return sent
 
 
 def inbox(officer_id: int, unread_only: bool, page: int, per_page: int) -> tuple[list[Notification], int, int]:
