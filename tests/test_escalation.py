@@ -3,7 +3,7 @@
 import logging
 import threading
 import time
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 import pytest
 import time_machine
@@ -97,6 +97,20 @@ def test_paused_clock_does_not_climb_and_resumes_with_moved_rungs(api):
     assert fired(START + timedelta(days=8, hours=14)) == []
     assert fired(START + timedelta(days=8, hours=15)) == [("reply", "warning")]
     assert fired(START + timedelta(days=10)) == [("reply", "overdue")]
+
+
+def test_a_pause_past_its_cap_resumes_by_itself_and_the_ladder_goes_on(api):
+    case_no = handling_case(api)
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        api.ok(case_no, "contact", "bj-officer")
+        api.ok(case_no, "pause", "bj-supervisor", reason="等待监测")
+    assert fired(START + timedelta(days=15)) == []  # paused, allowance (15 days) not used up
+    # Resumed at the cap (day 15 + 1 h): reply due day 22, so by day 40 every rung is due.
+    assert fired(START + timedelta(days=40)) == [("reply", "warning"), ("reply", "overdue"), ("reply", "whistle")]
+    resume = [e for e in api.events(case_no) if e["action"] == "resume"]
+    assert resume[0]["actor"] is None and resume[0]["data"]["counted_seconds"] == 15 * 86400
+    clock = next(c for c in api.complaint(case_no)["clocks"] if c["kind"] == "reply")
+    assert clock["due_at"] == (START + timedelta(days=22)).astimezone(UTC).isoformat()
 
 
 def test_approved_extension_moves_the_rungs(api):

@@ -427,14 +427,17 @@ def running_since(clock: Clock) -> datetime:
 
 def _retime(norm: Norm, clock: Clock, grade: str | None):
     """Due time, and the ladder's next rung with it, from the clock's start, period, pauses and
-    extensions. Only a running, unpaused clock has a next rung for the sweep to find."""
+    extensions. Only a running, unpaused clock has a next rung for the sweep to find; a paused one
+    has the moment its pause allowance runs out, when the sweep resumes it."""
     clock.due_at = _compute_due(norm, clock)
-    if clock.stopped_at is None and clock.paused_at is None:
+    if clock.stopped_at is not None:
+        clock.next_rung = clock.next_rung_at = None
+    elif clock.paused_at is not None:
+        clock.next_rung, clock.next_rung_at = None, clock.paused_at + _pause_allowance(norm, clock)
+    else:
         clock.next_rung, clock.next_rung_at = norm.ladder.next_rung(
             clock.rung, grade, running_since(clock), clock.due_at
         )
-    else:
-        clock.next_rung = clock.next_rung_at = None
 
 
 def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime, norm: Norm) -> Clock:
@@ -500,17 +503,31 @@ def _stop_clocks(complaint: Complaint, action: str, now: datetime, every: bool =
             _stop(clock, action, now)
 
 
+def _pause_allowance(norm: Norm, clock: Clock) -> timedelta:
+    """How much more paused time the clock may have: the cap less what it has used."""
+    cap = norm.calendar.add(clock.paused_at, norm.pause["max_total"]) - clock.paused_at
+    return max(timedelta(0), cap - timedelta(seconds=clock.paused_seconds))
+
+
 def _end_pause(clock: Clock, actor: Officer | None, now: datetime, norm: Norm) -> int:
     """Ends the clock's pause; the paused time counts up to the cap. Returns the seconds counted."""
     pause = db.session.scalar(select(Pause).where(Pause.clock_id == clock.id, Pause.resumed_at.is_(None)))
-    cap = norm.pause["max_total"]
-    cap_seconds = int((norm.calendar.add(now, cap) - now).total_seconds())
-    counted = max(0, min(int((now - clock.paused_at).total_seconds()), cap_seconds - clock.paused_seconds))
+    allowance = int(_pause_allowance(norm, clock).total_seconds())
+    counted = max(0, min(int((now - clock.paused_at).total_seconds()), allowance))
     clock.paused_seconds += counted
     clock.paused_at = None
     _retime(norm, clock, clock.complaint.grade)
     pause.resumed_at, pause.resumed_by_id, pause.counted_seconds = now, actor.id if actor else None, counted
     return counted
+
+
+def end_pause_at_cap(clock: Clock, now: datetime):
+    """The pause allowance is used up: the clock runs again by itself, on the record."""
+    counted = _end_pause(clock, None, now, get_norm())
+    complaint = clock.complaint
+    complaint.updated_at = now
+    data = {"clock": clock.kind, "counted_seconds": counted, "by": "pause cap"}
+    record_event(complaint, None, "resume", complaint.state, data, now)
 
 
 # --- what each action does --------------------------------------------------------------------
@@ -642,7 +659,7 @@ def _pause(step: Step):
     if clock.paused_at is not None:
         raise Conflict("答复期限已经挂起。", code="already_paused")
     clock.paused_at = step.now
-    clock.next_rung = clock.next_rung_at = None
+    _retime(step.norm, clock, step.complaint.grade)
     db.session.add(Pause(
         complaint_id=step.complaint.id, clock_id=clock.id, reason=step.data["reason"],
         paused_by_id=step.actor.id, paused_at=step.now,

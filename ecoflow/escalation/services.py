@@ -9,7 +9,15 @@ from datetime import datetime
 from sqlalchemy import select
 
 from ecoflow.complaints.models import Clock, Complaint
-from ecoflow.complaints.services import check_can_view, effect, get_norm, record_event, roles_on, running_since
+from ecoflow.complaints.services import (
+    check_can_view,
+    effect,
+    end_pause_at_cap,
+    get_norm,
+    record_event,
+    roles_on,
+    running_since,
+)
 from ecoflow.errors import Conflict, Forbidden, NotFound
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.notifications.services import notify
@@ -65,6 +73,8 @@ def party_officer_ids(name: str, complaint: Complaint, bureau_code: str | None =
 def fire_due_rungs(clock: Clock, now: datetime) -> list[str]:
     """Fire, in order, every rung of this clock that is due by `now`; returns their names."""
     fired = []
+    if clock.paused_at is not None and clock.next_rung_at <= now:
+        end_pause_at_cap(clock, now)
     while clock.next_rung_at is not None and clock.next_rung_at <= now:
         rung = clock.next_rung
         if _claim_rung(clock, rung, now):
