@@ -144,3 +144,14 @@ def test_events_carry_no_personal_data(api):
     case_no = api.to_handling()
     timeline = str(api.events(case_no))
     assert "13812345678" not in timeline and "张三" not in timeline
+
+
+def test_only_intake_finds_cases_by_their_exact_address(api):
+    case_no = api.register(location={"address": "北京市通州区梨园镇云景里小区3号楼"})["case_no"]
+
+    def found(username):
+        listed = api.get("/api/v1/complaints", username, query_string={"text": "云景里小区3号楼"}).json
+        return [c["case_no"] for c in listed["items"]]
+
+    assert found("bj-intake") == [case_no]
+    assert found("bj-supervisor") == []  # the address is masked for them; search must not reveal it
