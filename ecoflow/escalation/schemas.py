@@ -4,6 +4,8 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from ecoflow.rest import Text, Token
 
+from .services import ledger_leaders
+
 
 class PartySchema(Schema):
     party = fields.String()
@@ -74,8 +76,6 @@ class LedgerSchema(Schema):
     leaders = fields.Method("get_leaders")
 
     def get_leaders(self, complaint):
-        from .services import ledger_leaders
-
         return [o.username for o in ledger_leaders(complaint)]
 
 
