@@ -3,6 +3,7 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+CATALOGUES := $(patsubst %.po,%.mo,$(wildcard ecoflow/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test install migrate demo lint format bench clean
 
@@ -13,7 +14,11 @@ test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed $(CATALOGUES)
+
+# The officer UI's message catalogues, compiled from the .po files (the .mo are not committed).
+ecoflow/translations/%/LC_MESSAGES/messages.mo: ecoflow/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed
+	$(BIN)/pybabel compile -d ecoflow/translations -l $* 2>&1 | grep -v '^compiling' || true
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)

@@ -51,12 +51,19 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     from .complaints.api import bp as complaints_api
+    from .complaints.views import bp as complaints_views
     from .escalation.api import bp as escalation_api
+    from .escalation.views import bp as escalation_views
     from .notifications.api import bp as notifications_api
+    from .notifications.views import bp as notifications_views
     from .officers.api import bp as officers_api
+    from .officers.views import bp as officers_views
+    from .web import init_web
 
-    for blueprint in (officers_api, complaints_api, escalation_api, notifications_api):
+    apis = (officers_api, complaints_api, escalation_api, notifications_api)
+    for blueprint in (*apis, officers_views, complaints_views, escalation_views, notifications_views):
         app.register_blueprint(blueprint)
+    init_web(app, apis)
 
 
 def register_errorhandlers(app: Flask):

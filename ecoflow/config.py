@@ -28,6 +28,16 @@ DEFAULTS = {
     "NOTIFICATION_SENDER": "ecoflow.notifications.senders:LoggingSender",
     # Larger request bodies are refused with 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    # The officers' web pages: a session ends after this long without a request.
+    "PERMANENT_SESSION_LIFETIME": 30 * 60,
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    # This many wrong passwords in a row lock the account (web and API) for LOGIN_LOCKOUT_SECONDS.
+    "LOGIN_MAX_FAILURES": 5,
+    "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    # The officer UI's language and time zone (message catalogues in ecoflow/translations/).
+    "BABEL_DEFAULT_LOCALE": "zh_CN",
+    "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",
 }
 
 ENVIRONMENT = {

@@ -65,6 +65,10 @@ def register_errorhandlers(app):
         from .extensions import db
 
         db.session.rollback()
+        if not wants_json():
+            from .web import render_error
+
+            return render_error(exc.status, exc.message)
         return error_response(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(StaleDataError)
@@ -74,6 +78,10 @@ def register_errorhandlers(app):
 
         db.session.rollback()
         log.info("Concurrent write refused on %s %s: %s", request.method, request.path, exc)
+        if not wants_json():
+            from .web import render_error
+
+            return render_error(409, "案件已被他人更新，请刷新后重试。")
         return error_response(409, "stale_version", "案件已被他人更新，请刷新后重试。")
 
     @app.errorhandler(IntegrityError)

@@ -1,7 +1,10 @@
 """Extension objects, created unbound and bound to the app in create_app."""
 
+from flask_babel import Babel
+from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
@@ -38,6 +41,9 @@ def dialect_insert(model):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_item=_render_item)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
 
 
 def configure_engine(engine):

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -16,7 +16,7 @@ from ecoflow.audit import GENESIS, chain_hash, chain_problems
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.norm import Action, Norm, Period
-from ecoflow.officers.models import Officer, Unit
+from ecoflow.officers.models import Officer, RoleGrant, Unit
 from ecoflow.rest import is_printable
 from ecoflow.timeutil import SHANGHAI
 
@@ -126,16 +126,9 @@ def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[lis
     if filters.get("officer"):
         query = query.where(Complaint.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
     if "overdue" in filters:
-        late = select(Clock.complaint_id).where(
-            Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at < now
-        )
-        query = query.where(Complaint.id.in_(late) if filters["overdue"] else Complaint.id.not_in(late))
+        query = query.where(_overdue(filters["overdue"], now))
     if filters.get("text"):
-        pattern = "%" + filters["text"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        columns = [Complaint.case_no, Complaint.description]
-        if any(g.role == "intake" for g in officer.grants):
-            columns.append(Complaint.address)  # others see addresses masked: no guessing them by search
-        query = query.where(or_(*(column.ilike(pattern, escape="\\") for column in columns)))
+        query = query.where(_text_matches(officer, filters["text"]))
     if filters.get("received_from"):
         query = query.where(Complaint.received_at >= filters["received_from"])
     if filters.get("received_to"):
@@ -146,6 +139,109 @@ def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[lis
         query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return items, total
+
+
+def _overdue(overdue: bool, now: datetime):
+    """The condition that a case has (or has not) a running clock past due."""
+    late = select(Clock.complaint_id).where(Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at < now)
+    return Complaint.id.in_(late) if overdue else Complaint.id.not_in(late)
+
+
+def _text_matches(officer: Officer, text: str):
+    """The condition that the case number, description (or, for intake, the address) contains `text`."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    columns = [Complaint.case_no, Complaint.description]
+    if any(g.role == "intake" for g in officer.grants):
+        columns.append(Complaint.address)  # others see addresses masked: no guessing them by search
+    return or_(*(column.ilike(pattern, escape="\\") for column in columns))
+
+
+# Roles that answer for every open case of their bureau; an officer only for their own.
+BUREAU_WIDE_ROLES = frozenset({"intake", "dispatcher", "supervisor", "leader", "admin"})
+
+
+def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) -> tuple[list[Complaint], dict]:
+    """我的工作台: the open cases the officer answers for, the nearest running deadline first,
+    and how many of them are in each state (before the state filter)."""
+    norm = get_norm()
+    open_states = [name for name, state in norm.states.items() if not state.get("final")]
+    wide = [code for code in officer.bureau_codes if officer.roles_for(code) & BUREAU_WIDE_ROLES]
+    scope = [or_(Complaint.bureau_code.in_(wide), Complaint.officer_id == officer.id), Complaint.state.in_(open_states)]
+    by_state = select(Complaint.state, func.count()).where(*scope).group_by(Complaint.state)
+    counts = dict(db.session.execute(by_state).all())
+    due = (
+        select(Clock.complaint_id, func.min(Clock.due_at).label("due_at"))
+        .where(Clock.stopped_at.is_(None))
+        .group_by(Clock.complaint_id)
+        .subquery()
+    )
+    query = select(Complaint).outerjoin(due, due.c.complaint_id == Complaint.id).where(*scope)
+    if filters.get("state"):
+        query = query.where(Complaint.state == filters["state"])
+    if filters.get("overdue"):
+        query = query.where(_overdue(True, now))
+    if filters.get("text"):
+        query = query.where(_text_matches(officer, filters["text"]))
+    query = query.order_by(due.c.due_at.is_(None), due.c.due_at, Complaint.received_at, Complaint.id).limit(limit)
+    return db.session.scalars(query).all(), counts
+
+
+def nearest_clock(complaint: Complaint) -> Clock | None:
+    """The running clock that falls due first."""
+    running = [c for c in complaint.clocks if c.stopped_at is None]
+    return min(running, key=lambda c: c.due_at, default=None)
+
+
+def dispatch_queue(officer: Officer) -> list[Complaint]:
+    """分级派单: the cases of the officer's bureaus waiting to be assigned, oldest first."""
+    bureaus = [code for code in officer.bureau_codes if "dispatcher" in officer.roles_for(code)]
+    waiting = get_norm().actions["assign"].sources
+    query = select(Complaint).where(Complaint.bureau_code.in_(bureaus), Complaint.state.in_(waiting))
+    return db.session.scalars(query.order_by(Complaint.received_at, Complaint.id).limit(500)).all()
+
+
+def assignable_officers(bureau_codes) -> list[Officer]:
+    """The active officers who hold the officer role in these bureaus, with their units."""
+    holders = select(RoleGrant.officer_id).where(RoleGrant.role == "officer", RoleGrant.bureau_code.in_(bureau_codes))
+    query = select(Officer).options(joinedload(Officer.unit)).where(Officer.id.in_(holders), Officer.is_active)
+    return db.session.scalars(query.order_by(Officer.username)).all()
+
+
+def possible_duplicates(bureau_code: str, channel: str, external_id: str | None, phone: str | None) -> list[Complaint]:
+    """Earlier cases that may be the same complaint: the same channel and external number, or the
+    same complainant phone. (A stand-in until the citizen channels' duplicate detection lands.)"""
+    same = []
+    if external_id:
+        same.append(and_(Complaint.channel == channel, Complaint.external_id == external_id))
+    if phone:
+        same.append(Complaint.complainant_phone == phone)
+    if not same:
+        return []
+    query = select(Complaint).where(Complaint.bureau_code == bureau_code, or_(*same))
+    return db.session.scalars(query.order_by(Complaint.received_at.desc()).limit(10)).all()
+
+
+def related_complaints(officer: Officer, complaint: Complaint) -> list[Complaint]:
+    """Earlier complaints about the same person (phone) or place (address) in the bureaus the
+    officer sees, newest first. (Local until the exchange's cross-bureau history lands.)"""
+    same = [Complaint.address == complaint.address]
+    if complaint.complainant_phone:
+        same.append(Complaint.complainant_phone == complaint.complainant_phone)
+    query = select(Complaint).where(
+        Complaint.bureau_code.in_(officer.bureau_codes), Complaint.id != complaint.id, or_(*same)
+    )
+    return db.session.scalars(query.order_by(Complaint.received_at.desc()).limit(20)).all()
+
+
+def pending_extensions(officer: Officer) -> list[tuple[Extension, Complaint]]:
+    """Extension requests of the officer's bureaus waiting for a decision, oldest first."""
+    query = (
+        select(Extension, Complaint)
+        .join(Complaint, Extension.complaint_id == Complaint.id)
+        .where(Complaint.bureau_code.in_(officer.bureau_codes), Extension.is_approved.is_(None))
+        .order_by(Extension.requested_at)
+    )
+    return db.session.execute(query).tuples().all()
 
 
 def list_events(complaint: Complaint) -> list[Event]:

@@ -7,6 +7,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.services import (
@@ -284,7 +285,7 @@ def _supervise(step):
 def overdue_clocks(officer: Officer, now: datetime) -> list[Clock]:
     """Running clocks past due on the officer's bureaus' cases, the latest first."""
     return db.session.scalars(
-        select(Clock).join(Complaint).where(
+        select(Clock).join(Complaint).options(contains_eager(Clock.complaint)).where(
             Complaint.bureau_code.in_(officer.bureau_codes),
             Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at <= now,
         ).order_by(Clock.due_at)

@@ -37,6 +37,7 @@ class StateSchema(Schema):
 class FieldSchema(Schema):
     type = fields.String(required=True, validate=validate.OneOf(FIELD_TYPES))
     required = fields.Boolean(load_default=False)
+    label = fields.String(load_default=None)  # what the officer UI calls it; the name if absent
 
 
 class OutcomeSchema(Schema):

@@ -2,7 +2,10 @@
 
 from flask import Blueprint, g, jsonify
 
+from ecoflow.errors import Unauthorized
+from ecoflow.extensions import db
 from ecoflow.rest import json_body, load
+from ecoflow.timeutil import utcnow
 
 from . import services
 from .auth import login_required
@@ -14,7 +17,12 @@ bp = Blueprint("officers_api", __name__, url_prefix="/api/v1")
 @bp.post("/auth/token")
 def create_token():
     credentials = load(login_schema, json_body())
-    officer = services.authenticate(credentials["username"], credentials["password"])
+    try:
+        officer = services.authenticate(credentials["username"], credentials["password"], utcnow())
+    except Unauthorized:
+        db.session.commit()  # the failure counts toward the lockout
+        raise
+    db.session.commit()
     token, expires_at = services.issue_token(officer)
     return token_schema.dump({"token": token, "expires_at": expires_at})
 

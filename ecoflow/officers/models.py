@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -32,7 +33,7 @@ class Unit(db.Model):
     district_code: Mapped[str | None] = mapped_column(String(12))
 
 
-class Officer(db.Model):
+class Officer(UserMixin, db.Model):
     __tablename__ = "officers"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -43,6 +44,9 @@ class Officer(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Wrong passwords in a row, and until when too many of them lock the account.
+    failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     unit: Mapped[Unit | None] = relationship()
     # Loaded with the officer who acts (see officer_for_token), not with every officer a case names.
@@ -53,6 +57,14 @@ class Officer(db.Model):
         return {
             g.role for g in self.grants if g.bureau_code == bureau_code and (g.unit_id is None or g.unit_id == unit_id)
         }
+
+    def get_id(self) -> str:
+        """The web session's user id; the tail of the password hash ends sessions when it changes."""
+        return f"{self.id}:{self.password_hash[-8:]}"
+
+    @property
+    def roles(self) -> set[str]:
+        return {g.role for g in self.grants}
 
     @property
     def bureau_codes(self) -> set[str]:

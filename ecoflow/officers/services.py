@@ -25,13 +25,26 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def authenticate(username: str, password: str) -> Officer:
-    """The active officer with these credentials; Unauthorized otherwise."""
+def authenticate(username: str, password: str, now: datetime) -> Officer:
+    """The active officer with these credentials; Unauthorized otherwise. Wrong passwords are
+    counted on the officer (flushed: the caller commits even when this raises) and too many in a
+    row lock the account for a while, whatever password comes next."""
+    config = current_app.config
     officer = db.session.scalar(select(Officer).where(Officer.username == username))
     if officer is None:
         check_password_hash(_DUMMY_HASH, password)
-    elif officer.is_active and check_password_hash(officer.password_hash, password):
+        raise Unauthorized("用户名或密码错误。", code="bad_credentials")
+    if officer.locked_until is not None and officer.locked_until > now:
+        minutes = max(1, round((officer.locked_until - now).total_seconds() / 60))
+        raise Unauthorized(f"密码错误次数过多，账户已锁定，请 {minutes} 分钟后再试。", code="locked")
+    if officer.is_active and check_password_hash(officer.password_hash, password):
+        officer.failed_logins, officer.locked_until = 0, None
         return officer
+    officer.failed_logins += 1
+    if officer.failed_logins >= config["LOGIN_MAX_FAILURES"]:
+        officer.failed_logins = 0
+        officer.locked_until = now + timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
+    db.session.flush()
     raise Unauthorized("用户名或密码错误。", code="bad_credentials")
 
 
@@ -45,6 +58,17 @@ def issue_token(officer: Officer, now: datetime | None = None) -> tuple[str, dat
     # The tail of the password hash ties the token to the password: changing it revokes the token.
     token = _serializer().dumps({"sub": officer.id, "pw": officer.password_hash[-8:]})
     return token, now + timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
+
+
+def load_session_officer(user_id: str) -> Officer | None:
+    """The officer of a web session's user id (see Officer.get_id), if still valid."""
+    officer_id, _, tail = user_id.partition(":")
+    officer = (
+        db.session.get(Officer, int(officer_id), options=[joinedload(Officer.grants)]) if officer_id.isdigit() else None
+    )
+    if officer is None or not officer.is_active or officer.password_hash[-8:] != tail:
+        return None
+    return officer
 
 
 def officer_for_token(token: str) -> Officer:

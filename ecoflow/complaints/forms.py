@@ -1,0 +1,152 @@
+"""Web forms: intake, the workbench filters, and one form per action of workflows/lifecycle.yaml,
+built from the fields the action declares, so an action added to the norm gets its form."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    Field,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from ecoflow.norm import Action, Norm
+
+REQUIRED = _l("This field is required.")
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class IntakeForm(FlaskForm):
+    channel = SelectField(_l("Channel"), [InputRequired(REQUIRED)])
+    external_id = StringField(_l("External number"), [Optional(), Length(max=64)])
+    type = SelectField(_l("Request type"), [InputRequired(REQUIRED)])
+    name = StringField(_l("Complainant"), [Optional(), Length(max=50)])
+    phone = StringField(_l("Contact phone"), [Optional(), Length(max=20)])
+    callback_consent = BooleanField(_l("Agrees to be called back"))
+    address = StringField(_l("Address"), [InputRequired(REQUIRED), Length(max=200)])
+    description = TextAreaField(_l("Description"), [InputRequired(REQUIRED), Length(max=4000)])
+    sensitive = BooleanField(_l("Sensitive: hide the complainant from the handling unit"))
+    # Set once the clerk has seen the possible duplicates and still wants a new case.
+    confirmed = HiddenField()
+
+    def fill_choices(self, norm: Norm):
+        self.channel.choices = [("", "—"), *norm.catalog["channels"].items()]
+        self.type.choices = [("", "—"), *norm.catalog["types"].items()]
+        return self
+
+    def api_data(self) -> dict:
+        """What the API's intake schema takes."""
+        complainant = {"callback_consent": self.callback_consent.data}
+        if self.name.data:
+            complainant["name"] = self.name.data
+        if self.phone.data:
+            complainant["phone"] = self.phone.data.strip()
+        data = {
+            "channel": self.channel.data,
+            "type": self.type.data,
+            "description": self.description.data,
+            "complainant": complainant,
+            "location": {"address": self.address.data},
+            "sensitive": self.sensitive.data,
+        }
+        if self.external_id.data:
+            data["external_id"] = self.external_id.data.strip()
+        return data
+
+    # Where the API schema's nested error messages land on this form.
+    API_FIELDS = {
+        ("complainant", "name"): "name",
+        ("complainant", "phone"): "phone",
+        ("location", "address"): "address",
+    }
+
+
+class WorkbenchFilterForm(FlaskForm):
+    class Meta:
+        csrf = False  # a GET search form changes nothing
+
+    state = SelectField(_l("State"), [Optional()])
+    overdue = BooleanField(_l("Overdue only"))
+    text = StringField(_l("Search"), [Optional(), Length(max=100)])
+
+
+def _field(spec: dict, name: str, norm: Norm, choices: dict) -> Field:
+    kind, label = spec["type"], spec.get("label") or name
+    need = [InputRequired(REQUIRED)] if spec["required"] else [Optional()]
+    catalog = norm.catalog
+    options = {
+        "grade": lambda: [(g.name, g.label) for g in norm.grades.values()],
+        "satisfaction": lambda: list(catalog["satisfaction"].items()),
+        "categories": lambda: list(catalog["categories"].items()),
+        "parties": lambda: [(n, p["label"]) for n, p in norm.ladder.parties.items()],
+        "unit": lambda: choices.get("unit", []),
+        "officer": lambda: choices.get("officer", []),
+    }
+    if kind == "text":
+        return TextAreaField(label, [*need, Length(max=4000)])
+    if kind == "evidence":
+        return TextAreaField(label, [Optional(), Length(max=25000)], description=_l("One item per line"))
+    if kind == "integer":
+        return IntegerField(label, [*need, NumberRange(1, 366, _l("Enter a number from 1 to 366."))])
+    if kind == "boolean":
+        return RadioField(label, need, choices=[("1", _l("Yes")), ("0", _l("No"))])
+    if kind in ("categories", "parties"):
+        return CheckboxesField(label, need, choices=options[kind]())
+    if kind in options:
+        return SelectField(label, need, choices=[("", "—"), *options[kind]()])
+    return StringField(label, [*need, Length(max=200)])  # string, case_no
+
+
+def action_form(action: Action, norm: Norm, choices: dict, **kwargs) -> FlaskForm:
+    """The form for `action`: a field per declared field, and the case version the officer saw.
+    `choices` holds the unit and officer pickers, scoped to the case's bureau."""
+    attributes = {name: _field(spec, name, norm, choices) for name, spec in action.fields.items()}
+    attributes["version"] = HiddenField()
+    form_class = type(f"{action.name.title()}Form", (FlaskForm,), attributes)
+    return form_class(prefix=action.name, **kwargs)
+
+
+def action_data(form: FlaskForm, action: Action) -> dict:
+    """The form's answers as the API's action schema takes them; blanks left out."""
+    data = {"version": int(form.version.data) if str(form.version.data).isdigit() else -1}
+    for name, spec in action.fields.items():
+        value = form[name].data
+        if spec["type"] == "boolean":
+            value = {"1": True, "0": False}.get(value)
+        elif spec["type"] == "evidence":
+            value = [line.strip() for line in (value or "").splitlines() if line.strip()]
+        if value not in (None, "", []):
+            data[name] = value
+    return data
+
+
+def attach_errors(form: FlaskForm, messages: dict, places: dict | None = None):
+    """Put the API's messages per field (possibly nested) next to the form's fields; what has no
+    field of its own goes to the top of the form."""
+
+    def walk(value, path):
+        if isinstance(value, dict):
+            for key, inner in value.items():
+                yield from walk(inner, (*path, key))
+        else:
+            yield path, value if isinstance(value, list) else [value]
+
+    for path, texts in walk(messages, ()):
+        name = (places or {}).get(path[:2]) or (path[0] if path else None)
+        if name in form:
+            form[name].errors = [*form[name].errors, *texts]
+        else:
+            form.form_errors.extend(texts)

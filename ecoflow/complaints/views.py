@@ -1,0 +1,160 @@
+"""Web pages: the workbench, intake, the dispatch queue, the case and its action forms. Thin: each
+parses a form, calls the same services as the JSON API, and renders."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy.orm.exc import StaleDataError
+
+from ecoflow.errors import Conflict, Invalid
+from ecoflow.extensions import db
+from ecoflow.officers.services import list_units
+from ecoflow.rest import load
+from ecoflow.timeutil import utcnow
+
+from . import privacy, services
+from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors
+from .schemas import ComplaintContext, complaint_schema
+
+bp = Blueprint("complaints", __name__)
+bp.before_request(login_required(lambda: None))
+
+for _name in ("mask_name", "mask_phone", "mask_address"):
+    bp.add_app_template_filter(getattr(privacy, _name), _name)
+
+
+def _schemas():
+    return current_app.extensions["ecoflow.schemas"]
+
+
+@bp.get("/")
+def workbench():
+    norm = services.get_norm()
+    form = WorkbenchFilterForm(request.args)
+    form.state.choices = [("", _("All states"))] + [(n, s["label"]) for n, s in norm.states.items()]
+    now = utcnow()
+    filters = form.data if form.validate() else {}
+    rows, counts = services.workbench(current_user, filters, now)
+    clocks = {c.id: services.nearest_clock(c) for c in rows}
+    return render_template(
+        "complaints/workbench.html", form=form, rows=rows, clocks=clocks, counts=counts, now=now,
+        status=services.clock_status,
+    )  # fmt: skip
+
+
+@bp.route("/complaints/new", methods=["GET", "POST"])
+def intake():
+    norm = services.get_norm()
+    form = IntakeForm().fill_choices(norm)
+    duplicates = []
+    if form.validate_on_submit():
+        try:
+            data = load(_schemas()["create"], form.api_data())
+            if not form.confirmed.data:
+                complainant = data.get("complainant", {})
+                duplicates = services.possible_duplicates(
+                    current_user.bureau_code, data["channel"], data.get("external_id"), complainant.get("phone")
+                )
+            if not duplicates:
+                complaint, created = services.register_complaint(current_user, data, utcnow())
+                db.session.commit()
+                flash(_("Registered.") if created else _("This source number was registered before."), "info")
+                return redirect(url_for(".detail", case_no=complaint.case_no))
+            form.confirmed.data = "1"
+        except Invalid as exc:
+            db.session.rollback()
+            attach_errors(form, exc.details.get("fields", {}), IntakeForm.API_FIELDS)
+            form.form_errors.append(exc.message)
+    status = 422 if form.errors else 200
+    return render_template("complaints/intake.html", form=form, duplicates=duplicates), status
+
+
+def _choices(complaint_bureaus, action_names) -> dict:
+    """The unit and officer pickers, loaded only when one of the actions needs them."""
+    norm = services.get_norm()
+    kinds = {spec["type"] for name in action_names for spec in norm.actions[name].fields.values()}
+    choices = {}
+    if "unit" in kinds:
+        choices["unit"] = [(u.code, u.name) for u in list_units(complaint_bureaus)]
+    if "officer" in kinds:
+        officers = services.assignable_officers(complaint_bureaus)
+        choices["officer"] = [(o.username, f"{o.name}（{o.unit.name if o.unit else o.bureau_code}）") for o in officers]
+    return choices
+
+
+@bp.get("/dispatch")
+def dispatch():
+    norm = services.get_norm()
+    queue = services.dispatch_queue(current_user)
+    choices = _choices({c.bureau_code for c in queue}, ["assign"])
+    assign = norm.actions["assign"]
+    forms = {
+        c.id: action_form(
+            assign, norm, choices, formdata=None,
+            data={"version": c.version, "grade": c.grade or c.suggestion["grade"],
+                  "categories": list(c.categories) or c.suggestion["categories"]},
+        )
+        for c in queue
+    }  # fmt: skip
+    return render_template("complaints/dispatch.html", queue=queue, forms=forms)
+
+
+def _render_case(complaint, failed=None, message=None, status=200):
+    """The case page: every field (personal data as the API shows it), the clocks, the timeline,
+    the history, and a form for each action the norm allows this officer now."""
+    norm, now = services.get_norm(), utcnow()
+    unmasked = services.reveal_personal_data(current_user, complaint, "web", now)
+    with ComplaintContext({"viewer": current_user, "unmasked": unmasked, "now": now}):
+        shown = complaint_schema.dump(complaint)
+    allowed = shown["allowed_actions"]
+    choices = _choices([complaint.bureau_code], allowed)
+    forms = {}
+    for name in allowed:
+        if failed is not None and failed[0] == name:
+            forms[name] = failed[1]
+            forms[name].version.data = complaint.version
+        else:
+            forms[name] = action_form(
+                norm.actions[name], norm, choices, formdata=None, data={"version": complaint.version}
+            )
+    page = render_template(
+        "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
+        events=services.list_events(complaint), history=services.related_complaints(current_user, complaint),
+        status=services.clock_status, now=now,
+    )  # fmt: skip
+    db.session.commit()  # the unmasked view is on the record
+    return page, status
+
+
+@bp.get("/complaints/<case_no>")
+def detail(case_no):
+    return _render_case(services.get_complaint(current_user, case_no))
+
+
+@bp.post("/complaints/<case_no>/actions/<action>")
+def take_action(case_no, action):
+    norm = services.get_norm()
+    complaint = services.get_complaint(current_user, case_no)
+    if action not in norm.actions:
+        abort(404)
+    spec = norm.actions[action]
+    form = action_form(spec, norm, _choices([complaint.bureau_code], [action]))
+    message = None
+    if form.validate_on_submit():
+        try:
+            data = load(_schemas()["actions"][action], action_data(form, spec))
+            services.perform_action(current_user, complaint, action, data, utcnow())
+            db.session.commit()
+            flash(_("%(action)s: done.", action=spec.label), "info")
+            target = url_for(".dispatch") if request.args.get("next") == "dispatch" else None
+            return redirect(target or url_for(".detail", case_no=case_no))
+        except Invalid as exc:
+            db.session.rollback()
+            attach_errors(form, exc.details.get("fields", {}))
+            if not exc.details.get("fields"):
+                form.form_errors.append(exc.message)
+        except (Conflict, StaleDataError) as exc:
+            db.session.rollback()
+            message = exc.message if isinstance(exc, Conflict) else _("Someone else updated this case first.")
+        complaint = services.get_complaint(current_user, case_no)
+    return _render_case(complaint, (action, form), message, 409 if message else 422)

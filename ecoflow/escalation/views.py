@@ -1,0 +1,60 @@
+"""Web pages: the supervision board (督办) and the whistle forms (报到, closing)."""
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from ecoflow.complaints.services import clock_status, pending_extensions
+from ecoflow.extensions import db
+from ecoflow.timeutil import utcnow
+
+from . import services
+from .forms import CloseWhistleForm, ReportInForm
+
+bp = Blueprint("escalation", __name__, url_prefix="/supervision")
+bp.before_request(login_required(lambda: None))
+
+
+@bp.get("")
+def board():
+    now = utcnow()
+    return render_template(
+        "escalation/board.html",
+        overdue=services.overdue_clocks(current_user, now),
+        whistles=services.list_whistles(current_user, {"state": "open"}),
+        ledger=services.ledger(current_user, include_closed=True),
+        extensions=pending_extensions(current_user),
+        report_form=ReportInForm(formdata=None),
+        close_form=CloseWhistleForm(formdata=None),
+        now=now,
+        status=clock_status,
+    )
+
+
+def _whistle_form(form_class, whistle_id, act):
+    whistle = services.get_whistle(current_user, whistle_id)
+    form = form_class()
+    if not form.validate_on_submit():
+        for errors in form.errors.values():
+            flash("；".join(map(str, errors)), "error")
+        return redirect(url_for(".board"))
+    act(whistle, form)
+    db.session.commit()
+    flash(_("Saved."), "info")
+    return redirect(url_for(".board"))
+
+
+@bp.post("/whistles/<int:whistle_id>/report-in")
+def report_in(whistle_id):
+    return _whistle_form(
+        ReportInForm, whistle_id, lambda w, f: services.report_in(current_user, w, f.who_will_act.data, utcnow())
+    )
+
+
+@bp.post("/whistles/<int:whistle_id>/close")
+def close_whistle(whistle_id):
+    return _whistle_form(
+        CloseWhistleForm,
+        whistle_id,
+        lambda w, f: services.close_whistle(current_user, w, f.joint_action.data, utcnow()),
+    )

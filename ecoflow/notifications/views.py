@@ -1,0 +1,34 @@
+"""Web pages: the notification inbox."""
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from ecoflow.extensions import db
+from ecoflow.timeutil import utcnow
+
+from . import services
+
+bp = Blueprint("notifications", __name__, url_prefix="/notifications")
+bp.before_request(login_required(lambda: None))
+
+PER_PAGE = 50
+
+
+@bp.get("")
+def inbox():
+    page = request.args.get("page", 1, type=int) or 1
+    items, total, unread = services.inbox(current_user.id, False, max(1, page), PER_PAGE)
+    pages = max(1, -(-total // PER_PAGE))
+    return render_template(
+        "notifications/inbox.html", items=items, total=total, unread=unread, page=page, pages=pages, form=FlaskForm()
+    )
+
+
+@bp.post("/read")
+@bp.post("/<int:notification_id>/read")
+def mark_read(notification_id=None):
+    if FlaskForm().validate_on_submit():
+        services.mark_read(current_user.id, notification_id, utcnow())
+        db.session.commit()
+    return redirect(url_for(".inbox"))
