@@ -11,6 +11,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     RadioField,
+    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -22,6 +23,12 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from ecoflow.norm import Action, Norm
 
 REQUIRED = _l("This field is required.")
+
+
+def options(pairs, blank: str | None = None) -> list[SelectChoice]:
+    """(value, label) pairs as a select's options, after a blank one when `blank` is given."""
+    head = [SelectChoice("", blank)] if blank is not None else []
+    return head + [SelectChoice(value, label) for value, label in pairs]
 
 
 class CheckboxesField(SelectMultipleField):
@@ -43,8 +50,8 @@ class IntakeForm(FlaskForm):
     confirmed = HiddenField()
 
     def fill_choices(self, norm: Norm):
-        self.channel.choices = [("", "—"), *norm.catalog["channels"].items()]
-        self.type.choices = [("", "—"), *norm.catalog["types"].items()]
+        self.channel.choices = options(norm.catalog["channels"].items(), "—")
+        self.type.choices = options(norm.catalog["types"].items(), "—")
         return self
 
     def api_data(self) -> dict:
@@ -87,7 +94,7 @@ def _field(spec: dict, name: str, norm: Norm, choices: dict) -> Field:
     kind, label = spec["type"], spec.get("label") or name
     need = [InputRequired(REQUIRED)] if spec["required"] else [Optional()]
     catalog = norm.catalog
-    options = {
+    pickers = {
         "grade": lambda: [(g.name, g.label) for g in norm.grades.values()],
         "satisfaction": lambda: list(catalog["satisfaction"].items()),
         "categories": lambda: list(catalog["categories"].items()),
@@ -102,11 +109,11 @@ def _field(spec: dict, name: str, norm: Norm, choices: dict) -> Field:
     if kind == "integer":
         return IntegerField(label, [*need, NumberRange(1, 366, _l("Enter a number from 1 to 366."))])
     if kind == "boolean":
-        return RadioField(label, need, choices=[("1", _l("Yes")), ("0", _l("No"))])
+        return RadioField(label, need, choices=options([("1", _l("Yes")), ("0", _l("No"))]))
     if kind in ("categories", "parties"):
-        return CheckboxesField(label, need, choices=options[kind]())
-    if kind in options:
-        return SelectField(label, need, choices=[("", "—"), *options[kind]()])
+        return CheckboxesField(label, need, choices=options(pickers[kind]()))
+    if kind in pickers:
+        return SelectField(label, need, choices=options(pickers[kind](), "—"))
     return StringField(label, [*need, Length(max=200)])  # string, case_no
 
 
@@ -134,8 +141,8 @@ def action_data(form: FlaskForm, action: Action) -> dict:
 
 
 def attach_errors(form: FlaskForm, messages: dict, places: dict | None = None):
-    """Put the API's messages per field (possibly nested) next to the form's fields; what has no
-    field of its own goes to the top of the form."""
+    """Put the API's messages per field (possibly nested) next to the form's fields, unless the
+    form's own check already speaks there; what has no field of its own goes to the top."""
 
     def walk(value, path):
         if isinstance(value, dict):
@@ -147,6 +154,6 @@ def attach_errors(form: FlaskForm, messages: dict, places: dict | None = None):
     for path, texts in walk(messages, ()):
         name = (places or {}).get(path[:2]) or (path[0] if path else None)
         if name in form:
-            form[name].errors = [*form[name].errors, *texts]
+            form[name].errors = list(form[name].errors) or texts
         else:
             form.form_errors.extend(texts)

@@ -241,7 +241,7 @@ def pending_extensions(officer: Officer) -> list[tuple[Extension, Complaint]]:
         .where(Complaint.bureau_code.in_(officer.bureau_codes), Extension.is_approved.is_(None))
         .order_by(Extension.requested_at)
     )
-    return db.session.execute(query).tuples().all()
+    return db.session.execute(query).all()
 
 
 def list_events(complaint: Complaint) -> list[Event]:

@@ -13,7 +13,7 @@ from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
 
 from . import privacy, services
-from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors
+from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .schemas import ComplaintContext, complaint_schema
 
 bp = Blueprint("complaints", __name__)
@@ -31,7 +31,7 @@ def _schemas():
 def workbench():
     norm = services.get_norm()
     form = WorkbenchFilterForm(request.args)
-    form.state.choices = [("", _("All states"))] + [(n, s["label"]) for n, s in norm.states.items()]
+    form.state.choices = options(((n, s["label"]) for n, s in norm.states.items()), _("All states"))
     now = utcnow()
     filters = form.data if form.validate() else {}
     rows, counts = services.workbench(current_user, filters, now)
@@ -47,24 +47,25 @@ def intake():
     norm = services.get_norm()
     form = IntakeForm().fill_choices(norm)
     duplicates = []
-    if form.validate_on_submit():
+    if form.is_submitted():
+        valid = form.validate()
         try:
+            # The API's own checks too, so that every fault is shown at once.
             data = load(_schemas()["create"], form.api_data())
-            if not form.confirmed.data:
-                complainant = data.get("complainant", {})
-                duplicates = services.possible_duplicates(
-                    current_user.bureau_code, data["channel"], data.get("external_id"), complainant.get("phone")
-                )
-            if not duplicates:
-                complaint, created = services.register_complaint(current_user, data, utcnow())
-                db.session.commit()
-                flash(_("Registered.") if created else _("This source number was registered before."), "info")
-                return redirect(url_for(".detail", case_no=complaint.case_no))
-            form.confirmed.data = "1"
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc.details.get("fields", {}), IntakeForm.API_FIELDS)
-            form.form_errors.append(exc.message)
+            valid = False
+        if valid and not form.confirmed.data:
+            phone = data.get("complainant", {}).get("phone")
+            duplicates = services.possible_duplicates(
+                current_user.bureau_code, data["channel"], data.get("external_id"), phone
+            )
+            form.confirmed.data = "1" if duplicates else ""
+        if valid and not duplicates:
+            complaint, created = services.register_complaint(current_user, data, utcnow())
+            db.session.commit()
+            flash(_("Registered.") if created else _("This source number was registered before."), "info")
+            return redirect(url_for(".detail", case_no=complaint.case_no))
     status = 422 if form.errors else 200
     return render_template("complaints/intake.html", form=form, duplicates=duplicates), status
 
