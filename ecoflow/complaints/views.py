@@ -3,6 +3,7 @@ parses a form, calls the same services as the JSON API, and renders."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -21,6 +22,45 @@ bp.before_request(login_required(lambda: None))
 
 for _name in ("mask_name", "mask_phone", "mask_address"):
     bp.add_app_template_filter(getattr(privacy, _name), _name)
+
+
+# Events on a case's timeline that are not actions of the norm nor rungs of the ladder.
+SYSTEM_EVENTS = {
+    "register": _l("Registered"),
+    "escalate": _l("Whistle escalated"),
+    "report_in": _l("Reported in"),
+    "close_whistle": _l("Whistle closed"),
+}
+
+
+@bp.app_template_global()
+def event_label(name: str) -> str:
+    """What the timeline calls an event: the action's, the rung's or the system's label."""
+    norm = services.get_norm()
+    if name in norm.actions:
+        return norm.actions[name].label
+    rung = next((r for r in norm.ladder.rungs if r.name == name), None)
+    return rung.label if rung else SYSTEM_EVENTS.get(name, name)
+
+
+@bp.app_template_global()
+def field_text(action: str, name: str, value) -> tuple[str, str]:
+    """A recorded field of an action, label and value, as an officer reads them."""
+    norm = services.get_norm()
+    spec = norm.actions[action].fields.get(name) if action in norm.actions else None
+    kind = spec["type"] if spec else None
+    named = {
+        "grade": lambda v: norm.grades[v].label,
+        "categories": lambda v: "、".join(norm.catalog["categories"].get(c, c) for c in v),
+        "satisfaction": lambda v: norm.catalog["satisfaction"].get(v, v),
+        "parties": lambda v: "、".join(norm.ladder.parties[p]["label"] for p in v),
+        "boolean": lambda v: _("Yes") if v else _("No"),
+    }
+    if kind in named:
+        value = named[kind](value)
+    elif isinstance(value, list):
+        value = "、".join(map(str, value))
+    return (spec.get("label") if spec else None) or name, str(value)
 
 
 def _schemas():
