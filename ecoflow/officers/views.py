@@ -27,7 +27,7 @@ def login():
             form.password.errors.append(exc.message)
             return render_template("officers/login.html", form=form), 401
         db.session.commit()
-        session.clear()
+        session.clear()  # nothing of the anonymous session carries over
         login_user(officer)
         target = request.args.get("next")  # only a path on this site, never elsewhere
         if not target or urlsplit(target).netloc or urlsplit(target).scheme or not target.startswith("/"):

@@ -1,0 +1,243 @@
+"""The officers' web pages through the Flask test client: login, lockout, session timeout, CSRF,
+masking, menus, forms derived from the norm, and no query per row."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+
+import pytest
+import time_machine
+import yaml
+from sqlalchemy import event, func, select
+
+from ecoflow import create_app
+from ecoflow.complaints.models import PersonalDataView
+from ecoflow.timeutil import utcnow
+
+from .conftest import PASSWORD, Api
+
+
+class ThreadedClient:
+    """A test client whose requests each run in a fresh thread, as a server's would: no app
+    context (and no `g`, which caches the logged-in user and the CSRF token) is shared with the
+    test's own or with the previous request's."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        method = getattr(self.client, name)
+
+        def call(*args, **kwargs):
+            with ThreadPoolExecutor(1) as pool:
+                return pool.submit(method, *args, **kwargs).result()
+
+        return call
+
+
+@pytest.fixture
+def client(app, db):
+    return ThreadedClient(app.test_client())
+
+
+def csrf(client, path="/login") -> str:
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get(path).text).group(1)
+
+
+def log_in(client, username, password=PASSWORD):
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": csrf(client)})
+
+
+@pytest.fixture
+def web(app, staff):
+    """log in: web("bj-intake") → a test client with that officer's session."""
+
+    def login(username):
+        client = ThreadedClient(app.test_client())
+        assert log_in(client, username).status_code == 302
+        return client
+
+    return login
+
+
+def test_login_shows_the_workbench_and_logout_ends_the_session(client, staff):
+    assert client.get("/").headers["Location"].startswith("/login")
+    response = log_in(client, "bj-officer")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "我的工作台" in client.get("/").text
+    client.post("/logout", data={"csrf_token": csrf(client, "/")})
+    assert client.get("/").status_code == 302
+
+
+def test_wrong_password_is_refused_in_chinese(client, staff):
+    response = log_in(client, "bj-officer", "wrong")
+    assert response.status_code == 401
+    assert "用户名或密码错误" in response.text
+    assert 'value="bj-officer"' in response.text  # what was typed is kept
+
+
+def test_repeated_failures_lock_the_account_for_web_and_api(client, staff, app):
+    for _ in range(app.config["LOGIN_MAX_FAILURES"]):
+        log_in(client, "bj-officer", "wrong")
+    response = log_in(client, "bj-officer")  # even the right password
+    assert response.status_code == 401 and "已锁定" in response.text
+    api = client.post("/api/v1/auth/token", json={"username": "bj-officer", "password": PASSWORD})
+    assert api.status_code == 401 and api.json["error"] == "locked"
+    later = utcnow().timestamp() + app.config["LOGIN_LOCKOUT_SECONDS"] + 1
+    with time_machine.travel(later, tick=False):
+        assert log_in(client, "bj-officer").status_code == 302
+
+
+def test_session_times_out_when_idle(client, staff, app):
+    log_in(client, "bj-officer")
+    assert client.get("/").status_code == 200
+    later = utcnow().timestamp() + app.permanent_session_lifetime.total_seconds() + 60
+    with time_machine.travel(later, tick=False):
+        response = client.get("/")
+    assert response.status_code == 302 and response.headers["Location"].startswith("/login")
+
+
+def test_a_form_without_its_csrf_token_is_refused(web, api):
+    case_no = api.register()["case_no"]
+    client = web("bj-intake")
+    response = client.post(f"/complaints/{case_no}/actions/accept", data={"accept-version": "1"})
+    assert response.status_code == 400 and "表单已过期" in response.text
+    assert api.complaint(case_no)["state"] == "received"
+
+
+def test_login_redirects_only_within_the_site(client, staff):
+    token = csrf(client)
+    data = {"username": "bj-officer", "password": PASSWORD, "csrf_token": token}
+    assert client.post("/login?next=//evil.example/x", data=data).headers["Location"] == "/"
+
+
+def test_menus_show_what_the_roles_allow(web):
+    intake, officer = web("bj-intake").get("/").text, web("bj-officer").get("/").text
+    assert "登记" in intake and "分级派单" not in intake
+    assert "登记</a>" not in officer and "分级派单" not in officer
+    assert "分级派单" in web("bj-dispatcher").get("/").text
+
+
+def test_personal_data_is_masked_as_the_api_masks_it_and_unmasked_views_are_logged(web, api, db):
+    case_no = api.to_handling()
+    supervisor = web("bj-supervisor").get(f"/complaints/{case_no}").text
+    assert "138****5678" in supervisor and "13812345678" not in supervisor
+    assert "云景里" not in supervisor
+    officer = web("bj-officer").get(f"/complaints/{case_no}").text
+    assert "13812345678" in officer and "云景里" in officer
+    workbench = web("bj-officer").get("/").text
+    assert "云景里" not in workbench  # lists always mask
+    views = db.session.scalars(select(PersonalDataView.purpose)).all()
+    db.session.rollback()
+    assert "web" in views
+
+
+def test_action_forms_are_exactly_those_the_norm_allows_with_their_fields(web, api, app):
+    case_no = api.to_handling()
+    page = web("bj-officer").get(f"/complaints/{case_no}").text
+    with app.app_context():
+        from ecoflow.complaints.services import get_norm
+
+        norm = get_norm()
+        allowed = api.complaint(case_no, as_="bj-officer")["allowed_actions"]
+        for name, action in norm.actions.items():
+            assert (f'id="action-{name}"' in page) == (name in allowed), name
+            for field in action.fields if name in allowed else ():
+                assert f'name="{name}-{field}"' in page, (name, field)
+
+
+def test_an_action_added_to_the_norm_gets_its_form(tmp_path, database_uri, staff, db):
+    workflows = tmp_path / "workflows"
+    shutil.copytree(create_app.__globals__["load_config"].__globals__["ROOT"] / "workflows", workflows)
+    lifecycle = yaml.safe_load((workflows / "lifecycle.yaml").read_text(encoding="utf-8"))
+    lifecycle["actions"]["transfer"] = {
+        "label": "移送", "from": ["received"], "roles": ["intake"],
+        "fields": {"to_bureau": {"type": "string", "required": True, "label": "移送至"}, "days": {"type": "integer"}},
+    }  # fmt: skip
+    (workflows / "lifecycle.yaml").write_text(yaml.safe_dump(lifecycle, allow_unicode=True), encoding="utf-8")
+    other = create_app({"SQLALCHEMY_DATABASE_URI": database_uri, "SECRET_KEY": "x", "WORKFLOWS_DIR": str(workflows)})
+    client = ThreadedClient(other.test_client())
+    case_no = Api(client).register()["case_no"]
+    log_in(client, "bj-intake")
+    page = client.get(f"/complaints/{case_no}").text
+    assert 'id="action-transfer"' in page and "移送至" in page
+    assert 'name="transfer-to_bureau"' in page and 'type="number"' in page
+    response = client.post(
+        f"/complaints/{case_no}/actions/transfer", data={"csrf_token": csrf(client, "/"), "transfer-version": "1"}
+    )
+    assert response.status_code == 422 and "此项为必填项" in response.text
+    with other.app_context():
+        other.extensions["sqlalchemy"].engine.dispose()
+
+
+@contextmanager
+def count_queries(engine):
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def _pages(api, n):
+    """n cases in every position a page lists them, and the pages that list them."""
+    cases = [api.to_handling(grade="key") for _ in range(n)]  # one place: the history grows too
+    for case_no in cases:
+        api.ok(case_no, "supervise", "bj-supervisor", note="请尽快办理。")  # a notice to the officer
+    for _ in range(n):
+        api.ok(api.register()["case_no"], "accept", "bj-intake")
+    return [("bj-supervisor", "/"), ("bj-supervisor", "/?text=工厂"), ("bj-dispatcher", "/dispatch"),
+            ("bj-supervisor", "/supervision"), ("bj-officer", "/notifications"),
+            ("bj-supervisor", f"/complaints/{cases[-1]}")]  # fmt: skip
+
+
+def test_no_page_makes_a_query_per_row(web, api, db):
+    def counts():
+        later = utcnow().timestamp() + 40 * 86400  # every clock overdue, on the supervision board
+        with time_machine.travel(later, tick=False):
+            clients = {user: web(user) for user in {user for user, _ in paths}}
+        with time_machine.travel(later, tick=False), count_queries(db.engine) as statements:
+            result = []
+            for user, path in paths:
+                start = len(statements)
+                response = clients[user].get(path)
+                assert response.status_code == 200, path
+                result.append((len(statements) - start, response.text.count('href="/complaints/BJ-')))
+        return result
+
+    paths = _pages(api, 2)
+    few = counts()
+    paths = _pages(api, 6)
+    many = counts()
+    assert [queries for queries, _ in many] == [queries for queries, _ in few]
+    assert all(m > f for (_, m), (_, f) in zip(many, few, strict=True))  # with more rows shown
+
+
+def test_lists_count_cases_per_state(web, api):
+    api.to_handling()
+    api.ok(api.register()["case_no"], "accept", "bj-intake")
+    page = web("bj-supervisor").get("/").text
+    assert re.search(r"办理中 <b>1</b>", page) and re.search(r"受理 <b>1</b>", page)
+    assert web("bj-officer2").get("/").text.count("/complaints/BJ-") == 0  # not theirs
+
+
+def test_total_registrations_are_not_changed_by_an_invalid_intake(web, db):
+    client = web("bj-intake")
+    token = csrf(client, "/complaints/new")
+    response = client.post(
+        "/complaints/new",
+        data={"csrf_token": token, "channel": "nonsense", "type": "complaint", "address": "x", "description": "y"},
+    )
+    assert response.status_code == 422
+    from ecoflow.complaints.models import Complaint
+
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) == 0
+    db.session.rollback()
