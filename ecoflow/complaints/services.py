@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import and_, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from ecoflow.audit import GENESIS, chain_hash, chain_problems
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
@@ -175,7 +175,18 @@ def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) 
         .group_by(Clock.complaint_id)
         .subquery()
     )
-    query = select(Complaint).outerjoin(due, due.c.complaint_id == Complaint.id).where(*scope)
+    # Only what a row shows: the running clocks, the officer; not the suggestion, categories, unit.
+    query = (
+        select(Complaint)
+        .options(
+            defer(Complaint.suggestion),
+            lazyload(Complaint.category_rows),
+            lazyload(Complaint.unit),
+            selectinload(Complaint.clocks.and_(Clock.stopped_at.is_(None))),
+        )
+        .outerjoin(due, due.c.complaint_id == Complaint.id)
+        .where(*scope)
+    )
     if filters.get("state"):
         query = query.where(Complaint.state == filters["state"])
     if filters.get("overdue"):
@@ -187,7 +198,7 @@ def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) 
 
 
 def nearest_clock(complaint: Complaint) -> Clock | None:
-    """The running clock that falls due first."""
+    """The running clock that falls due first (workbench rows load only the running ones)."""
     running = [c for c in complaint.clocks if c.stopped_at is None]
     return min(running, key=lambda c: c.due_at, default=None)
 
