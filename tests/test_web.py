@@ -123,8 +123,9 @@ def test_menus_show_what_the_roles_allow(web):
 
 def test_personal_data_is_masked_as_the_api_masks_it_and_unmasked_views_are_logged(web, api, db):
     case_no = api.to_handling()
+    api.ok(case_no, "contact", "bj-officer", method="电话", note="已致电 13812345678，张三说明了情况。")
     supervisor = web("bj-supervisor").get(f"/complaints/{case_no}").text
-    assert "138****5678" in supervisor and "13812345678" not in supervisor
+    assert "138****5678" in supervisor and "13812345678" not in supervisor  # the timeline's note too
     assert "云景里" not in supervisor
     officer = web("bj-officer").get(f"/complaints/{case_no}").text
     assert "13812345678" in officer and "云景里" in officer

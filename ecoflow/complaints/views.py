@@ -158,9 +158,11 @@ def _render_case(complaint, failed=None, message=None, status=200):
             forms[name] = action_form(
                 norm.actions[name], norm, choices, formdata=None, data={"version": complaint.version}
             )
+    # Notes may repeat the complainant's details: masked as the API's timeline masks them.
+    events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in services.list_events(complaint)]
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
-        events=services.list_events(complaint), history=services.related_complaints(current_user, complaint),
+        events=events, history=services.related_complaints(current_user, complaint),
         status=services.clock_status, now=now,
     )  # fmt: skip
     db.session.commit()  # the unmasked view is on the record
