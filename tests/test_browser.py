@@ -136,6 +136,15 @@ def open_case(page, case_no):
     page.goto(f"{page.server}/complaints/{case_no}")
 
 
+def answer_and_follow_up(officer, intake, case_no, satisfaction):
+    """The officer signs and replies; intake follows up, resolved."""
+    open_case(officer, case_no)
+    act(officer, "sign")
+    act(officer, "reply", result="已处置", text="已现场核查处置，问题已解决。")
+    open_case(intake, case_no)
+    act(intake, "follow_up", resolved=True, satisfaction=satisfaction)
+
+
 def test_general_case_from_intake_to_closure(server, browser, open_as):
     login_page = browser.new_page(viewport={"width": 1366, "height": 768})
     login_page.goto(server + "/login")
@@ -194,11 +203,7 @@ def test_urgent_case_runs_on_minutes(server, open_as):
     officer = open_as("bj-officer")
     row = officer.locator("#workbench tr", has_text=case_no).inner_text()
     assert "紧急" in row and re.search(r"剩余1[0-5]分", row)  # 签收 within 15 minutes
-    open_case(officer, case_no)
-    act(officer, "sign")
-    act(officer, "reply", result="已处置", text="已现场处置，排污口已封堵。")
-    open_case(intake, case_no)
-    act(intake, "follow_up", resolved=True, satisfaction="basically_satisfied")
+    answer_and_follow_up(officer, intake, case_no, "basically_satisfied")
     assert state(intake) == "办结"
 
 
@@ -210,12 +215,7 @@ def test_key_case_is_struck_off_the_ledger_by_a_leader(server, open_as):
     act(intake, "accept")
     dispatcher = open_as("bj-dispatcher")
     dispatch(dispatcher, case_no, grade="key")
-    officer = open_as("bj-officer")
-    open_case(officer, case_no)
-    act(officer, "sign")
-    act(officer, "reply", result="已整改", text="搅拌站已安装喷淋降尘设施。")
-    open_case(intake, case_no)
-    act(intake, "follow_up", resolved=True, satisfaction="satisfied")
+    answer_and_follow_up(open_as("bj-officer"), intake, case_no, "satisfied")
     assert state(intake) == "待销号"
 
     supervisor = open_as("bj-supervisor")
