@@ -96,7 +96,9 @@ def register_errorhandlers(app):
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
         if not wants_json():
-            return exc
+            from .web import render_http_error
+
+            return render_http_error(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
         return error_response(exc.code or 500, code, exc.description or exc.name)
 

@@ -46,10 +46,13 @@ def init_web(app: Flask, api_blueprints):
     @app.context_processor
     def page_globals():
         from .complaints.services import get_norm
+        from .notifications.services import unread_count
 
-        roles = current_user.roles if current_user.is_authenticated else set()
+        if not current_user.is_authenticated:
+            return {"menu": [], "norm": get_norm(), "unread": 0}
+        roles = current_user.roles
         menu = [(endpoint, label) for endpoint, label, needs in MENU if needs is None or needs & roles]
-        return {"menu": menu, "norm": get_norm()}
+        return {"menu": menu, "norm": get_norm(), "unread": unread_count(current_user.id)}
 
     @app.template_filter("local")
     def local_time(moment, fmt="%Y-%m-%d %H:%M"):
@@ -65,3 +68,17 @@ def init_web(app: Flask, api_blueprints):
 def render_error(status: int, message: str):
     """The officer UI's error page."""
     return render_template("error.html", message=message), status
+
+
+HTTP_ERRORS = {
+    404: _l("There is no such page."),
+    405: _l("This page does not take that kind of request."),
+    413: _l("What was sent is too large."),
+}
+
+
+def render_http_error(exc):
+    """An HTTP error (unknown page, wrong method ...) as the officer UI's error page."""
+    if exc.code not in HTTP_ERRORS:
+        return exc
+    return render_error(exc.code, HTTP_ERRORS[exc.code])

@@ -222,6 +222,16 @@ def test_no_page_makes_a_query_per_row(web, api, db):
     assert all(m > f for (_, m), (_, f) in zip(many, few, strict=True))  # with more rows shown
 
 
+def test_the_menu_counts_unread_notices_and_the_inbox_marks_them_read(web, api):
+    case_no = api.to_handling()
+    api.ok(case_no, "supervise", "bj-supervisor", note="请尽快办理。")
+    client = web("bj-officer")
+    page = client.get("/notifications").text
+    assert re.search(r'id="unread">1<', page) and f"督办：案件 {case_no}" in page
+    client.post("/notifications/read", data={"csrf_token": csrf(client, "/notifications")})
+    assert 'id="unread"' not in client.get("/notifications").text
+
+
 def test_lists_count_cases_per_state(web, api):
     api.to_handling()
     api.ok(api.register()["case_no"], "accept", "bj-intake")
@@ -242,3 +252,11 @@ def test_total_registrations_are_not_changed_by_an_invalid_intake(web, db):
 
     assert db.session.scalar(select(func.count()).select_from(Complaint)) == 0
     db.session.rollback()
+
+
+def test_unknown_pages_and_cases_answer_in_chinese(web):
+    client = web("bj-officer")
+    assert "页面不存在" in client.get("/no-such-page").text
+    response = client.get("/complaints/BJ-19990101-0001")
+    assert response.status_code == 404 and "不存在" in response.text
+    assert client.get("/api/v1/complaints/x").json["error"] == "missing_token"  # the API keeps its JSON

@@ -53,13 +53,18 @@ def inbox(officer_id: int, unread_only: bool, page: int, per_page: int) -> tuple
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    unread = db.session.scalar(
-        select(func.count()).where(Notification.officer_id == officer_id, Notification.read_at.is_(None))
-    )
+    unread = unread_count(officer_id)
     items = db.session.scalars(
         query.order_by(Notification.id.desc()).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return items, total, unread
+
+
+def unread_count(officer_id: int) -> int:
+    """How many of the officer's notices are unread."""
+    return db.session.scalar(
+        select(func.count()).where(Notification.officer_id == officer_id, Notification.read_at.is_(None))
+    )
 
 
 def mark_read(officer_id: int, notification_id: int | None, now: datetime) -> int:
