@@ -260,3 +260,14 @@ def test_unknown_pages_and_cases_answer_in_chinese(web):
     response = client.get("/complaints/BJ-19990101-0001")
     assert response.status_code == 404 and "不存在" in response.text
     assert client.get("/api/v1/complaints/x").json["error"] == "missing_token"  # the API keeps its JSON
+
+
+def test_a_long_workbench_says_it_shows_only_the_first_due(web, api, monkeypatch):
+    from ecoflow.complaints import views
+
+    monkeypatch.setattr(views, "WORKBENCH_ROWS", 1)
+    first = api.to_handling(grade="urgent")
+    api.to_handling()
+    page = web("bj-officer").get("/").text
+    assert page.count('href="/complaints/BJ-') == 1 and first in page  # the one due first
+    assert 'id="more"' in page

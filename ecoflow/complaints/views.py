@@ -67,6 +67,10 @@ def _schemas():
     return current_app.extensions["ecoflow.schemas"]
 
 
+# The workbench shows this many cases, those due first; it says so when there are more.
+WORKBENCH_ROWS = 500
+
+
 @bp.get("/")
 def workbench():
     norm = services.get_norm()
@@ -74,11 +78,12 @@ def workbench():
     form.state.choices = options(((n, s["label"]) for n, s in norm.states.items()), _("All states"))
     now = utcnow()
     filters = form.data if form.validate() else {}
-    rows, counts = services.workbench(current_user, filters, now)
+    rows, counts = services.workbench(current_user, filters, now, limit=WORKBENCH_ROWS + 1)
+    more, rows = len(rows) > WORKBENCH_ROWS, rows[:WORKBENCH_ROWS]
     clocks = {c.id: services.nearest_clock(c) for c in rows}
     return render_template(
         "complaints/workbench.html", form=form, rows=rows, clocks=clocks, counts=counts, now=now,
-        status=services.clock_status,
+        status=services.clock_status, more=more,
     )  # fmt: skip
 
 
