@@ -58,6 +58,15 @@ def wants_json() -> bool:
     return request.path.startswith("/api/")
 
 
+def respond(status: int, code: str, message: str, details: dict | None = None):
+    """The error as JSON for the API, as the officer UI's error page for the web pages."""
+    if wants_json():
+        return error_response(status, code, message, details)
+    from .web import render_error
+
+    return render_error(status, message)
+
+
 def register_errorhandlers(app):
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
@@ -65,11 +74,7 @@ def register_errorhandlers(app):
         from .extensions import db
 
         db.session.rollback()
-        if not wants_json():
-            from .web import render_error
-
-            return render_error(exc.status, exc.message)
-        return error_response(exc.status, exc.code, exc.message, exc.details)
+        return respond(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_write(exc):
@@ -78,11 +83,7 @@ def register_errorhandlers(app):
 
         db.session.rollback()
         log.info("Concurrent write refused on %s %s: %s", request.method, request.path, exc)
-        if not wants_json():
-            from .web import render_error
-
-            return render_error(409, "案件已被他人更新，请刷新后重试。")
-        return error_response(409, "stale_version", "案件已被他人更新，请刷新后重试。")
+        return respond(409, "stale_version", "案件已被他人更新，请刷新后重试。")
 
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(exc):
@@ -91,7 +92,7 @@ def register_errorhandlers(app):
 
         db.session.rollback()
         log.warning("Integrity error on %s %s: %s", request.method, request.path, exc)
-        return error_response(409, "conflict", "与同时提交的其他操作冲突，请刷新后重试。")
+        return respond(409, "conflict", "与同时提交的其他操作冲突，请刷新后重试。")
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):
@@ -105,6 +106,4 @@ def register_errorhandlers(app):
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)
-        if wants_json():
-            return error_response(500, "internal_error", "服务器内部错误，请稍后重试。")
-        return "Internal Server Error", 500
+        return respond(500, "internal_error", "服务器内部错误，请稍后重试。")
