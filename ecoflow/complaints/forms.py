@@ -26,9 +26,9 @@ REQUIRED = _l("This field is required.")
 
 
 def options(pairs, blank: str | None = None) -> list[SelectChoice]:
-    """(value, label) pairs as a select's options, after a blank one when `blank` is given."""
+    """(value, label) pairs (or ready options) as a select's, after a blank one when `blank` is given."""
     head = [SelectChoice("", blank)] if blank is not None else []
-    return head + [SelectChoice(value, label) for value, label in pairs]
+    return head + [pair if isinstance(pair, SelectChoice) else SelectChoice(*pair) for pair in pairs]
 
 
 class CheckboxesField(SelectMultipleField):

@@ -215,7 +215,7 @@ def assignable_officers(bureau_codes) -> list[Officer]:
     """The active officers who hold the officer role in these bureaus, with their units."""
     holders = select(RoleGrant.officer_id).where(RoleGrant.role == "officer", RoleGrant.bureau_code.in_(bureau_codes))
     query = select(Officer).options(joinedload(Officer.unit)).where(Officer.id.in_(holders), Officer.is_active)
-    return db.session.scalars(query.order_by(Officer.username)).all()
+    return db.session.scalars(query.order_by(Officer.unit_id, Officer.username)).all()
 
 
 def possible_duplicates(bureau_code: str, channel: str, external_id: str | None, phone: str | None) -> list[Complaint]:

@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
+from wtforms import SelectChoice
 
 from ecoflow.errors import Conflict, Invalid
 from ecoflow.extensions import db
@@ -124,7 +125,10 @@ def _choices(complaint_bureaus, action_names) -> dict:
         choices["unit"] = [(u.code, u.name) for u in list_units(complaint_bureaus)]
     if "officer" in kinds:
         officers = services.assignable_officers(complaint_bureaus)
-        choices["officer"] = [(o.username, f"{o.name}（{o.unit.name if o.unit else o.bureau_code}）") for o in officers]
+        # Grouped by unit, so the dispatcher picks an officer of the unit chosen.
+        choices["officer"] = [
+            SelectChoice(o.username, o.name, optgroup=o.unit.name if o.unit else _("Bureau")) for o in officers
+        ]
     return choices
 
 
