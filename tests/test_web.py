@@ -271,3 +271,27 @@ def test_a_long_workbench_says_it_shows_only_the_first_due(web, api, monkeypatch
     page = web("bj-officer").get("/").text
     assert page.count('href="/complaints/BJ-') == 1 and first in page  # the one due first
     assert 'id="more"' in page
+
+
+def test_a_summoned_officer_reports_in_and_the_supervisor_closes_the_whistle(web, api):
+    case_no = api.to_handling()
+    api.ok(case_no, "whistle", "bj-supervisor", reason="多部门联合执法", parties=["officer"])
+    supervisor = web("bj-supervisor")
+    board = supervisor.get("/supervision").text
+    assert "未报到" in board and case_no in board
+    whistle_id = re.search(r"/supervision/whistles/(\d+)/report-in", board).group(1)
+
+    officer = web("bj-officer")
+    token = csrf(officer, "/supervision")
+    empty = officer.post(f"/supervision/whistles/{whistle_id}/report-in", data={"csrf_token": token})
+    assert "此项为必填项" in officer.get(empty.headers["Location"]).text  # said, and nothing recorded
+    officer.post(
+        f"/supervision/whistles/{whistle_id}/report-in", data={"csrf_token": token, "who_will_act": "通州分局执法队"}
+    )
+    assert "已报到" in supervisor.get("/supervision").text
+    supervisor.post(
+        f"/supervision/whistles/{whistle_id}/close",
+        data={"csrf_token": csrf(supervisor, "/supervision"), "joint_action": "联合执法，已查封排污口"},
+    )
+    assert "没有未关闭的吹哨" in supervisor.get("/supervision").text
+    assert "通州分局执法队" in supervisor.get(f"/complaints/{case_no}").text  # on the timeline
