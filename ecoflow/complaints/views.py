@@ -50,11 +50,12 @@ def field_text(action: str, name: str, value) -> tuple[str, str]:
     norm = services.get_norm()
     spec = norm.actions[action].fields.get(name) if action in norm.actions else None
     kind = spec["type"] if spec else None
+    # Codes the norm no longer knows (a grade since removed) are shown as they were recorded.
     named = {
-        "grade": lambda v: norm.grades[v].label,
+        "grade": lambda v: norm.grades[v].label if v in norm.grades else v,
         "categories": lambda v: "、".join(norm.catalog["categories"].get(c, c) for c in v),
         "satisfaction": lambda v: norm.catalog["satisfaction"].get(v, v),
-        "parties": lambda v: "、".join(norm.ladder.parties[p]["label"] for p in v),
+        "parties": lambda v: "、".join(norm.ladder.parties.get(p, {"label": p})["label"] for p in v),
         "boolean": lambda v: _("Yes") if v else _("No"),
     }
     if kind in named:
