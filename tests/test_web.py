@@ -232,6 +232,14 @@ def test_the_menu_counts_unread_notices_and_the_inbox_marks_them_read(web, api):
     assert 'id="unread"' not in client.get("/notifications").text
 
 
+def test_a_role_held_for_one_unit_sees_that_units_cases(web, api, make_officer):
+    make_officer("bj-chaoyang-supervisor", ["supervisor"], role_unit="chaoyang")
+    theirs = api.to_handling(unit="chaoyang", officer="bj-officer2")
+    other = api.to_handling()
+    page = web("bj-chaoyang-supervisor").get("/").text
+    assert theirs in page and other not in page
+
+
 def test_lists_count_cases_per_state(web, api):
     api.to_handling()
     api.ok(api.register()["case_no"], "accept", "bj-intake")

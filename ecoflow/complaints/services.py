@@ -156,7 +156,8 @@ def _text_matches(officer: Officer, text: str):
     return or_(*(column.ilike(pattern, escape="\\") for column in columns))
 
 
-# Roles that answer for every open case of their bureau; an officer only for their own.
+# Roles that answer for every open case of their bureau (or unit, when held for one); an officer
+# only for their own.
 BUREAU_WIDE_ROLES = frozenset({"intake", "dispatcher", "supervisor", "leader", "admin"})
 
 
@@ -165,8 +166,13 @@ def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) 
     and how many of them are in each state (before the state filter)."""
     norm = get_norm()
     open_states = [name for name, state in norm.states.items() if not state.get("final")]
-    wide = [code for code in officer.bureau_codes if officer.roles_for(code) & BUREAU_WIDE_ROLES]
-    scope = [or_(Complaint.bureau_code.in_(wide), Complaint.officer_id == officer.id), Complaint.state.in_(open_states)]
+    wide = [g for g in officer.grants if g.role in BUREAU_WIDE_ROLES]
+    mine = or_(
+        Complaint.officer_id == officer.id,
+        Complaint.bureau_code.in_([g.bureau_code for g in wide if g.unit_id is None]),
+        Complaint.unit_id.in_([g.unit_id for g in wide if g.unit_id is not None]),  # a role held for one unit
+    )
+    scope = [mine, Complaint.state.in_(open_states)]
     by_state = select(Complaint.state, func.count()).where(*scope).group_by(Complaint.state)
     counts = dict(db.session.execute(by_state).all())
     due = (
