@@ -1,10 +1,15 @@
-// Countdowns to each deadline on the page (data-due: an ISO time), refreshed every 30 s.
+// Countdowns to each deadline on the page (data-due: an ISO time), refreshed every 30 s. The words
+// come from the message catalogue, through the data-* attributes of <html>.
 (function () {
+  var words = document.documentElement.dataset;
+  function put(template, key, value) { return template.replace("{" + key + "}", value); }
   function text(ms) {
-    var late = ms < 0, m = Math.floor(Math.abs(ms) / 60000);
-    var d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), min = m % 60;
-    var s = (d ? d + "天" : "") + (d || h ? h + "小时" : "") + min + "分";
-    return late ? "已超期" + s : "剩余" + s;
+    var m = Math.floor(Math.abs(ms) / 60000);
+    var d = Math.floor(m / 1440), h = Math.floor((m % 1440) / 60), parts = [];
+    if (d) parts.push(put(words.days, "n", d));
+    if (d || h) parts.push(put(words.hours, "n", h));
+    parts.push(put(words.minutes, "n", m % 60));
+    return put(ms < 0 ? words.late : words.left, "time", parts.join(""));
   }
   function tick() {
     var now = Date.now();
