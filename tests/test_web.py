@@ -7,6 +7,7 @@ import re
 import shutil
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import timedelta
 
 import pytest
 import time_machine
@@ -15,7 +16,7 @@ from sqlalchemy import event, func, select
 
 from ecoflow import create_app
 from ecoflow.complaints.models import PersonalDataView
-from ecoflow.timeutil import utcnow
+from ecoflow.timeutil import SHANGHAI, utcnow
 
 from .conftest import PASSWORD, Api
 
@@ -303,3 +304,19 @@ def test_a_summoned_officer_reports_in_and_the_supervisor_closes_the_whistle(web
     )
     assert "没有未关闭的吹哨" in supervisor.get("/supervision").text
     assert "通州分局执法队" in supervisor.get(f"/complaints/{case_no}").text  # on the timeline
+
+
+def test_intake_takes_the_time_received_and_refuses_one_in_the_future(web, api):
+    client = web("bj-intake")
+    form = {"channel": "hotline_12345", "type": "complaint", "address": "北京市通州区梨园镇", "description": "夜间噪音"}
+    later = (utcnow() + timedelta(days=1)).astimezone(SHANGHAI).strftime("%Y-%m-%dT%H:%M")
+    response = client.post(
+        "/complaints/new", data={**form, "received_at": later, "csrf_token": csrf(client, "/complaints/new")}
+    )
+    assert response.status_code == 422 and "受理时间不能晚于当前时间" in response.text
+    response = client.post(
+        "/complaints/new",
+        data={**form, "received_at": "2026-11-20T09:30", "csrf_token": csrf(client, "/complaints/new")},
+    )
+    case_no = response.headers["Location"].rsplit("/", 1)[1]
+    assert api.complaint(case_no)["received_at"].startswith("2026-11-20T01:30")  # 09:30 in Beijing, stored in UTC

@@ -7,6 +7,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateTimeLocalField,
     Field,
     HiddenField,
     IntegerField,
@@ -46,6 +47,9 @@ class IntakeForm(FlaskForm):
     address = StringField(_l("Address"), [InputRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Description"), [InputRequired(REQUIRED), Length(max=4000)])
     sensitive = BooleanField(_l("Sensitive: hide the complainant from the handling unit"))
+    received_at = DateTimeLocalField(
+        _l("Received at"), [Optional()], format="%Y-%m-%dT%H:%M", description=_l("Beijing time; empty: now")
+    )
     # Set once the clerk has seen the possible duplicates and still wants a new case.
     confirmed = HiddenField()
 
@@ -71,6 +75,8 @@ class IntakeForm(FlaskForm):
         }
         if self.external_id.data:
             data["external_id"] = self.external_id.data.strip()
+        if self.received_at.data:
+            data["received_at"] = self.received_at.data.isoformat()  # local time: the schema reads it as Beijing's
         return data
 
     # Where the API schema's nested error messages land on this form.

@@ -109,10 +109,15 @@ def intake():
             )
             form.confirmed.data = "1" if duplicates else ""
         if valid and not duplicates:
-            complaint, created = services.register_complaint(current_user, data, utcnow())
-            db.session.commit()
-            flash(_("Registered.") if created else _("This source number was registered before."), "info")
-            return redirect(url_for(".detail", case_no=complaint.case_no))
+            try:
+                complaint, created = services.register_complaint(current_user, data, utcnow())
+            except Invalid as exc:  # e.g. received in the future
+                db.session.rollback()
+                attach_errors(form, exc.details.get("fields", {}))
+            else:
+                db.session.commit()
+                flash(_("Registered.") if created else _("This source number was registered before."), "info")
+                return redirect(url_for(".detail", case_no=complaint.case_no))
     status = 422 if form.errors else 200
     return render_template("complaints/intake.html", form=form, duplicates=duplicates), status
 
