@@ -320,3 +320,15 @@ def test_intake_takes_the_time_received_and_refuses_one_in_the_future(web, api):
     )
     case_no = response.headers["Location"].rsplit("/", 1)[1]
     assert api.complaint(case_no)["received_at"].startswith("2026-11-20T01:30")  # 09:30 in Beijing, stored in UTC
+
+
+def test_pages_load_nothing_from_outside(web, api, client):
+    case_no = api.to_handling()
+    pages = [client.get("/login").text]
+    supervisor = web("bj-supervisor")
+    pages += [supervisor.get(path).text for path in ("/", "/supervision", "/notifications", f"/complaints/{case_no}")]
+    pages.append(web("bj-intake").get("/complaints/new").text)
+    for page in pages:
+        assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", page)
+    css = client.get("/static/app.css").text
+    assert "@import" not in css and "url(" not in css
