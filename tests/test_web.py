@@ -330,5 +330,7 @@ def test_pages_load_nothing_from_outside(web, api, client):
     pages.append(web("bj-intake").get("/complaints/new").text)
     for page in pages:
         assert not re.search(r"""(src|href|url)\s*[=(]\s*["']?(https?:)?//""", page)
-    css = client.get("/static/app.css").text
+    response = client.get("/static/app.css")
+    css = response.text
+    response.close()
     assert "@import" not in css and "url(" not in css
