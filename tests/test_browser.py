@@ -219,15 +219,21 @@ def test_key_case_is_struck_off_the_ledger_by_a_leader(server, open_as):
     assert state(intake) == "待销号"
 
     supervisor = open_as("bj-supervisor")
+    open_case(supervisor, case_no)
+    act(
+        supervisor, "whistle", reason="群众反映强烈，召集属地分局联合核查。", parties=["unit_supervisor", "unit_leader"]
+    )
     supervisor.goto(server + "/supervision")
     assert "挂账" in supervisor.locator("#ledger tr", has_text=case_no).inner_text()
+    whistle = supervisor.inner_text("#whistles")
+    assert case_no in whistle and "单位督办员： 未报到" in whistle and "单位分管领导： 未报到" in whistle
+    shoot(supervisor, "06-supervision")
     leader = open_as("bj-leader")
     open_case(leader, case_no)
     act(leader, "verify_close", note="经复核，整改到位，同意销号。")
     assert state(leader) == "办结"
     supervisor.goto(server + "/supervision")
     assert "已销号" in supervisor.locator("#ledger tr", has_text=case_no).inner_text()
-    shoot(supervisor, "06-supervision")
     supervisor.goto(server + "/notifications")
     shoot(supervisor, "07-notifications")
 
