@@ -6,9 +6,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .exchange.cli import exchange_cli
 from .extensions import db
 
 ecoflow_cli = AppGroup("ecoflow", help="EcoFlow operator commands.")
+ecoflow_cli.add_command(exchange_cli)
 
 
 @ecoflow_cli.command("seed-demo")

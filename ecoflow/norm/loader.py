@@ -15,7 +15,7 @@ from .ladder import Ladder, Rung
 
 FIELD_TYPES = (
     "text", "string", "boolean", "integer", "case_no", "unit", "officer",
-    "grade", "categories", "satisfaction", "evidence", "parties",
+    "grade", "categories", "satisfaction", "evidence", "parties", "bureau",
 )  # fmt: skip
 
 
@@ -157,6 +157,14 @@ class LadderSchema(Schema):
     whistle = fields.Nested(WhistleRulesSchema, required=True)
 
 
+class LeadSchema(Schema):
+    clocks = fields.Dict(fields.String(), fields.Nested(PeriodSchema), required=True)
+
+
+class ExchangeSchema(Schema):
+    lead = fields.Nested(LeadSchema, required=True)
+
+
 class CalendarSchema(Schema):
     holidays = fields.List(fields.Date(), load_default=list)
     workdays = fields.List(fields.Date(), load_default=list)
@@ -219,6 +227,7 @@ class Norm:
     grading: MappingProxyType
     calendar: WorkCalendar
     ladder: Ladder
+    lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def build_machine(self, conditions) -> Machine:
@@ -295,6 +304,7 @@ def load_norm(directory) -> Norm:
     grading = _read(directory, "grading.yaml", GradingSchema())
     calendar = _read(directory, "calendar.yaml", CalendarSchema())
     ladder = _read(directory, "ladder.yaml", LadderSchema())
+    exchange = _read(directory, "exchange.yaml", ExchangeSchema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -361,6 +371,12 @@ def load_norm(directory) -> Norm:
 
     ladder = _ladder(ladder, catalog, grades)
 
+    where = "workflows/exchange.yaml"
+    lead_clocks = {}
+    for kind, period in exchange["lead"]["clocks"].items():
+        _check(kind in clocks, f"{where}: lead.clocks: unknown clock '{kind}' (declare it in grades.yaml)")
+        lead_clocks[kind] = _period(period, f"{where}: lead.clocks.{kind}")
+
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
                "roles": sorted(a.roles), "assignee_only": a.assignee_only, "fields": dict(a.fields)}
@@ -382,6 +398,7 @@ def load_norm(directory) -> Norm:
         grading=MappingProxyType(grading),
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
         ladder=ladder,
+        lead_clocks=MappingProxyType(lead_clocks),
         raw=MappingProxyType(raw),
     )
 
