@@ -79,7 +79,7 @@ def run_exchange(app, holder: str, now: datetime | None = None) -> int:
 
     with app.app_context():
         now = now or utcnow()
-        ttl = timedelta(seconds=max(30, 3 * app.config["EXCHANGE_INTERVAL_SECONDS"]))
+        ttl = timedelta(seconds=3 * app.config["EXCHANGE_INTERVAL_SECONDS"])
         if not hold_lease(EXCHANGE_LEASE, holder, ttl, now):
             return 0
         delivered = deliver_outbox(now)
