@@ -38,11 +38,13 @@ DEFAULTS = {
     "EXCHANGE_KEYS_DIR": None,
     # The peers registry: {"HE": {"url": "https://...", "public_key": "<base64>"}}.
     "EXCHANGE_PEERS": {},
-    # Delivery: every EXCHANGE_INTERVAL_SECONDS, up to EXCHANGE_BATCH envelopes per POST; a failed
+    # Delivery: every EXCHANGE_INTERVAL_SECONDS, up to EXCHANGE_BATCH envelopes per POST and up to
+    # EXCHANGE_CONCURRENCY POSTs to a peer at once (messages about one case in one of them); a failed
     # message waits BACKOFF * 2^(attempts-1) (at most BACKOFF_MAX, less up to half of it as jitter)
     # and is dead-lettered after MAX_ATTEMPTS.
     "EXCHANGE_INTERVAL_SECONDS": 10,
     "EXCHANGE_BATCH": 200,
+    "EXCHANGE_CONCURRENCY": 2,
     "EXCHANGE_BACKOFF_SECONDS": 10,
     "EXCHANGE_BACKOFF_MAX_SECONDS": 3600,
     "EXCHANGE_MAX_ATTEMPTS": 10,

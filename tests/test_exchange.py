@@ -163,8 +163,9 @@ def signed(kind="lead.ack", sender="HE", recipient="BJ", payload=None, key=None,
     if key is None:
         return trust.sign(envelope)
     body = {k: v for k, v in envelope.items() if k != "signature"}
-    from ecoflow.audit import canonical
     import base64
+
+    from ecoflow.audit import canonical
 
     return {**body, "signature": base64.b64encode(key.sign(canonical(body))).decode()}
 

@@ -47,8 +47,9 @@ def complete_on_both_sides(bj, he, origin):
     he.act(lead["case_no"], "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
            categories=["air"])  # fmt: skip
     he.act(lead["case_no"], "sign", "he-officer")
-    he.act(lead["case_no"], "reply", "he-officer", result="已责令化工厂停产整改", text="经现场检查问题属实，已立案处罚。")
-    assert he.act(lead["case_no"], "follow_up", "he-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"
+    he.act(lead["case_no"], "reply", "he-officer", result="已责令停产整改", text="经现场检查问题属实，已立案处罚。")
+    closed = he.act(lead["case_no"], "follow_up", "he-intake", resolved=True, satisfaction="satisfied")
+    assert closed["state"] == "closed"
 
     wait_for(lambda: bj.call("GET", f"/api/v1/complaints/{origin}", "bj-officer")["state"] == "handling",
              "the result back in Beijing")  # fmt: skip

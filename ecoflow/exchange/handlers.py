@@ -6,8 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecoflow.complaints import leads
+from ecoflow.extensions import db
 
 from .inbox import handles
+from .models import ReceivedExposure
 
 
 @handles("lead.transfer")
@@ -22,3 +24,14 @@ def _lead_transfer(envelope: dict, now: datetime) -> dict:
 def _lead_answer(envelope: dict, now: datetime) -> dict:
     complaint = leads.record_peer_answer(envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now)
     return {"case_no": complaint.case_no, "state": complaint.state}
+
+
+@handles("exposure.publish")
+def _exposure(envelope: dict, now: datetime) -> dict:
+    """Stored as it came, for the exposure board to show beside this bureau's own."""
+    exposure = ReceivedExposure(
+        message_id=envelope["id"], bureau_code=envelope["from"], case_no=envelope["payload"]["case_no"],
+        payload=envelope["payload"], received_at=now,
+    )  # fmt: skip
+    db.session.add(exposure)
+    return {"case_no": exposure.case_no}

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, Unauthorized
@@ -56,8 +57,7 @@ def _check(envelope, now: datetime):
 
 
 def _refuse(envelope, exc: ApiError, now: datetime, remote_addr: str | None):
-    """The refusal goes on the record in a transaction of its own, whatever else rolls back."""
-    db.session.rollback()
+    """The refusal goes on the record (in the unit of work; what the message changed is rolled back)."""
     fields = envelope if isinstance(envelope, dict) else {}
 
     def text(key, size):
@@ -68,13 +68,11 @@ def _refuse(envelope, exc: ApiError, now: datetime, remote_addr: str | None):
         rejected_at=now, sender=text("from", 40), recipient=text("to", 40), message_id=text("id", 64),
         type=text("type", 40), error=exc.code, message=exc.message, remote_addr=(remote_addr or "")[:64] or None,
     ))  # fmt: skip
-    db.session.commit()
     log.warning("Exchange message refused (%s): %s from %s", exc.code, fields.get("id"), fields.get("from"))
 
 
-def _seen(envelope, digest: str) -> dict | None:
+def _seen(envelope, digest: str, known: InboxMessage | None) -> dict | None:
     """The stored result of a message applied before; a different body under its id is a replay."""
-    known = db.session.get(InboxMessage, envelope["id"])
     if known is None:
         return None
     if known.body_hash != digest:
@@ -82,49 +80,71 @@ def _seen(envelope, digest: str) -> dict | None:
     return {"id": known.message_id, "status": "duplicate", "answer": known.answer}
 
 
-def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
-    """Apply one envelope in its own unit of work and commit; {"id", "status", "answer"}.
-    Raises (after recording why) when it is refused."""
+def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
+    """Apply one checked envelope inside a savepoint: {"id", "status", "answer"}."""
+    digest = envelopes.body_hash(envelope)
     try:
-        _check(envelope, now)
-        digest = envelopes.body_hash(envelope)
-        seen = _seen(envelope, digest)
-        if seen:
-            db.session.rollback()
-            return seen
-        answer = HANDLERS[envelope["type"]](envelope, now)
-        db.session.add(InboxMessage(
-            message_id=envelope["id"], type=envelope["type"], sender=envelope["from"], recipient=envelope["to"],
-            case_no=envelope["case"], body_hash=digest, received_at=now, answer=answer,
-        ))  # fmt: skip
-        db.session.commit()
+        with db.session.begin_nested():
+            seen = _seen(envelope, digest, known)
+            if seen:
+                return seen
+            answer = HANDLERS[envelope["type"]](envelope, now)
+            db.session.add(InboxMessage(
+                message_id=envelope["id"], type=envelope["type"], sender=envelope["from"],
+                recipient=envelope["to"], case_no=envelope["case"], body_hash=digest, received_at=now, answer=answer,
+            ))  # fmt: skip
     except IntegrityError:
         # The same message applied at the same moment by another worker: that one stands.
-        db.session.rollback()
-        seen = _seen(envelope, envelopes.body_hash(envelope))
+        seen = _seen(envelope, digest, db.session.get(InboxMessage, envelope["id"]))
         if seen is None:
             raise
         return seen
-    except ApiError as exc:
-        _refuse(envelope, exc, now, remote_addr)
-        raise
     return {"id": envelope["id"], "status": "applied", "answer": answer}
 
 
-def receive_batch(batch: list, now: datetime, remote_addr: str | None = None) -> list[dict]:
-    """Each envelope in order; after one about a case is refused, the later ones about that case
-    wait (`deferred`), so that messages about one case are applied in order."""
-    results, failed = [], set()
+def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
+    """Apply one envelope and commit; raises (after recording why) when it is refused."""
+    (result,) = receive_batch([envelope], now, remote_addr, raise_refusal=True)
+    return result
+
+
+def _refused(envelope, exc: ApiError) -> dict:
+    message_id = envelope.get("id") if isinstance(envelope, dict) else None
+    return {"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message, "details": exc.details}
+
+
+def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, raise_refusal=False) -> list[dict]:
+    """Each envelope in order, each in its own savepoint, one commit for the batch before it is
+    answered (a batch cut short is redelivered whole, and what was applied is answered as before).
+    After one about a case is refused, the later ones about that case wait (`deferred`), so that
+    messages about one case are applied in order. Signatures and schemas are checked first, before
+    the database is touched, so that workers check in parallel."""
+    checked = []
     for envelope in batch:
+        try:
+            _check(envelope, now)
+        except ApiError as exc:
+            checked.append(exc)
+        else:
+            checked.append(None)
+    ids = [e["id"] for e, fault in zip(batch, checked, strict=True) if fault is None]
+    known = {m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))}
+    results, failed = [], set()
+    for envelope, fault in zip(batch, checked, strict=True):
         key = (envelope.get("from"), envelope.get("case")) if isinstance(envelope, dict) else None
-        message_id = envelope.get("id") if isinstance(envelope, dict) else None
         if key and key[1] and key in failed:
-            results.append({"id": message_id, "status": "deferred"})
+            results.append({"id": envelope.get("id"), "status": "deferred"})
             continue
         try:
-            results.append(receive(envelope, now, remote_addr))
+            if fault:
+                raise fault
+            results.append(_apply(envelope, now, known.get(envelope["id"])))
         except ApiError as exc:
             failed.add(key)
-            results.append({"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message,
-                            "details": exc.details})  # fmt: skip
+            _refuse(envelope, exc, now, remote_addr)
+            if raise_refusal:
+                db.session.commit()
+                raise
+            results.append(_refused(envelope, exc))
+    db.session.commit()
     return results

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 import random
+import zlib
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -55,14 +57,14 @@ def _backoff(attempts: int) -> timedelta:
     return timedelta(seconds=delay * random.uniform(0.5, 1.0))
 
 
-def _due_batch(recipient: str, now: datetime) -> list[OutboxMessage]:
+def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]:
     """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting."""
     rows = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient)
         .where(OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
-        .limit(current_app.config["EXCHANGE_BATCH"])
+        .limit(limit)
     ).all()
     waiting = {
         (sender, case_no): first
@@ -96,21 +98,55 @@ def _failed(message: OutboxMessage, error: str, now: datetime):
         message.next_attempt_at = now + _backoff(message.attempts)
 
 
+def _lanes(batch: list[OutboxMessage], count: int) -> list[list[int]]:
+    """Positions in `batch` split into up to `count` lanes, all messages about one case in one lane
+    and in their order, so that lanes may be sent at the same time."""
+    lanes = [[] for _ in range(count)]
+    for position, message in enumerate(batch):
+        key = f"{message.sender}/{message.case_no}" if message.case_no else message.message_id
+        lanes[zlib.crc32(key.encode()) % count].append(position)
+    return [lane for lane in lanes if lane]
+
+
+def _send_lanes(recipient: str, signed: list[dict], lanes: list[list[int]], now: datetime) -> list[dict]:
+    """One POST per lane, in parallel; the result of each envelope, `unreachable` where the POST failed."""
+    peer = get_trust().peers[recipient]
+    timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+
+    def post(lane):
+        try:
+            return send(peer, [signed[i] for i in lane], now, timeout)
+        except TransportError as exc:
+            log.warning("Exchange peer %s unreachable: %s", recipient, exc)
+            return [{"status": "unreachable", "message": str(exc)}] * len(lane)
+
+    if len(lanes) == 1:
+        answers = [post(lanes[0])]
+    else:
+        with ThreadPoolExecutor(len(lanes)) as pool:
+            answers = list(pool.map(post, lanes))
+    results = [None] * len(signed)
+    for lane, answer in zip(lanes, answers, strict=True):
+        for position, result in zip(lane, answer, strict=True):
+            results[position] = result
+    return results
+
+
 def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
-    """Send one batch; (how many were delivered, whether to go on with this peer)."""
-    batch = _due_batch(recipient, now)
+    """Send the next due messages to one peer; (how many were delivered, whether to go on)."""
+    config = current_app.config
+    local = get_trust().is_local(recipient)
+    concurrency = 1 if local else config["EXCHANGE_CONCURRENCY"]
+    limit = config["EXCHANGE_BATCH"] * concurrency
+    batch = _due_batch(recipient, now, limit)
     if not batch:
         db.session.commit()
         return 0, False
     ids = [m.id for m in batch]
     signed = [_envelope(m, now) for m in batch]
+    lanes = _lanes(batch, concurrency)
     db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
-    peer = get_trust().peers[recipient]
-    try:
-        results = send(peer, signed, now)
-    except TransportError as exc:
-        log.warning("Exchange peer %s unreachable: %s", recipient, exc)
-        results = [{"status": "unreachable", "message": str(exc)}] * len(ids)
+    results = _send_lanes(recipient, signed, lanes, now)
     messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
     delivered = []
     for message_id, result in zip(ids, results, strict=True):
@@ -127,8 +163,8 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
             update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(state="delivered", delivered_at=now)
         )
     db.session.commit()
-    reachable = results[0].get("status") != "unreachable"
-    return len(delivered), reachable and len(batch) == current_app.config["EXCHANGE_BATCH"]
+    reachable = any(r.get("status") != "unreachable" for r in results)
+    return len(delivered), reachable and len(batch) == limit
 
 
 def deliver_outbox(now: datetime) -> int:

@@ -6,8 +6,6 @@ import json
 import urllib.error
 import urllib.request
 
-from flask import current_app
-
 from .trust import Peer
 
 PATH = "/exchange/v1/messages"
@@ -24,12 +22,12 @@ def send_local(envelopes: list[dict], now) -> list[dict]:
     return receive_batch(json.loads(json.dumps(envelopes)), now, remote_addr="local")
 
 
-def send_http(peer: Peer, envelopes: list[dict]) -> list[dict]:
+def send_http(peer: Peer, envelopes: list[dict], timeout: float) -> list[dict]:
     """POSTs a batch to the peer's receiving endpoint; its answer per envelope."""
     body = json.dumps({"messages": envelopes}, ensure_ascii=False).encode()
     request = urllib.request.Request(peer.url + PATH, data=body, headers={"Content-Type": "application/json"})
     try:
-        with urllib.request.urlopen(request, timeout=current_app.config["EXCHANGE_TIMEOUT_SECONDS"]) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             answer = json.loads(response.read())
     except urllib.error.HTTPError as exc:
         raise TransportError(f"HTTP {exc.code}: {exc.read(500).decode(errors='replace')}") from None
@@ -41,5 +39,5 @@ def send_http(peer: Peer, envelopes: list[dict]) -> list[dict]:
     return results
 
 
-def send(peer: Peer, envelopes: list[dict], now) -> list[dict]:
-    return send_local(envelopes, now) if peer.url is None else send_http(peer, envelopes)
+def send(peer: Peer, envelopes: list[dict], now, timeout: float) -> list[dict]:
+    return send_local(envelopes, now) if peer.url is None else send_http(peer, envelopes, timeout)
