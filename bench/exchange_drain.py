@@ -27,7 +27,7 @@ from tests.federation import Federation  # noqa: E402
 
 def payload(kind: str, n: int) -> dict:
     if kind == "exposure.publish":
-        return {"case_no": f"BJ-20261122-{n:05d}", "title": f"典型案例 {n}", "summary": "某化工厂夜间偷排废气，已立案处罚。",
+        return {"case_no": f"BJ-20261122-{n:05d}", "title": f"典型案例 {n}", "summary": "某化工厂偷排废气，已处罚。",
                 "categories": ["air"], "closed_at": utcnow().isoformat()}  # fmt: skip
     return {"origin_case_no": f"BJ-20261122-{n:05d}", "type": "complaint", "summary": "傍晚闻到刺鼻的化工异味。",
             "categories": ["air"], "grade": "general", "received_at": utcnow().isoformat(), "reason": "污染源在河北",
@@ -85,10 +85,13 @@ def main():
             arrived = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rate = delivered / elapsed
     print(f"delivered {delivered} in {elapsed:.2f} s: {rate:.0f} messages/s "
-          f"(batch {args.batch} x {args.concurrency} in flight, receiver {args.workers} workers, type {args.type}); arrived at HE: {arrived}")
+          f"(batch {args.batch} x {args.concurrency} in flight, receiver {args.workers} workers, type {args.type}); "
+          f"arrived at HE: {arrived}")
     print(f"CPU: receiver {server_cpu:.2f} s ({1000 * server_cpu / delivered:.2f} ms/msg), "
-          f"sender {own_cpu:.2f} s ({1000 * own_cpu / delivered:.2f} ms/msg); load average before {load_before[0]:.2f}, "
-          f"after {os.getloadavg()[0]:.2f}")  # fmt: skip
+          f"sender {own_cpu:.2f} s ({1000 * own_cpu / delivered:.2f} ms/msg); "
+          f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")  # fmt: skip
+    capacity = 2000 / (1000 * (server_cpu + own_cpu) / delivered)
+    print(f"CPU-bound capacity on 2 cores with nothing else running: {capacity:.0f} messages/s")
     if arrived != args.messages:
         raise SystemExit(f"expected {args.messages} at HE, found {arrived}")
     print("target met" if rate >= args.target else f"below the target of {args.target:.0f} messages/s")

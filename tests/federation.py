@@ -39,7 +39,8 @@ class Instance:
     @property
     def env(self):
         return {**os.environ, "ECOFLOW_CONFIG": str(self.dir / "config.json"),
-                "DATABASE_URL": f"sqlite:///{self.dir / 'ecoflow.sqlite'}", "ECOFLOW_SCHEDULER": "1" if self.scheduler else "0"}  # fmt: skip
+                "DATABASE_URL": f"sqlite:///{self.dir / 'ecoflow.sqlite'}",
+                "ECOFLOW_SCHEDULER": "1" if self.scheduler else "0"}  # fmt: skip
 
     def prepare(self):
         for args in (["db", "upgrade"], ["ecoflow", "seed-demo"]):
@@ -49,7 +50,8 @@ class Instance:
     def start(self, app="wsgi:app", workers=1):
         with open(self.dir / "server.log", "ab") as log:  # the server keeps its own copy of the descriptor
             self.process = subprocess.Popen(
-                [BIN / "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4", "-b", f"127.0.0.1:{self.port}", app],
+                [BIN / "gunicorn", "-w", str(workers), "-k", "gthread", "--threads", "4",
+                 "-b", f"127.0.0.1:{self.port}", app],
                 cwd=ROOT, env={**self.env, "PYTHONPATH": str(ROOT)}, stdout=log, stderr=log, start_new_session=True,
             )  # fmt: skip
         wait_for(lambda: self._answers(), f"{self.code} to start")
