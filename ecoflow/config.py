@@ -49,6 +49,8 @@ DEFAULTS = {
     "EXCHANGE_BACKOFF_MAX_SECONDS": 3600,
     "EXCHANGE_MAX_ATTEMPTS": 10,
     "EXCHANGE_TIMEOUT_SECONDS": 10,
+    # How long an officer's screen waits for a peer's answer (history), in seconds.
+    "EXCHANGE_QUERY_TIMEOUT_SECONDS": 3,
     # A message sent further from our clock than this is refused.
     "EXCHANGE_MAX_CLOCK_SKEW_SECONDS": 300,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):

@@ -18,10 +18,11 @@ from ecoflow.exchange.trust import Peer, get_trust
 from ecoflow.notifications.models import Notification
 from ecoflow.timeutil import utcnow
 
-from .conftest import shanghai
+from .conftest import COMPLAINT, shanghai
 from .test_hostile_input import assert_error
 
 START = shanghai(2026, 11, 2, 9)  # a Monday
+COMPLAINT_ADDRESS = COMPLAINT["location"]["address"]
 
 
 def deliver(at=None):
@@ -270,3 +271,29 @@ def test_an_unreachable_peer_is_retried_with_backoff_then_dead_lettered_and_a_su
     assert retried.status_code == 200 and retried.json["state"] == "queued"
     assert deliver() == 1
     assert linked_case(db, origin) is not None
+
+
+# --- shared history ---------------------------------------------------------------------------
+
+
+def test_history_shows_earlier_complaints_of_the_complainant_and_the_place_in_every_bureau(api, db):
+    earlier = api.to_handling()
+    api.ok(earlier, "reply", "bj-officer", result="已责令整改", text="经核查问题属实，已责令整改。")
+    tianjin = api.register(as_="tj-intake", location={"address": "天津市武清区某小区"})["case_no"]
+    same_place = api.register(as_="he-intake", complainant={"name": "王五", "phone": "13900000000"},
+                              location={"address": COMPLAINT_ADDRESS})["case_no"]  # fmt: skip
+    api.register(as_="he-intake", complainant={"name": "赵六", "phone": "13700000000"},
+                 location={"address": "河北省保定市某村"})  # fmt: skip
+    current = api.register()["case_no"]
+
+    response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")
+    assert response.status_code == 200
+    items = {item["case_no"]: item for item in response.json["items"]}
+    assert set(items) == {earlier, tianjin, same_place}
+    assert items[earlier]["matched_by"] == ["complainant", "place"] and items[earlier]["answer"].startswith("经核查")
+    assert items[tianjin]["matched_by"] == ["complainant"] and items[tianjin]["bureau"] == "TJ"
+    assert items[same_place]["matched_by"] == ["place"]
+    text = response.get_data(as_text=True)
+    assert "13812345678" not in text and "张三" not in text and "王五" not in text
+    assert db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == current)) not in (
+        None, "13812345678")  # fmt: skip

@@ -10,7 +10,7 @@ from .federation import Federation, wait_for
 COMPLAINT = {
     "channel": "hotline_12345", "type": "complaint",
     "description": "每天傍晚闻到刺鼻的化工异味，怀疑来自东边河北境内的化工厂。",
-    "complainant": {"name": "李娜", "phone": "13811112202", "callback_consent": True},
+    "complainant": {"name": "李娜", "phone": "13800009999", "callback_consent": True},
     "location": {"address": "北京市通州区宋庄镇小堡村"},
 }  # fmt: skip
 
@@ -76,6 +76,15 @@ def test_a_lead_sent_while_hebei_is_down_arrives_once_when_it_comes_back(federat
     assert bj.call("GET", f"/api/v1/complaints/{origin}", "bj-officer")["state"] == "transferred"
     he.start()
     complete_on_both_sides(bj, he, origin)
+
+    # The same complainant calls again: Beijing's officer sees Hebei's case too, asked over the
+    # exchange by the keyed hash of the phone number, in summary.
+    again = bj.call("POST", "/api/v1/complaints", "bj-intake", {**COMPLAINT, "location": {"address": "北京市通州区"}})
+    response = bj.call("GET", f"/api/v1/complaints/{again['case_no']}/history", "bj-officer")
+    by_bureau = {item["bureau"]: item for item in response["items"]}
+    assert by_bureau["BJ"]["case_no"] == origin and by_bureau["BJ"]["matched_by"] == ["complainant"]
+    assert by_bureau["HE"]["matched_by"] == ["complainant"] and by_bureau["HE"]["result"] == "已责令停产整改"
+    assert "13800009999" not in str(response) and "李娜" not in str(response)
 
 
 def test_a_lead_arrives_once_when_hebei_dies_in_the_middle_of_receiving_it(federation, monkeypatch):

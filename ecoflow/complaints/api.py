@@ -7,7 +7,7 @@ from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
-from . import services
+from . import history, services
 from .schemas import ComplaintContext, complaint_filter_schema, complaint_schema, complaints_schema, events_schema
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
@@ -68,6 +68,14 @@ def take_action(case_no, action):
 def list_events(case_no):
     complaint = services.get_complaint(g.officer, case_no)
     return jsonify(events_schema.dump(services.list_events(complaint)))
+
+
+@bp.get("/complaints/<case_no>/history")
+@login_required
+def complaint_history(case_no):
+    """信访大数据共享: earlier complaints by the same complainant or at the same place, every bureau."""
+    complaint = services.get_complaint(g.officer, case_no)
+    return {"items": history.complaint_history(g.officer, complaint)}
 
 
 @bp.get("/workflow")

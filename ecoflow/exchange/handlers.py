@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ecoflow.complaints import leads
+from ecoflow.complaints import history, leads
 from ecoflow.extensions import db
 
 from .inbox import handles
 from .models import ReceivedExposure
+from .query import signed_answer
 
 
 @handles("lead.transfer")
@@ -35,3 +36,11 @@ def _exposure(envelope: dict, now: datetime) -> dict:
     )  # fmt: skip
     db.session.add(exposure)
     return {"case_no": exposure.case_no}
+
+
+@handles("history.query")
+def _history(envelope: dict, now: datetime) -> dict:
+    """Summaries only: the answer names no complainant and is signed like any message."""
+    payload = envelope["payload"]
+    items = history.local_history(payload["complainant_key"], payload["address"])
+    return signed_answer(envelope, "history.answer", {"items": items}, now)
