@@ -120,7 +120,35 @@ def test_a_lead_not_signed_for_in_24_hours_blows_a_whistle_at_the_receiving_bure
     rungs = [(f["clock"], f["rung"]) for f in fired if f.get("case_no") == he_case]
     assert ("lead_sign", "overdue") in rungs and ("lead_sign", "whistle") in rungs
     whistles = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
-    assert len(whistles) == 1 and {p["bureau"] for p in whistles[0]["parties"]} == {"HE"}
+    assert len(whistles) == 1
+    parties = {(p["party"], p["bureau"]) for p in whistles[0]["parties"]}
+    # Hebei's own leader and supervision office; Beijing, the other bureau of the case, over the exchange.
+    assert parties == {("unit_leader", "HE"), ("supervision_office", "HE"), ("peer_bureau", "BJ")}
+
+
+def test_a_whistle_summons_the_peer_bureau_whose_report_in_comes_back_over_the_exchange(api, db):
+    origin = transferred_case(api)
+    deliver()
+    he_case = linked_case(db, origin).case_no
+    he_ok(api, he_case, "accept", "he-intake")
+    deliver()
+    blown = api.ok(origin, "whistle", "bj-supervisor", reason="线索移送后企业仍在夜间偷排，请河北方面联合执法。",
+                   parties=["supervision_office", "peer_bureau"])  # fmt: skip
+    assert blown["state"] == "transferred"
+    deliver()
+    (at_hebei,) = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
+    assert "BJ 吹哨" in at_hebei["reason"] and {p["bureau"] for p in at_hebei["parties"]} == {"HE"}
+    reported = api.post(f"/api/v1/whistles/{at_hebei['id']}/report-in", "he-supervisor",
+                        json={"who_will_act": "三河市分局执法大队今晚联合检查"})  # fmt: skip
+    assert reported.status_code == 200, reported.json
+    deliver()
+    (at_beijing,) = api.get(f"/api/v1/whistles?case_no={origin}", "bj-supervisor").json
+    peer = next(p for p in at_beijing["parties"] if p["party"] == "peer_bureau")
+    assert peer["bureau"] == "HE" and peer["who_will_act"] == "三河市分局执法大队今晚联合检查"
+    assert peer["reported_at"] is not None
+    # Nothing bounces back: Hebei's whistle summoned no one in Beijing.
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.type == "whistle.blow")) == 1  # fmt: skip
 
 
 def test_the_lead_must_be_signed_before_the_ladder_and_is_signed_once(api, db):

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ecoflow.complaints import history, leads
+from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
 
 from .inbox import handles
@@ -25,6 +26,18 @@ def _lead_transfer(envelope: dict, now: datetime) -> dict:
 def _lead_answer(envelope: dict, now: datetime) -> dict:
     complaint = leads.record_peer_answer(envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now)
     return {"case_no": complaint.case_no, "state": complaint.state}
+
+
+@handles("whistle.blow")
+def _whistle(envelope: dict, now: datetime) -> dict:
+    whistle = escalation.whistle_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
+    return {"whistle": whistle.id, "case_no": whistle.complaint.case_no}
+
+
+@handles("whistle.report_in")
+def _report_in(envelope: dict, now: datetime) -> dict:
+    party = escalation.report_in_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
+    return {"whistle": party.whistle_id, "reported_at": party.reported_at.isoformat()}
 
 
 @handles("exposure.publish")

@@ -28,7 +28,7 @@ class Rung:
 @dataclass(frozen=True)
 class Ladder:
     rungs: tuple[Rung, ...]
-    parties: MappingProxyType  # name -> {"label", "role", "unit", "assignee", "bureau_wide", "any_bureau"}
+    parties: MappingProxyType  # name -> {"label", "role", "unit", "assignee", "bureau_wide", "any_bureau", "peer"}
     report_within: MappingProxyType  # "urgent" | "within_bureau" | "across_bureaus" -> Period
     escalation: tuple[str, ...]
 

@@ -143,6 +143,7 @@ class PartySchema(Schema):
     assignee = fields.Boolean(load_default=False)
     bureau_wide = fields.Boolean(load_default=False)
     any_bureau = fields.Boolean(load_default=False)
+    peer = fields.Boolean(load_default=False)
 
 
 class WhistleRulesSchema(Schema):
@@ -407,7 +408,8 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
     where = "workflows/ladder.yaml"
     parties = spec["parties"]
     for name, party in parties.items():
-        _check(party["assignee"] or party["role"], f"{where}: parties.{name}: give a role or assignee: true")
+        _check(party["assignee"] or party["role"] or party["peer"],
+               f"{where}: parties.{name}: give a role, assignee: true or peer: true")  # fmt: skip
         if party["role"]:
             _check(party["role"] in catalog["roles"], f"{where}: parties.{name}.role: unknown role '{party['role']}'")
     rungs = []
