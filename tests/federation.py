@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ecoflow.exchange.trust import new_private_key, public_key_text
+from scripts.federation import write_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -42,10 +42,11 @@ class Instance:
                 "DATABASE_URL": f"sqlite:///{self.dir / 'ecoflow.sqlite'}",
                 "ECOFLOW_SCHEDULER": "1" if self.scheduler else "0"}  # fmt: skip
 
-    def prepare(self):
-        for args in (["db", "upgrade"], ["ecoflow", "seed-demo"]):
-            subprocess.run([BIN / "flask", "--app", "wsgi", *args], cwd=ROOT, env=self.env, check=True,
-                           capture_output=True)  # fmt: skip
+    def prepare(self) -> subprocess.Popen:
+        """Migrate and load the demo data of its bureau, in the background."""
+        flask = f"{BIN / 'flask'} --app wsgi"
+        return subprocess.Popen(f"{flask} db upgrade && {flask} ecoflow seed-demo", shell=True, cwd=ROOT,
+                                env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
 
     def start(self, app="wsgi:app", workers=1):
         with open(self.dir / "server.log", "ab") as log:  # the server keeps its own copy of the descriptor
@@ -96,24 +97,12 @@ class Federation:
     def __init__(self, root: Path, codes=("BJ", "HE")):
         self.root = root
         self.instances = {code: Instance(self, code) for code in codes}
-        keys = {}
-        for code, instance in self.instances.items():
-            instance.dir.mkdir(parents=True)
-            keys[code] = public_key_text(new_private_key(instance.dir / "keys" / f"{code}.pem"))
-        for code, instance in self.instances.items():
-            config = {
-                "EXCHANGE_BUREAUS": [code],
-                "EXCHANGE_KEYS_DIR": str(instance.dir / "keys"),
-                "EXCHANGE_PEERS": {c: {"url": i.url, "public_key": keys[c]}
-                                   for c, i in self.instances.items() if c != code},
-                "SECRET_KEY": f"secret-{code}", "HISTORY_KEY": "shared-history-key",
-                "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
-                "EXCHANGE_INTERVAL_SECONDS": 0.2, "EXCHANGE_BACKOFF_SECONDS": 0.2,
-                "EXCHANGE_BACKOFF_MAX_SECONDS": 0.5, "EXCHANGE_MAX_ATTEMPTS": 1000,
-            }  # fmt: skip
-            (instance.dir / "config.json").write_text(json.dumps(config))
-        for instance in self.instances.values():
-            instance.prepare()
+        write_configs(root, {code: instance.url for code, instance in self.instances.items()},
+                      PASSWORD_HASH_METHOD="pbkdf2:sha256:1000", EXCHANGE_INTERVAL_SECONDS=0.2,
+                      EXCHANGE_BACKOFF_SECONDS=0.2, EXCHANGE_BACKOFF_MAX_SECONDS=0.5, EXCHANGE_MAX_ATTEMPTS=1000)
+        preparing = [instance.prepare() for instance in self.instances.values()]
+        for process in preparing:
+            assert process.wait() == 0, "preparing an instance failed"
 
     def __getitem__(self, code) -> Instance:
         return self.instances[code]
