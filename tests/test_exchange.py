@@ -325,3 +325,13 @@ def test_history_shows_earlier_complaints_of_the_complainant_and_the_place_in_ev
     assert "13812345678" not in text and "张三" not in text and "王五" not in text
     assert db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == current)) not in (
         None, "13812345678")  # fmt: skip
+
+
+def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
+    exposure = {"case_no": "TJ-20261101-0007", "title": "武清某养殖场污水直排被查处", "summary": "已责令整改。",
+                "categories": ["water"], "district": "120114", "closed_at": utcnow().isoformat()}  # fmt: skip
+    response = client.post("/exchange/v1/message", json=signed("exposure.publish", sender="TJ", recipient="BJ",
+                                                                payload=exposure))  # fmt: skip
+    assert response.status_code == 200, response.json
+    (stored,) = api.get("/api/v1/exchange/exposures", "bj-officer").json
+    assert stored["bureau"] == "TJ" and stored["exposure"] == exposure

@@ -9,7 +9,13 @@ from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
 from . import handlers, inbox, outbox  # noqa: F401  (handlers: registers what each message type does)
-from .schemas import batch_schema, outbox_filter_schema, outbox_message_schema, outbox_messages_schema
+from .schemas import (
+    batch_schema,
+    outbox_filter_schema,
+    outbox_message_schema,
+    outbox_messages_schema,
+    received_exposures_schema,
+)
 
 # Peers authenticate by the signature on each envelope, not by a token.
 peer_bp = Blueprint("exchange_peer", __name__, url_prefix="/exchange/v1")
@@ -52,6 +58,13 @@ def list_outbox():
     _check_operator()
     filters = load(outbox_filter_schema, request.args)
     return jsonify(outbox_messages_schema.dump(outbox.list_messages(filters.get("state"), filters.get("peer"))))
+
+
+@bp.get("/exposures")
+@login_required
+def received_exposures():
+    """Typical cases the peers published (宣传曝光), newest first, as they came."""
+    return jsonify(received_exposures_schema.dump(outbox.received_exposures()))
 
 
 @bp.post("/outbox/<message_id>/retry")

@@ -18,7 +18,7 @@ from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 
 from . import envelope as envelopes
-from .models import ExchangeRejection, InboxMessage, OutboxMessage
+from .models import ExchangeRejection, InboxMessage, OutboxMessage, ReceivedExposure
 from .transport import TransportError, send
 from .trust import get_trust
 
@@ -215,6 +215,11 @@ def list_messages(state: str | None, recipient: str | None, limit: int = 200) ->
     if recipient:
         query = query.where(OutboxMessage.recipient == recipient)
     return db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
+
+
+def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
+    query = select(ReceivedExposure).order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    return db.session.scalars(query.limit(limit)).all()
 
 
 def exchange_status() -> dict:

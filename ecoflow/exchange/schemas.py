@@ -22,6 +22,13 @@ class OutboxMessageSchema(Schema):
         return "failing" if message.state == "queued" and message.attempts else message.state
 
 
+class ReceivedExposureSchema(Schema):
+    bureau = fields.String(attribute="bureau_code")
+    case_no = fields.String()
+    received_at = fields.AwareDateTime()
+    exposure = fields.Dict(attribute="payload")
+
+
 class OutboxFilterSchema(Schema):
     class Meta:
         unknown = EXCLUDE
@@ -38,3 +45,4 @@ outbox_message_schema = OutboxMessageSchema()
 outbox_messages_schema = OutboxMessageSchema(many=True)
 outbox_filter_schema = OutboxFilterSchema()
 batch_schema = BatchSchema()
+received_exposures_schema = ReceivedExposureSchema(many=True)
