@@ -335,3 +335,18 @@ def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
     assert response.status_code == 200, response.json
     (stored,) = api.get("/api/v1/exchange/exposures", "bj-officer").json
     assert stored["bureau"] == "TJ" and stored["exposure"] == exposure
+
+
+def test_the_ladder_transfers_a_late_case_whose_place_lies_in_another_bureaus_jurisdiction(api, db):
+    with time_machine.travel(START, tick=False):
+        elsewhere = api.to_handling(location={"address": "河北省廊坊市三河市燕郊镇化工园", "district": "131082"})
+        at_home = api.to_handling(location={"address": "北京市通州区梨园镇", "district": "110112"})
+    with time_machine.travel(START + timedelta(hours=24), tick=False):
+        sweep(utcnow())
+    assert api.complaint(elsewhere)["state"] == "transferred"
+    assert api.complaint(at_home)["state"] == "handling"
+    transfer = next(e for e in api.events(elsewhere) if e["action"] == "transfer")
+    assert transfer["actor"] is None and transfer["data"]["to_bureau"] == "HE"
+    assert "callback" not in transfer["data"]  # the ladder never sends the complainant's contact
+    deliver(START + timedelta(hours=24, minutes=1))
+    assert linked_case(db, elsewhere).bureau_code == "HE"

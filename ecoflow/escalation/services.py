@@ -14,6 +14,7 @@ from ecoflow.complaints.services import (
     effect,
     end_pause_at_cap,
     get_norm,
+    perform_action,
     record_event,
     roles_on,
     running_since,
@@ -120,6 +121,18 @@ def _apply_rung(clock: Clock, name: str, now: datetime):
         data["whistle"] = whistle.id
     complaint.updated_at = now
     record_event(complaint, None, name, complaint.state, data, now)
+    if rung.transfers:
+        _transfer_if_elsewhere(complaint, norm, now)
+
+
+def _transfer_if_elsewhere(complaint: Complaint, norm, now: datetime):
+    """线索移送 by the ladder: a late case in handling whose place lies in another bureau's jurisdiction."""
+    bureau = norm.bureau_of_place(complaint.district_code)
+    if complaint.state != "handling" or bureau in (None, complaint.bureau_code):
+        return
+    place = f"{norm.catalog['bureaus'][bureau]}辖区（区划代码 {complaint.district_code}）"
+    reason = f"案件超期，且诉求地点位于{place}，由系统移送。"
+    perform_action(None, complaint, "transfer", {"to_bureau": bureau, "reason": reason}, now)
 
 
 def _local(moment: datetime) -> str:

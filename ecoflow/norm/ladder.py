@@ -23,6 +23,7 @@ class Rung:
     notify: tuple[str, ...]
     summon: tuple[str, ...]
     opens_supervision: bool
+    transfers: bool = False  # a late case whose place lies in another bureau's jurisdiction goes there
 
 
 @dataclass(frozen=True)

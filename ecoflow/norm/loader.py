@@ -134,6 +134,7 @@ class RungSchema(Schema):
     notify = Names
     summon = Names
     opens_supervision = fields.Boolean(load_default=False)
+    transfers = fields.Boolean(load_default=False)
 
 
 class PartySchema(Schema):
@@ -164,6 +165,8 @@ class LeadSchema(Schema):
 
 class ExchangeSchema(Schema):
     lead = fields.Nested(LeadSchema, required=True)
+    jurisdiction = fields.Dict(fields.String(), fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{2,6}$"))),
+                               load_default=dict)  # fmt: skip
 
 
 class CalendarSchema(Schema):
@@ -229,7 +232,15 @@ class Norm:
     calendar: WorkCalendar
     ladder: Ladder
     lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
+    jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
+
+    def bureau_of_place(self, district_code: str | None) -> str | None:
+        """The bureau whose jurisdiction a division code lies in (exchange.yaml), if any."""
+        for bureau, prefixes in self.jurisdiction.items():
+            if district_code and district_code.startswith(tuple(prefixes)):
+                return bureau
+        return None
 
     def build_machine(self, conditions) -> Machine:
         """One `transitions` machine for every complaint; `conditions` maps each `when` name
@@ -377,6 +388,8 @@ def load_norm(directory) -> Norm:
     for kind, period in exchange["lead"]["clocks"].items():
         _check(kind in clocks, f"{where}: lead.clocks: unknown clock '{kind}' (declare it in grades.yaml)")
         lead_clocks[kind] = _period(period, f"{where}: lead.clocks.{kind}")
+    for bureau in exchange["jurisdiction"]:
+        _check(bureau in catalog["bureaus"], f"{where}: jurisdiction: unknown bureau '{bureau}'")
 
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
@@ -400,6 +413,7 @@ def load_norm(directory) -> Norm:
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
         ladder=ladder,
         lead_clocks=MappingProxyType(lead_clocks),
+        jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         raw=MappingProxyType(raw),
     )
 
@@ -423,7 +437,7 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
             name=name, label=rung["label"], at=rung["at"],
             not_later_than_before_due=_period(before, f"{where}: rungs.{name}") if before else None,
             at_once_for_grades=frozenset(rung["at_once_for_grades"]), notify=tuple(rung["notify"]),
-            summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"],
+            summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"], transfers=rung["transfers"],
         ))  # fmt: skip
     # Named in code: the responsible officer, the unit's supervisor and leader, the whistle rung.
     for party in ("officer", "unit_supervisor", "unit_leader"):
