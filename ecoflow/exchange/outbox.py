@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, literal_column, select, update
 
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
@@ -228,9 +228,10 @@ def exchange_status() -> dict:
     peers = {code: {"url": peer.url, "local": peer.url is None, "outbox": dict.fromkeys(
         ("queued", "failing", "delivered", "dead"), 0), "inbox": {"applied": 0, "refused": 0}}
         for code, peer in trust.peers.items()}  # fmt: skip
+    tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
     counts = db.session.execute(
-        select(OutboxMessage.recipient, OutboxMessage.state, OutboxMessage.attempts > 0, func.count())
-        .group_by(OutboxMessage.recipient, OutboxMessage.state, OutboxMessage.attempts > 0)
+        select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
+        .group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     )
     for recipient, state, tried, count in counts:
         box = peers.setdefault(recipient, {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
