@@ -225,6 +225,7 @@ def _replayed(client):
         ("sent an hour ago", 401, "stale_message"),
         ("not an envelope", 422, "invalid_envelope"),
         ("payload not of its type", 422, "invalid_message"),
+        ("a type only ever sent as an answer", 422, "unsupported_type"),
     ],
 )
 def test_the_receiver_refuses_with_the_error_shape_and_a_record(api, client, db, case, status, code):
@@ -238,6 +239,7 @@ def test_the_receiver_refuses_with_the_error_shape_and_a_record(api, client, db,
         "sent an hour ago": lambda: signed(sent_at=hour_ago, created_at=hour_ago),
         "not an envelope": lambda: {"id": "x", "type": "lead.ack"},
         "payload not of its type": lambda: signed(payload={"stage": "eaten"}),
+        "a type only ever sent as an answer": lambda: signed("history.answer", payload={"query_id": "x", "items": []}),
     }[case]()
     before = db.session.scalar(select(func.count()).select_from(Complaint))
     assert_error(client.post("/exchange/v1/message", json=envelope), status, code)

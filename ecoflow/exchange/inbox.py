@@ -51,6 +51,8 @@ def _check(envelope, now: datetime):
     sent_at, created_at = (datetime.fromisoformat(envelope[k]) for k in ("sent_at", "created_at"))
     if abs(now - sent_at) > skew or created_at > now + skew or created_at > sent_at + skew:
         raise Unauthorized("报文时间与当前时间相差过大。", {"sent_at": envelope["sent_at"]}, code="stale_message")
+    if envelope["type"] not in HANDLERS:  # e.g. an answer, which only ever comes back in a result
+        raise Invalid(f"本单位不受理 {envelope['type']} 类报文。", code="unsupported_type")
     faults = envelopes.problems(envelope["type"], envelope["payload"])
     if faults:
         raise Invalid("报文内容不符合其类型的格式。", {"problems": faults[:20]}, code="invalid_message")
