@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import insert
+
 from ecoflow.complaints import history, leads
 from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
@@ -43,12 +45,11 @@ def _report_in(envelope: dict, now: datetime) -> dict:
 @handles("exposure.publish")
 def _exposure(envelope: dict, now: datetime) -> dict:
     """Stored as it came, for the exposure board to show beside this bureau's own."""
-    exposure = ReceivedExposure(
+    db.session.execute(insert(ReceivedExposure).values(
         message_id=envelope["id"], bureau_code=envelope["from"], case_no=envelope["payload"]["case_no"],
         payload=envelope["payload"], received_at=now,
-    )  # fmt: skip
-    db.session.add(exposure)
-    return {"case_no": exposure.case_no}
+    ))  # fmt: skip
+    return {"case_no": envelope["payload"]["case_no"]}
 
 
 @handles("history.query")

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, Unauthorized
@@ -91,7 +91,7 @@ def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
             if seen:
                 return seen
             answer = HANDLERS[envelope["type"]](envelope, now)
-            db.session.add(InboxMessage(
+            db.session.execute(insert(InboxMessage).values(
                 message_id=envelope["id"], type=envelope["type"], sender=envelope["from"],
                 recipient=envelope["to"], case_no=envelope["case"], body_hash=digest, received_at=now, answer=answer,
             ))  # fmt: skip
