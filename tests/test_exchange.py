@@ -352,3 +352,49 @@ def test_the_ladder_transfers_a_late_case_whose_place_lies_in_another_bureaus_ju
     assert "callback" not in transfer["data"]  # the ladder never sends the complainant's contact
     deliver(START + timedelta(hours=24, minutes=1))
     assert linked_case(db, elsewhere).bureau_code == "HE"
+
+
+# --- order and operations ---------------------------------------------------------------------
+
+
+def test_messages_about_one_case_wait_behind_an_earlier_one_that_failed(api, db, app):
+    from ecoflow.exchange.outbox import enqueue
+
+    now = utcnow()
+    # The first is refused at Hebei (no such lead there), so the second, about the same case, must wait.
+    ack = {"origin_case_no": "HE-1", "case_no": "BJ-X-1"}
+    first = enqueue("lead.ack", "BJ", "HE", "BJ-X-1", {**ack, "stage": "signed"}, now)
+    second = enqueue("lead.ack", "BJ", "HE", "BJ-X-1", {**ack, "stage": "accepted"}, now)
+    other = enqueue("exposure.publish", "BJ", "HE", "BJ-Y-2", {"case_no": "BJ-Y-2", "title": "典型案例",
+                    "summary": "已查处。", "closed_at": now.isoformat()}, now)  # fmt: skip
+    db.session.commit()
+    assert deliver() == 1
+    for message in (first, second, other):
+        db.session.refresh(message)
+    assert (first.state, first.attempts, "unknown_lead" in first.last_error) == ("queued", 1, True)
+    assert (second.state, second.attempts) == ("queued", 0)  # deferred, not failed
+    assert other.state == "delivered"
+    assert deliver(first.next_attempt_at - timedelta(seconds=1)) == 0  # still behind the first
+    db.session.refresh(second)
+    assert second.attempts == 0
+
+
+def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
+    made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])
+    assert made.exit_code == 0 and (tmp_path / "HE.pem").exists()
+    public = made.output.strip().splitlines()[-1]
+    assert len(public) == 44 and "PRIVATE" not in made.output
+    assert runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"]).exit_code != 0  # never overwritten silently
+
+    from ecoflow.exchange.outbox import enqueue
+
+    message = enqueue("exposure.publish", "BJ", "TJ", None, {"case_no": "BJ-1", "title": "t", "summary": "s",
+                                                             "closed_at": utcnow().isoformat()}, utcnow())  # fmt: skip
+    message.state = "dead"
+    db.session.commit()
+    status = json.loads(runner.invoke(args=["ecoflow", "exchange", "status"]).output)
+    assert status["peers"]["TJ"]["outbox"]["dead"] == 1
+    retried = runner.invoke(args=["ecoflow", "exchange", "retry", "--dead", "--peer", "TJ"])
+    assert "1 message(s) queued again" in retried.output
+    assert "1 message(s) delivered" in runner.invoke(args=["ecoflow", "exchange", "deliver"]).output
