@@ -4,6 +4,7 @@ registry (bureau code, base URL, public key), signing and checking envelopes."""
 from __future__ import annotations
 
 import base64
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,20 @@ def new_private_key(path: Path) -> Ed25519PrivateKey:
     return key
 
 
+def _instance_key(path: Path) -> Ed25519PrivateKey:
+    """The key at `path`; on first start, one made there, however many workers start at once."""
+    if not path.exists():
+        draft = path.with_name(f".{path.name}.{os.getpid()}")
+        new_private_key(draft)
+        try:
+            os.link(draft, path)  # atomic: the first worker's key is everyone's
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return serialization.load_pem_private_key(path.read_bytes(), password=None)
+
+
 def public_key_text(key: Ed25519PrivateKey | Ed25519PublicKey) -> str:
     """The public key as the peers file names it: base64 of its 32 raw bytes."""
     public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
@@ -51,11 +66,8 @@ class Trust:
         keys_dir = Path(config["EXCHANGE_KEYS_DIR"])
         self.private = {}
         for code in self.hosted:
-            path = keys_dir / f"{code}.pem"
-            if path.exists():
-                self.private[code] = serialization.load_pem_private_key(path.read_bytes(), password=None)
-            else:  # first start: a key pair per hosted bureau, kept under instance/, never in the repository
-                self.private[code] = new_private_key(path)
+            # First start: a key pair per hosted bureau, kept under instance/, never in the repository.
+            self.private[code] = _instance_key(keys_dir / f"{code}.pem")
         self.peers = {code: Peer(code, None, key.public_key()) for code, key in self.private.items()}
         for code, spec in (config["EXCHANGE_PEERS"] or {}).items():
             if code not in self.peers:
