@@ -44,6 +44,16 @@ def audit_verify():
     click.echo("Every audit trail is intact.")
 
 
+@ecoflow_cli.command("rehash-complainants")
+def rehash_complainants_command():
+    """Key every complainant's phone number with HISTORY_KEY, for matching across bureaus."""
+    from .complaints.history import rehash_complainants
+
+    changed = rehash_complainants()
+    db.session.commit()
+    click.echo(f"{changed} complaint(s) rehashed.")
+
+
 @ecoflow_cli.command("sweep")
 @click.option(
     "--at",

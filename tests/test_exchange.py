@@ -400,3 +400,12 @@ def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db,
     retried = runner.invoke(args=["ecoflow", "exchange", "retry", "--dead", "--peer", "TJ"])
     assert "1 message(s) queued again" in retried.output
     assert "1 message(s) delivered" in runner.invoke(args=["ecoflow", "exchange", "deliver"]).output
+
+
+def test_complainants_are_rehashed_when_the_shared_key_changes(api, runner, db, app, monkeypatch):
+    case_no = api.register()["case_no"]
+    before = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == case_no))
+    monkeypatch.setitem(app.config, "HISTORY_KEY", "the key the three bureaus agreed on")
+    assert "1 complaint(s) rehashed" in runner.invoke(args=["ecoflow", "rehash-complainants"]).output
+    after = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == case_no))
+    assert after != before and len(after) == 64

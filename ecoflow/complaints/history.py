@@ -13,7 +13,7 @@ from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
 from .models import Complaint, Event
-from .services import check_can_view
+from .services import check_can_view, complainant_key
 
 LIMIT = 50
 
@@ -53,6 +53,18 @@ def local_history(complainant_key: str | None, address: str | None, exclude: int
                 ("place", address and complaint.address == address)) if hit],
         })  # fmt: skip
     return summaries
+
+
+def rehash_complainants() -> int:
+    """Set every complaint's keyed hash from its phone number with the configured HISTORY_KEY (after
+    an upgrade, or when the three bureaus change the key); returns how many changed."""
+    changed = 0
+    for complaint in db.session.scalars(select(Complaint).where(Complaint.complainant_phone.is_not(None))):
+        key = complainant_key(complaint.complainant_phone)
+        if complaint.complainant_key != key:
+            complaint.complainant_key = key
+            changed += 1
+    return changed
 
 
 def complaint_history(officer: Officer, complaint: Complaint) -> list[dict]:
