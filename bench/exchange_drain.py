@@ -53,6 +53,7 @@ def main():
     parser.add_argument("--target", type=float, default=500)
     args = parser.parse_args()
 
+    os.environ.pop("TEST_DATABASE_URL", None)  # SQLite files, one per instance
     with tempfile.TemporaryDirectory() as tmp:
         federation = Federation(Path(tmp))
         bj, he = federation["BJ"], federation["HE"]

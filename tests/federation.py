@@ -14,6 +14,8 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from sqlalchemy import create_engine, make_url, text
+
 from scripts.federation import write_configs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +29,36 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def instance_database(root: Path, code: str) -> str:
+    """SQLite in the instance's directory; with TEST_DATABASE_URL on PostgreSQL, a fresh database of
+    its own beside that one (<name>_fed_<code>), so that the suite runs the federation on both."""
+    base = os.environ.get("TEST_DATABASE_URL", "")
+    if not base.startswith("postgresql"):
+        return f"sqlite:///{root / code / 'ecoflow.sqlite'}"
+    url = make_url(base)
+    name = f"{url.database}_fed_{code.lower()}"
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_instance_database(uri: str):
+    if uri.startswith("postgresql"):
+        url = make_url(uri)
+        engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)'))
+        engine.dispose()
+
+
 class Instance:
     def __init__(self, federation, code):
         self.code, self.port = code, free_port()
         self.dir = federation.root / code
+        self.database = None
         self.url = f"http://127.0.0.1:{self.port}"
         self.process = None
         self.tokens = {}
@@ -39,7 +67,7 @@ class Instance:
     @property
     def env(self):
         return {**os.environ, "ECOFLOW_CONFIG": str(self.dir / "config.json"),
-                "DATABASE_URL": f"sqlite:///{self.dir / 'ecoflow.sqlite'}",
+                "DATABASE_URL": self.database,
                 "ECOFLOW_SCHEDULER": "1" if self.scheduler else "0"}  # fmt: skip
 
     def prepare(self) -> subprocess.Popen:
@@ -100,6 +128,8 @@ class Federation:
         write_configs(root, {code: instance.url for code, instance in self.instances.items()},
                       PASSWORD_HASH_METHOD="pbkdf2:sha256:1000", EXCHANGE_INTERVAL_SECONDS=0.2,
                       EXCHANGE_BACKOFF_SECONDS=0.2, EXCHANGE_BACKOFF_MAX_SECONDS=0.5, EXCHANGE_MAX_ATTEMPTS=1000)
+        for code, instance in self.instances.items():
+            instance.database = instance_database(root, code)
         preparing = [instance.prepare() for instance in self.instances.values()]
         for process in preparing:
             assert process.wait() == 0, "preparing an instance failed"
@@ -110,6 +140,7 @@ class Federation:
     def stop(self):
         for instance in self.instances.values():
             instance.kill()
+            drop_instance_database(instance.database)
 
 
 def wait_for(condition, what, timeout=30.0):
