@@ -409,3 +409,22 @@ def test_complainants_are_rehashed_when_the_shared_key_changes(api, runner, db, 
     assert "1 complaint(s) rehashed" in runner.invoke(args=["ecoflow", "rehash-complainants"]).output
     after = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == case_no))
     assert after != before and len(after) == 64
+
+
+def test_a_second_result_after_the_peer_reopened_goes_on_the_record_without_moving_the_case(api, db):
+    origin = transferred_case(api)
+    deliver()
+    he_case = linked_case(db, origin).case_no
+    he_ok(api, he_case, "accept", "he-intake")
+    he_ok(api, he_case, "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
+          categories=["air"])  # fmt: skip
+    he_ok(api, he_case, "sign", "he-officer")
+    he_ok(api, he_case, "reply", "he-officer", result="已整改", text="已整改。")
+    deliver()
+    he_ok(api, he_case, "follow_up", "he-intake", resolved=False, satisfaction="unsatisfied")
+    he_ok(api, he_case, "reply", "he-officer", result="再次整改并处罚", text="已再次检查并处罚。")
+    assert deliver() == 1
+    assert api.complaint(origin)["state"] == "handling"
+    assert api.events(origin)[-1]["action"] == "lead_update"
+    undelivered = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != "delivered")
+    assert db.session.scalar(undelivered) == 0

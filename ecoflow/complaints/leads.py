@@ -87,7 +87,13 @@ def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, no
         data = {"outcome": "returned", "reason": payload["reason"]}
     else:
         data = {"outcome": "result", "result": payload["result"], "text": payload["text"]}
-    return perform_action(None, complaint, "lead_result", {**data, "peer_case_no": payload["case_no"]}, now)
+    data["peer_case_no"] = payload["case_no"]
+    if complaint.state != "transferred":
+        # A later result (the peer reopened and answered again): on the record, the case stays where it is.
+        complaint.updated_at = now
+        record_event(complaint, None, "lead_update", complaint.state, {**data, "by": "exchange"}, now)
+        return complaint
+    return perform_action(None, complaint, "lead_result", data, now)
 
 
 # --- the receiver -----------------------------------------------------------------------------
