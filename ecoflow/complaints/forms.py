@@ -105,6 +105,7 @@ def _field(spec: dict, name: str, norm: Norm, choices: dict) -> Field:
         "satisfaction": lambda: list(catalog["satisfaction"].items()),
         "categories": lambda: list(catalog["categories"].items()),
         "parties": lambda: [(n, p["label"]) for n, p in norm.ladder.parties.items()],
+        "bureau": lambda: list(catalog["bureaus"].items()),
         "unit": lambda: choices.get("unit", []),
         "officer": lambda: choices.get("officer", []),
     }

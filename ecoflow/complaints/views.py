@@ -14,7 +14,7 @@ from ecoflow.officers.services import list_units
 from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
 
-from . import privacy, services
+from . import history, privacy, services
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .schemas import ComplaintContext, complaint_schema
 
@@ -55,6 +55,7 @@ def field_text(action: str, name: str, value) -> tuple[str, str]:
         "grade": lambda v: norm.grades[v].label if v in norm.grades else v,
         "categories": lambda v: "、".join(norm.catalog["categories"].get(c, c) for c in v),
         "satisfaction": lambda v: norm.catalog["satisfaction"].get(v, v),
+        "bureau": lambda v: norm.catalog["bureaus"].get(v, v),
         "parties": lambda v: "、".join(norm.ladder.parties.get(p, {"label": p})["label"] for p in v),
         "boolean": lambda v: _("Yes") if v else _("No"),
     }
@@ -177,7 +178,7 @@ def _render_case(complaint, failed=None, message=None, status=200):
     events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in services.list_events(complaint)]
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
-        events=events, history=services.related_complaints(current_user, complaint),
+        events=events, history=history.complaint_history(current_user, complaint),
         status=services.clock_status, now=now,
     )  # fmt: skip
     db.session.commit()  # the unmasked view is on the record
