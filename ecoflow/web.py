@@ -18,6 +18,7 @@ MENU = (
     ("complaints.intake", _l("Register"), {"intake"}),
     ("complaints.dispatch", _l("Grade and dispatch"), {"dispatcher"}),
     ("escalation.board", _l("Supervision"), {"supervisor", "leader", "officer"}),
+    ("complaints.transfers", _l("Transfers"), {"intake", "officer", "supervisor", "leader"}),
     ("notifications.inbox", _l("Notifications"), None),
 )
 

@@ -312,3 +312,25 @@ def test_pages_fit_a_narrow_screen(server, open_as):
         assert supervisor.evaluate("document.documentElement.scrollWidth") <= 390, path  # no sideways scrolling
     supervisor.goto(server + "/")
     shoot(supervisor, "09-workbench-narrow")
+
+
+def test_an_officer_transfers_a_case_to_another_bureau(server, open_as):
+    intake = open_as("bj-intake")
+    case_no = register(intake, address="河北省廊坊市三河市燕郊镇化工园")
+    act(intake, "accept")
+    dispatch(open_as("bj-dispatcher"), case_no)
+    officer = open_as("bj-officer")
+    open_case(officer, case_no)
+    act(officer, "sign")
+    act(
+        officer,
+        "transfer",
+        to_bureau="HE",
+        reason="污染源位于三河市燕郊镇，属河北管辖。",
+        suspected_source="燕郊镇化工园",
+    )
+    assert state(officer) == "已移送"
+    officer.goto(server + "/transfers")
+    row = officer.locator("#sent tr", has_text=case_no).inner_text()
+    assert "河北省生态环境厅" in row and "待发送" in row
+    shoot(officer, "10-transfers")

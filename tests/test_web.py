@@ -334,3 +334,23 @@ def test_pages_load_nothing_from_outside(web, api, client):
     css = response.text
     response.close()
     assert "@import" not in css and "url(" not in css
+
+
+def test_transfers_show_both_sides_with_delivery_and_acknowledgement(web, api, db):
+    from ecoflow.exchange.outbox import deliver_outbox
+
+    case_no = api.to_handling()
+    api.ok(case_no, "transfer", "bj-officer", to_bureau="HE", reason="污染源位于三河市，属河北管辖。")
+    row = web("bj-officer").get("/transfers").text
+    assert case_no in row and "待发送" in row and "尚未确认" in row
+
+    deliver_outbox(utcnow())
+    db.session.remove()
+    he_page = web("he-intake").get("/transfers").text
+    lead_no = re.search(r"/complaints/(HE-[0-9-]+)", he_page).group(1)
+    assert case_no in he_page  # the origin's case number, on the receiving side
+    api.ok(lead_no, "sign_lead", "he-intake", version=api.complaint(lead_no, as_="he-supervisor")["version"])
+    deliver_outbox(utcnow())
+    db.session.remove()
+    sent = web("bj-officer").get("/transfers").text
+    assert "已送达" in sent and "已签收" in sent and lead_no in sent

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ecoflow.errors import Conflict, Invalid, NotFound
+from ecoflow.exchange.models import OutboxMessage
 from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db
+from ecoflow.officers.models import Officer
 
-from .models import Complaint
+from .models import Complaint, Event
 from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
 
 CHANNEL = "peer_transfer"
@@ -159,3 +161,42 @@ def _report_result(step: Step):
     if _is_lead(step.complaint):
         _tell_origin(step.complaint, "lead.result", {"result": step.data["result"], "text": step.data["text"]},
                      step.now)  # fmt: skip
+
+
+# --- both sides, for the officers' screens ----------------------------------------------------
+
+
+def list_transfers(officer: Officer) -> tuple[list[tuple[Complaint, str | None, str | None]], list[Complaint]]:
+    """移送: the officer's bureaus' cases transferred out, each with the delivery state of its lead
+    (queued, delivered, dead) and the last stage the peer acknowledged (signed, accepted); and the
+    leads received from peers. Newest first, a few queries however many."""
+    bureaus = officer.bureau_codes
+    newest = (Complaint.received_at.desc(), Complaint.id.desc())
+    sent = db.session.scalars(
+        select(Complaint)
+        .where(Complaint.bureau_code.in_(bureaus), Complaint.peer_bureau.is_not(None), Complaint.channel != CHANNEL)
+        .order_by(*newest)
+        .limit(200)
+    ).all()
+    received = db.session.scalars(
+        select(Complaint)
+        .where(Complaint.bureau_code.in_(bureaus), Complaint.channel == CHANNEL)
+        .order_by(*newest)
+        .limit(200)
+    ).all()
+    last_lead = (
+        select(OutboxMessage.case_no, func.max(OutboxMessage.id).label("id"))
+        .where(OutboxMessage.type == "lead.transfer", OutboxMessage.case_no.in_([c.case_no for c in sent]))
+        .group_by(OutboxMessage.case_no)
+        .subquery()
+    )
+    delivery = dict(db.session.execute(
+        select(OutboxMessage.case_no, OutboxMessage.state).join(last_lead, OutboxMessage.id == last_lead.c.id)
+    ).all())  # fmt: skip
+    acks = {}
+    stages = select(Event.complaint_id, Event.data).where(
+        Event.complaint_id.in_([c.id for c in sent]), Event.action.in_(["lead_signed", "lead_accepted"])
+    )
+    for complaint_id, data in db.session.execute(stages.order_by(Event.seq)):
+        acks[complaint_id] = data.get("stage")  # the latest
+    return [(c, delivery.get(c.case_no), acks.get(c.id)) for c in sent], received

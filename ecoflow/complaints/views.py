@@ -14,7 +14,7 @@ from ecoflow.officers.services import list_units
 from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
 
-from . import history, privacy, services
+from . import history, leads, privacy, services
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .schemas import ComplaintContext, complaint_schema
 
@@ -154,6 +154,12 @@ def dispatch():
         for c in queue
     }  # fmt: skip
     return render_template("complaints/dispatch.html", queue=queue, forms=forms)
+
+
+@bp.get("/transfers")
+def transfers():
+    sent, received = leads.list_transfers(current_user)
+    return render_template("complaints/transfers.html", sent=sent, received=received, now=utcnow())
 
 
 def _render_case(complaint, failed=None, message=None, status=200):
