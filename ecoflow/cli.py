@@ -71,3 +71,43 @@ def scheduler_command():
 
     click.echo("Scheduler started; Ctrl+C stops it.")
     make_scheduler(current_app._get_current_object(), blocking=True).start()
+
+
+def _create_client(name: str, channel: str, bureau: str):
+    from .errors import ApiError
+    from .intake.services import create_client
+
+    try:
+        client, key = create_client(name, channel, bureau)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{client.name} ({client.channel}, {client.bureau_code}): {key}")
+    click.echo("Keep this key secret; it is shown only once.", err=True)
+
+
+@ecoflow_cli.group("open311-key")
+def open311_key_cli():
+    """Keys of Open311 clients (citizen apps, city portals)."""
+
+
+@open311_key_cli.command("create")
+@click.argument("name")
+@click.option("--bureau", required=True, help="The bureau the client files with: BJ, TJ or HE.")
+def open311_key_create(name, bureau):
+    """Create an Open311 client and print its api_key."""
+    _create_client(name, "online", bureau)
+
+
+@ecoflow_cli.group("hotline-account")
+def hotline_account_cli():
+    """System accounts of the 12345 and 12369 hotline centres."""
+
+
+@hotline_account_cli.command("create")
+@click.argument("name")
+@click.option("--line", type=click.Choice(["12345", "12369"]), required=True, help="The hotline.")
+@click.option("--bureau", required=True, help="The bureau the centre sends orders to: BJ, TJ or HE.")
+def hotline_account_create(name, line, bureau):
+    """Create a hotline centre's system account and print its token (Authorization: Bearer ...)."""
+    _create_client(name, f"hotline_{line}", bureau)

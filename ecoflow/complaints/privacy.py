@@ -34,6 +34,14 @@ def mask_address(address: str | None) -> str | None:
     return kept + "****"
 
 
+_NUMBER = re.compile(r"\d{7,}")
+
+
+def redact_numbers(text: str | None) -> str | None:
+    """Phone-like numbers inside free text masked, for text that leaves the bureau."""
+    return _NUMBER.sub(lambda m: mask_phone(m.group()), text) if text else text
+
+
 def coarsen(coordinate: float | None) -> float | None:
     """A coordinate to about a kilometre, so that it names an area, not a door."""
     return None if coordinate is None else round(coordinate, 2)

@@ -116,12 +116,19 @@ class RepeatSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(min=2))
 
 
+class DuplicatesSchema(Schema):
+    window_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    min_text_similarity = fields.Float(required=True, validate=validate.Range(0, 1))
+    max_shown = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+
+
 class GradingSchema(Schema):
     categories = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
     default_category = fields.String(required=True)
     urgent = fields.List(fields.String(), required=True)
     key_channels = Names
     repeat = fields.Nested(RepeatSchema, required=True)
+    duplicates = fields.Nested(DuplicatesSchema, required=True)
     consult_types = Names
     default_grade = fields.String(required=True)
 
@@ -155,6 +162,44 @@ class LadderSchema(Schema):
     rungs = fields.Dict(fields.String(), fields.Nested(RungSchema), required=True, validate=validate.Length(min=1))
     parties = fields.Dict(fields.String(), fields.Nested(PartySchema), required=True)
     whistle = fields.Nested(WhistleRulesSchema, required=True)
+
+
+DivisionCode = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{5}$", error="a 6-digit division code"))
+
+
+class DistrictSchema(Schema):
+    name = Label
+    unit = fields.String(load_default=None)
+
+
+class RoutingSchema(Schema):
+    provinces = fields.Dict(DivisionCode, fields.String(), required=True, validate=validate.Length(min=1))
+    districts = fields.Dict(DivisionCode, fields.Nested(DistrictSchema), load_default=dict)
+
+
+class AttributeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    description = Label
+    datatype = fields.String(required=True, validate=validate.OneOf(
+        ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]))  # fmt: skip
+    required = fields.Boolean(load_default=False)
+    datatype_description = fields.String(load_default="")
+    values = fields.Dict(fields.String(), fields.String(), load_default=dict)
+
+
+class ServiceSchema(Schema):
+    name = Label
+    description = fields.String(load_default="")
+    category = fields.String(required=True)
+    group = fields.String(load_default="")
+    keywords = Names
+    attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
+
+
+class Open311Schema(Schema):
+    services = fields.Dict(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                           fields.Nested(ServiceSchema), required=True, validate=validate.Length(min=1))  # fmt: skip
+    jurisdictions = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
 
 
 class CalendarSchema(Schema):
@@ -205,6 +250,20 @@ class ClockKind:
 
 
 @dataclass(frozen=True)
+class District:
+    name: str
+    unit: str | None  # the default 承办单位's code, a suggestion to the dispatcher
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """属地: which bureau a province belongs to, and each listed district's default unit."""
+
+    provinces: MappingProxyType  # "110000" -> "BJ"
+    districts: MappingProxyType  # "110112" -> District
+
+
+@dataclass(frozen=True)
 class Norm:
     """The whole norm: lifecycle, grades and clocks, code lists, grading rules, calendar."""
 
@@ -219,6 +278,8 @@ class Norm:
     grading: MappingProxyType
     calendar: WorkCalendar
     ladder: Ladder
+    routing: RoutingTable
+    open311: MappingProxyType  # {"services": {code: {...}}, "jurisdictions": {bureau: [code]}}
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def build_machine(self, conditions) -> Machine:
@@ -295,6 +356,8 @@ def load_norm(directory) -> Norm:
     grading = _read(directory, "grading.yaml", GradingSchema())
     calendar = _read(directory, "calendar.yaml", CalendarSchema())
     ladder = _read(directory, "ladder.yaml", LadderSchema())
+    routing = _read(directory, "routing.yaml", RoutingSchema())
+    open311 = _read(directory, "open311.yaml", Open311Schema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -360,6 +423,8 @@ def load_norm(directory) -> Norm:
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
     ladder = _ladder(ladder, catalog, grades)
+    routing = _routing(routing, catalog)
+    _check_open311(open311, catalog)
 
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
@@ -382,6 +447,8 @@ def load_norm(directory) -> Norm:
         grading=MappingProxyType(grading),
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
         ladder=ladder,
+        routing=routing,
+        open311=MappingProxyType(open311),
         raw=MappingProxyType(raw),
     )
 
@@ -419,3 +486,29 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
     return Ladder(
         tuple(rungs), MappingProxyType(parties), MappingProxyType(report_within), tuple(whistle["escalation"])
     )
+
+
+def _routing(spec: dict, catalog: dict) -> RoutingTable:
+    where = "workflows/routing.yaml"
+    for code, bureau in spec["provinces"].items():
+        _check(code.endswith("0000"), f"{where}: provinces.{code}: not a province code (ends in 0000)")
+        _check(bureau in catalog["bureaus"], f"{where}: provinces.{code}: unknown bureau '{bureau}'")
+    for code in spec["districts"]:
+        _check(code[:2] + "0000" in spec["provinces"], f"{where}: districts.{code}: its province is not listed")
+    districts = {code: District(d["name"], d["unit"]) for code, d in spec["districts"].items()}
+    return RoutingTable(MappingProxyType(dict(spec["provinces"])), MappingProxyType(districts))
+
+
+def _check_open311(spec: dict, catalog: dict):
+    where = "workflows/open311.yaml"
+    for code, service in spec["services"].items():
+        category = service["category"]
+        _check(category in catalog["categories"], f"{where}: services.{code}.category: unknown category '{category}'")
+        for attribute in service["attributes"]:
+            lists = attribute["datatype"].endswith("valuelist")
+            here = f"{where}: services.{code}.attributes.{attribute['code']}"
+            _check(lists == bool(attribute["values"]), f"{here}: values go with the list datatypes, and only with them")
+    for bureau, codes in spec["jurisdictions"].items():
+        _check(bureau in catalog["bureaus"], f"{where}: jurisdictions.{bureau}: unknown bureau")
+        for code in codes:
+            _check(code in spec["services"], f"{where}: jurisdictions.{bureau}: unknown service '{code}'")
