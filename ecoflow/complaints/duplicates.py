@@ -10,14 +10,10 @@ from sqlalchemy import or_, select
 
 from ecoflow.extensions import db
 
-from .models import Complaint
+from .models import Complaint, ComplaintCategory
 
 # Looked at per intake at most: the newest complaints of the same address or district in the window.
 CANDIDATE_LIMIT = 300
-
-
-def _categories_of(complaint: Complaint) -> set[str]:
-    return set(complaint.categories) or set(complaint.suggestion.get("categories", ()))
 
 
 def earlier_complaints(
@@ -30,8 +26,9 @@ def earlier_complaints(
     place = Complaint.address == address
     if district_code:
         place = or_(place, Complaint.district_code == district_code)
+    # Only the columns the comparison needs: whole complaints are loaded for the matches alone.
     query = (
-        select(Complaint)
+        select(Complaint.id, Complaint.address, Complaint.description, Complaint.suggestion)
         .where(
             Complaint.bureau_code == bureau_code,
             place,
@@ -43,19 +40,36 @@ def earlier_complaints(
     )
     if exclude_id is not None:
         query = query.where(Complaint.id != exclude_id)
+    candidates = db.session.execute(query).all()
+    graded = _categories([c.id for c in candidates if c.address != address])
     labels = norm.catalog["categories"]
     found = []
-    for earlier in db.session.scalars(query):
-        similarity = fuzz.ratio(description, earlier.description) / 100
-        if earlier.address == address:
-            found.append((2.0 + similarity, earlier, f"同一地址，描述相似度 {similarity:.0%}"))
+    for candidate in candidates:
+        similarity = fuzz.ratio(description, candidate.description) / 100
+        if candidate.address == address:
+            found.append((2.0 + similarity, candidate.id, f"同一地址，描述相似度 {similarity:.0%}"))
             continue
-        shared = set(categories) & _categories_of(earlier)
+        shared = set(categories) & (graded.get(candidate.id) or set(candidate.suggestion.get("categories", ())))
         if shared and similarity >= rules["min_text_similarity"]:
             kinds = "、".join(labels[c] for c in sorted(shared))
-            found.append((similarity, earlier, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
-    found.sort(key=lambda item: (-item[0], -item[1].id))
-    return [(complaint, reason) for _, complaint, reason in found]
+            found.append((similarity, candidate.id, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
+    found.sort(key=lambda item: (-item[0], -item[1]))
+    if not found:
+        return []
+    complaints = {c.id: c for c in db.session.scalars(select(Complaint).where(Complaint.id.in_([f[1] for f in found])))}
+    return [(complaints[complaint_id], reason) for _, complaint_id, reason in found]
+
+
+def _categories(ids: list[int]) -> dict[int, set[str]]:
+    """The categories set by grading, of the complaints that have them."""
+    if not ids:
+        return {}
+    columns = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
+    rows = db.session.execute(columns.where(ComplaintCategory.complaint_id.in_(ids)))
+    categories = {}
+    for complaint_id, category in rows:
+        categories.setdefault(complaint_id, set()).add(category)
+    return categories
 
 
 def count_repeats(norm, matches, received_at: datetime) -> int:
