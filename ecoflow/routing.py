@@ -37,10 +37,16 @@ def _jionlp():
         return jionlp
 
 
+def _names(name: str, info: dict) -> set[str]:
+    aliases = info["_alias"] if isinstance(info["_alias"], list) else [info["_alias"]]
+    return {name, *(a for a in aliases if a)}
+
+
 @cache
-def _divisions() -> tuple[dict[str, dict], dict[str, list[dict]]]:
-    """Every district of the dictionary by code, and by full name and alias."""
-    by_code, by_name = {}, {}
+def _divisions() -> tuple[dict[str, dict], dict[str, list[dict]], dict[str, frozenset[str]]]:
+    """Every district of the dictionary by code and by full name and alias; and for each district
+    code, the names (full and short) of its province and city, which confirm a short district name."""
+    by_code, by_name, confirming = {}, {}, {}
     for province, cities in _jionlp().china_location_loader().items():
         if province.startswith("_"):
             continue
@@ -52,10 +58,17 @@ def _divisions() -> tuple[dict[str, dict], dict[str, list[dict]]]:
                     continue
                 place = {"province": province, "city": city, "district": county, "code": info["_admin_code"]}
                 by_code[place["code"]] = place
-                aliases = info["_alias"] if isinstance(info["_alias"], list) else [info["_alias"]]
-                for name in {county, *aliases}:
+                for name in _names(county, info):
                     by_name.setdefault(name, []).append(place)
-    return by_code, by_name
+                higher = _names(province, cities) | _names(city, counties) | {county}
+                confirming[place["code"]] = frozenset(n for n in higher if len(n) >= 2)
+    return by_code, by_name, confirming
+
+
+def _confirmed(address: str, place: dict) -> bool:
+    """Whether the address names the district in full, or its city or province: a short name
+    alone (工业园区, 开发区) may be a different place the dictionary happens to know."""
+    return any(name in address for name in _divisions()[2][place["code"]])
 
 
 @lru_cache(maxsize=4096)
@@ -90,16 +103,15 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
     else:
         parsed = parse_address(address)
         candidates = _candidates(parsed)
-        if len(candidates) > 1:
-            own = [p for p in candidates if table.provinces.get(_province_code(p["code"])) == bureau_code]
-            candidates, basis = (own, "receiving_bureau") if len(own) == 1 else (candidates, "address")
-        else:
-            basis = "address"
-        if len(candidates) == 1:
-            place = candidates[0]
+        own = [p for p in candidates if table.provinces.get(_province_code(p["code"])) == bureau_code]
+        if len(candidates) == 1 and _confirmed(address, candidates[0]):
+            place, basis = candidates[0], "address"
+        elif len(own) == 1:
+            place, basis = own[0], "receiving_bureau"
         elif candidates:
-            names = "、".join(sorted({p["province"] + p["city"] for p in candidates}))
-            return _flagged("ambiguous", parsed, f"“{parsed['district']}”可能位于：{names}")
+            names = "、".join(sorted({p["province"] + p["city"] + p["district"] for p in candidates}))
+            unsure = {"province": None, "city": None, "district": parsed["district"]}
+            return _flagged("ambiguous", unsure, f"地址中的“{parsed['district']}”可能指：{names}，请核实")
         elif parsed["province"]:
             return _partial(table, parsed, bureau_code)
         else:

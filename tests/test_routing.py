@@ -53,6 +53,16 @@ def test_a_district_name_shared_across_provinces_is_resolved_only_by_the_receivi
     assert route("桥西区", "HE")["flag"] == "ambiguous"
 
 
+def test_a_short_name_alone_is_taken_only_inside_the_receiving_bureau(route):
+    # "工业园区" is also the short name of 河南濮阳工业园区: not taken for it.
+    park = route("某工业园区东门", "BJ")
+    assert (park["flag"], park["district_code"], park["province"]) == ("ambiguous", None, None)
+    assert "河南省" in park["message"]
+    # 三河 without 市 or 廊坊: the Hebei bureau's own 三河市, but for Beijing only a guess.
+    assert (route("三河燕郊", "HE")["district_code"], route("三河燕郊", "HE")["flag"]) == ("131082", None)
+    assert route("三河燕郊", "BJ")["flag"] == "ambiguous"
+
+
 def test_a_source_across_the_border_is_flagged_with_the_transfer_it_suggests(route):
     result = route("河北省廊坊市三河市燕郊镇化工园", "BJ")
 
