@@ -108,6 +108,8 @@ def test_registration_stores_the_district_code_and_the_flag(api):
     assert crossing["routing"]["flag"] == "cross_border"
     assert crossing["routing"]["transfer"]["bureau"] == "HE"
     assert crossing["location"]["district"] == "131082"
+    assert crossing["suggestion"]["grade"] == "key"  # cross-border cases are key by the norm
+    assert "污染源位于其他省市（跨界） → 重点" in crossing["suggestion"]["reasons"]
 
     garbage = api.register(location={"address": "不知道在哪"})
     assert garbage["routing"]["flag"] == "unparsed" and garbage["location"]["district"] is None

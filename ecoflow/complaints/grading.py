@@ -15,9 +15,12 @@ def keyword_categories(norm, description: str) -> tuple[list[str], list[str]]:
     return categories or [rules["default_category"]], reasons
 
 
-def suggest_grade(norm, *, description: str, channel: str, request_type: str, repeats: int) -> dict:
+def suggest_grade(
+    norm, *, description: str, channel: str, request_type: str, repeats: int, cross_border: bool = False
+) -> dict:
     """The suggested grade and categories with the reasons for them; `repeats` counts the
-    earlier complaints about the same source inside the repeat window."""
+    earlier complaints about the same source inside the repeat window; `cross_border` says the
+    source lies in another bureau's jurisdiction."""
     rules = norm.grading
     categories, reasons = keyword_categories(norm, description)
 
@@ -29,6 +32,9 @@ def suggest_grade(norm, *, description: str, channel: str, request_type: str, re
     repeat = rules["repeat"]
     if repeats + 1 >= repeat["count"]:
         reasons.append(f"{repeat['window_days']}日内同一污染源第{repeats + 1}次诉求 → 重点")
+        grade = grade or "key"
+    if cross_border:
+        reasons.append("污染源位于其他省市（跨界） → 重点")
         grade = grade or "key"
     if channel in rules["key_channels"]:
         reasons.append(f"来源渠道为{norm.catalog['channels'][channel]} → 重点")

@@ -281,6 +281,7 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
             channel=data["channel"],
             request_type=data["type"],
             repeats=count_repeats(norm, matches, received_at),
+            cross_border=route["flag"] == "cross_border",
         )
         | {"duplicates": [{"case_no": c.case_no, "reason": r} for c, r in matches[:max_shown]]},
         received_at=received_at,
