@@ -146,6 +146,22 @@ def test_events_carry_no_personal_data(api):
     assert "13812345678" not in timeline and "张三" not in timeline
 
 
+def test_notes_naming_the_complainant_are_masked_on_the_timeline_for_those_who_see_them_masked(api, db):
+    case_no = api.to_handling()
+    note = "已电话联系张三（13812345678），约定明日到北京市通州区梨园镇云景里小区3号楼现场查看；另留备用号15900001111。"
+    api.ok(case_no, "contact", "bj-officer", method="phone", note=note)
+
+    seen_by_supervisor = api.events(case_no, as_="bj-supervisor")[-1]["data"]["note"]
+    assert seen_by_supervisor == (
+        "已电话联系张*（138****5678），约定明日到北京市通州区****现场查看；另留备用号159****1111。"
+    )
+    logged = db.session.scalars(select(PersonalDataView.purpose)).all()
+    assert "timeline" not in logged
+
+    assert api.events(case_no, as_="bj-officer")[-1]["data"]["note"] == note
+    assert db.session.scalars(select(PersonalDataView.purpose)).all().count("timeline") == 1
+
+
 def test_only_intake_finds_cases_by_their_exact_address(api):
     case_no = api.register(location={"address": "北京市通州区梨园镇云景里小区3号楼"})["case_no"]
 

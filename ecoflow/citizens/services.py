@@ -197,7 +197,7 @@ def _public_request(request: Open311Request) -> dict:
         "status_notes": norm.states[complaint.state]["label"],
         "service_name": _services()[request.service_code]["name"],
         "service_code": request.service_code,
-        "description": privacy.redact_numbers(complaint.description),
+        "description": privacy.redact(complaint.description, complaint),
         "agency_responsible": complaint.unit.name if complaint.unit else norm.catalog["bureaus"][complaint.bureau_code],
         "service_notice": "",
         "requested_datetime": complaint.received_at.astimezone(SHANGHAI).isoformat(),
@@ -301,8 +301,8 @@ def lookup_case(case_no: str, phone_last4: str, now: datetime) -> dict:
         "received_at": complaint.received_at.astimezone(SHANGHAI).isoformat(),
         "deadline": reply_clock.due_at.astimezone(SHANGHAI).isoformat() if reply_clock else None,
         "reply": {
-            "text": privacy.redact_numbers(reply.data.get("text", "")),
-            "result": privacy.redact_numbers(reply.data.get("result", "")),
+            "text": privacy.redact(reply.data.get("text", ""), complaint),
+            "result": privacy.redact(reply.data.get("result", ""), complaint),
             "replied_at": reply.occurred_at.astimezone(SHANGHAI).isoformat(),
         } if reply else None,
     }  # fmt: skip

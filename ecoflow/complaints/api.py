@@ -74,7 +74,13 @@ def take_action(case_no, action):
 @login_required
 def list_events(case_no):
     complaint = services.get_complaint(g.officer, case_no)
-    return jsonify(events_schema.dump(services.list_events(complaint)))
+    now = utcnow()
+    # Notes may repeat the complainant's details: unmasked only for those who may see them, and logged.
+    unmasked = services.reveal_personal_data(g.officer, complaint, "timeline", now)
+    with ComplaintContext({"viewer": g.officer, "unmasked": unmasked, "now": now}):
+        body = events_schema.dump(services.list_events(complaint))
+    db.session.commit()
+    return jsonify(body)
 
 
 @bp.get("/complaints/<case_no>/duplicates")

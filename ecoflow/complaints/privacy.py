@@ -34,12 +34,30 @@ def mask_address(address: str | None) -> str | None:
     return kept + "****"
 
 
-_NUMBER = re.compile(r"\d{7,}")
+# A mainland mobile number inside free text, not part of a longer run of digits.
+_MOBILE = re.compile(r"(?<!\d)1[3-9]\d{9}(?!\d)")
 
 
-def redact_numbers(text: str | None) -> str | None:
-    """Phone-like numbers inside free text masked, for text that leaves the bureau."""
-    return _NUMBER.sub(lambda m: mask_phone(m.group()), text) if text else text
+def redact(value, complaint):
+    """Free text (or a structure of it) with this case's complainant masked out.
+
+    Officers write notes (contact, follow-up, whistle reasons) that may repeat the complainant's name,
+    phone or address; whoever sees the complainant masked sees those masked in the notes too."""
+    if isinstance(value, dict):
+        return {key: redact(item, complaint) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact(item, complaint) for item in value]
+    if not isinstance(value, str):
+        return value
+    known = (
+        (complaint.complainant_phone, mask_phone),
+        (complaint.address, mask_address),
+        (complaint.complainant_name, mask_name),
+    )
+    for secret, mask in known:
+        if secret and len(secret) > 1:
+            value = value.replace(secret, mask(secret))
+    return _MOBILE.sub(lambda match: mask_phone(match.group()), value)
 
 
 def coarsen(coordinate: float | None) -> float | None:

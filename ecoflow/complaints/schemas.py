@@ -199,8 +199,13 @@ class EventSchema(Schema):
     to_state = fields.String()
     actor = fields.String()
     occurred_at = fields.AwareDateTime()
-    data = fields.Dict()
+    data = fields.Method("get_data")
     hash = fields.String()
+
+    def get_data(self, event):
+        if ComplaintContext.get()["unmasked"]:
+            return event.data
+        return privacy.redact(event.data, event.complaint)
 
 
 class DuplicateSchema(Schema):
