@@ -254,3 +254,16 @@ def test_errors_of_a_single_request_and_of_tokens(open311, key, api, fmt):
     assert_error(open311.get(f"requests/{phoned}", fmt, jurisdiction_id="XX"), 404, "jurisdiction_id XX not found")
     assert_error(open311.get("tokens/no-such-token", fmt, jurisdiction_id="BJ"), 404, "token no-such-token not found")
     assert_error(open311.get("tokens/no-such-token", fmt, jurisdiction_id="XX"), 404, "jurisdiction_id XX not found")
+
+
+def test_the_cli_prints_a_key_that_files_requests(runner, open311, staff):
+    result = runner.invoke(args=["ecoflow", "open311-key", "create", "津心办", "--bureau", "TJ"])
+    assert result.exit_code == 0, result.output
+    key = result.output.split(": ")[-1].split()[0]
+
+    status, (receipt,) = open311.post("json", **request_form(key, jurisdiction_id="TJ",
+                                                             address_string="天津市武清区杨村街道"))  # fmt: skip
+
+    assert status == 201 and receipt["service_request_id"].startswith("TJ-")
+    unknown = runner.invoke(args=["ecoflow", "open311-key", "create", "x", "--bureau", "XX"])
+    assert unknown.exit_code != 0 and "没有代码为 XX 的单位" in unknown.output
