@@ -81,8 +81,9 @@ def _create_client(name: str, channel: str, bureau: str):
         client, key = create_client(name, channel, bureau)
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
+    line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
     db.session.commit()
-    click.echo(f"{client.name} ({client.channel}, {client.bureau_code}): {key}")
+    click.echo(line)
     click.echo("Keep this key secret; it is shown only once.", err=True)
 
 
