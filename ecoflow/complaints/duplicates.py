@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
@@ -16,19 +17,29 @@ from .models import Complaint, ComplaintCategory
 CANDIDATE_LIMIT = 300
 
 
+@dataclass(frozen=True)
+class Match:
+    complaint_id: int
+    case_no: str
+    received_at: datetime
+    score: float
+    reason: str  # in Chinese, for the intake officer
+
+
 def earlier_complaints(
     norm, *, bureau_code: str, address: str, district_code: str | None, description: str,
     categories, received_at: datetime, exclude_id: int | None = None,
-) -> list[tuple[Complaint, str]]:  # fmt: skip
+) -> list[Match]:  # fmt: skip
     """The bureau's complaints received in the window before `received_at` about the same source,
-    most alike first, each with the reason it matched (in Chinese, for the intake officer)."""
+    most alike first, each with the reason it matched."""
     rules = norm.grading["duplicates"]
     place = Complaint.address == address
     if district_code:
         place = or_(place, Complaint.district_code == district_code)
-    # Only the columns the comparison needs: whole complaints are loaded for the matches alone.
+    # Only the columns the comparison needs, never whole complaints.
+    columns = (Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description)
     query = (
-        select(Complaint.id, Complaint.address, Complaint.description, Complaint.suggestion)
+        select(*columns, Complaint.suggestion)
         .where(
             Complaint.bureau_code == bureau_code,
             place,
@@ -40,24 +51,25 @@ def earlier_complaints(
     )
     if exclude_id is not None:
         query = query.where(Complaint.id != exclude_id)
-    candidates = db.session.execute(query).all()
-    graded = _categories([c.id for c in candidates if c.address != address])
-    labels = norm.catalog["categories"]
-    found = []
-    for candidate in candidates:
+    found, alike = [], []
+    for candidate in db.session.execute(query):
         similarity = fuzz.ratio(description, candidate.description) / 100
         if candidate.address == address:
-            found.append((2.0 + similarity, candidate.id, f"同一地址，描述相似度 {similarity:.0%}"))
-            continue
+            found.append(_match(candidate, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
+        elif similarity >= rules["min_text_similarity"]:
+            alike.append((candidate, similarity))
+    graded = _categories([candidate.id for candidate, _ in alike])
+    labels = norm.catalog["categories"]
+    for candidate, similarity in alike:
         shared = set(categories) & (graded.get(candidate.id) or set(candidate.suggestion.get("categories", ())))
-        if shared and similarity >= rules["min_text_similarity"]:
+        if shared:
             kinds = "、".join(labels[c] for c in sorted(shared))
-            found.append((similarity, candidate.id, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
-    found.sort(key=lambda item: (-item[0], -item[1]))
-    if not found:
-        return []
-    complaints = {c.id: c for c in db.session.scalars(select(Complaint).where(Complaint.id.in_([f[1] for f in found])))}
-    return [(complaints[complaint_id], reason) for _, complaint_id, reason in found]
+            found.append(_match(candidate, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
+    return sorted(found, key=lambda match: (-match.score, -match.complaint_id))
+
+
+def _match(row, score: float, reason: str) -> Match:
+    return Match(row.id, row.case_no, row.received_at, score, reason)
 
 
 def _categories(ids: list[int]) -> dict[int, set[str]]:
@@ -65,14 +77,22 @@ def _categories(ids: list[int]) -> dict[int, set[str]]:
     if not ids:
         return {}
     columns = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
-    rows = db.session.execute(columns.where(ComplaintCategory.complaint_id.in_(ids)))
     categories = {}
-    for complaint_id, category in rows:
+    for complaint_id, category in db.session.execute(columns.where(ComplaintCategory.complaint_id.in_(ids))):
         categories.setdefault(complaint_id, set()).add(category)
     return categories
 
 
-def count_repeats(norm, matches, received_at: datetime) -> int:
+def with_complaints(matches: list[Match]) -> list[tuple[Complaint, str]]:
+    """The matches as (complaint, reason), loading the complaints."""
+    if not matches:
+        return []
+    query = select(Complaint).where(Complaint.id.in_([m.complaint_id for m in matches]))
+    complaints = {c.id: c for c in db.session.scalars(query)}
+    return [(complaints[m.complaint_id], m.reason) for m in matches]
+
+
+def count_repeats(norm, matches: list[Match], received_at: datetime) -> int:
     """How many of the matches fall inside the repeat rule's window."""
     since = received_at - timedelta(days=norm.grading["repeat"]["window_days"])
-    return sum(1 for complaint, _ in matches if complaint.received_at > since)
+    return sum(1 for match in matches if match.received_at > since)

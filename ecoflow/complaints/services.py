@@ -21,7 +21,7 @@ from ecoflow.rest import is_printable
 from ecoflow.routing import route_address
 from ecoflow.timeutil import SHANGHAI
 
-from .duplicates import count_repeats, earlier_complaints
+from .duplicates import count_repeats, earlier_complaints, with_complaints
 from .grading import keyword_categories, suggest_grade
 from .models import CaseCounter, Clock, Complaint, ComplaintCategory, Event, Extension, Pause, PersonalDataView
 
@@ -283,7 +283,7 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
             repeats=count_repeats(norm, matches, received_at),
             cross_border=route["flag"] == "cross_border",
         )
-        | {"duplicates": [{"case_no": c.case_no, "reason": r} for c, r in matches[:max_shown]]},
+        | {"duplicates": [{"case_no": m.case_no, "reason": m.reason} for m in matches[:max_shown]]},
         received_at=received_at,
         created_at=now,
         updated_at=now,
@@ -337,13 +337,13 @@ def find_duplicates(officer: Officer, subject: Complaint | dict, now: datetime) 
             description=subject.description, categories=list(subject.categories) or subject.suggestion["categories"],
             received_at=subject.received_at, exclude_id=subject.id,
         )  # fmt: skip
-        return matches[:limit]
+        return with_complaints(matches[:limit])
     bureau_code = subject.get("bureau") or officer.bureau_code
     if bureau_code not in officer.bureau_codes:
         raise Forbidden(f"无权查看 {bureau_code} 的案件。", code="other_bureau")
     location = subject["location"]
     route = route_address(norm.routing, location["address"], bureau_code, location.get("district"))
-    return _earlier_for(norm, bureau_code, subject, route, subject.get("received_at") or now)[:limit]
+    return with_complaints(_earlier_for(norm, bureau_code, subject, route, subject.get("received_at") or now)[:limit])
 
 
 # --- actions ----------------------------------------------------------------------------------
