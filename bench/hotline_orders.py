@@ -27,11 +27,14 @@ from lifecycle import (
     ROOT,
     Client,
     Server,
+    _delta,
     background_load,
     free_port,
+    postgres_cpu,
     prepare_database,
     server_env,
     system_cpu,
+    tree_cpu,
 )
 
 # Real places of the three regions, some without their province, a few flagged on purpose
@@ -71,8 +74,10 @@ def create_key(url: str, app_root: Path) -> str:
     return done.stdout.strip().split(": ")[-1]
 
 
-def send_all(port: int, key: str, batches: list[list[dict]], clients: int, timeout: float, expect: str) -> dict:
-    """Send the batches from `clients` threads; time, per-batch latencies, answers counted."""
+def send_all(port: int, key: str, batches: list[list[dict]], clients: int, timeout: float, expect: str,
+             server_pid: int | None = None, pg_database: str | None = None) -> dict:  # fmt: skip
+    """Send the batches from `clients` threads; time, per-batch latencies, answers counted, and the
+    CPU the server (and PostgreSQL's backends) spent per order, which holds when others share the machine."""
     queue = list(enumerate(batches))
     lock = threading.Lock()
     latencies, statuses, errors = [], {}, []
@@ -100,7 +105,13 @@ def send_all(port: int, key: str, batches: list[list[dict]], clients: int, timeo
                     statuses[result["status"]] = statuses.get(result["status"], 0) + 1
         client.close()
 
+    def cpu():
+        server = tree_cpu(server_pid) if server_pid else {}
+        database = postgres_cpu(pg_database)[0] if pg_database else {}
+        return server, database
+
     busy0, total0 = system_cpu()
+    cpu0 = cpu()
     began = time.perf_counter()
     threads = [threading.Thread(target=work) for _ in range(clients)]
     for thread in threads:
@@ -108,6 +119,7 @@ def send_all(port: int, key: str, batches: list[list[dict]], clients: int, timeo
     for thread in threads:
         thread.join()
     seconds = time.perf_counter() - began
+    cpu1 = cpu()
     busy1, total1 = system_cpu()
     sent = sum(len(b) for b in batches)
     return {
@@ -116,6 +128,8 @@ def send_all(port: int, key: str, batches: list[list[dict]], clients: int, timeo
         "batch_ms_max": round(max(latencies) * 1000, 1) if latencies else None,
         "answers": statuses, "errors": errors[:5], "error_count": len(errors), "expected": expect,
         "machine_busy": round((busy1 - busy0) / (total1 - total0), 2) if total1 > total0 else None,
+        "server_cpu_ms_per_order": round(_delta(cpu0[0], cpu1[0]) * 1000 / sent, 2),
+        "pg_cpu_ms_per_order": round(_delta(cpu0[1], cpu1[1]) * 1000 / sent, 2),
     }  # fmt: skip
 
 
@@ -173,8 +187,9 @@ def main(argv=None):
                      args.workers * args.threads, args.timeout, "created")  # fmt: skip
             run = f"run{os.getpid()}"
             batches = [orders(i * args.size, args.size, run) for i in range(args.batches)]
-            fresh = send_all(port, key, batches, args.clients, args.timeout, "created")
-            resent = send_all(port, key, batches, args.clients, args.timeout, "already_received")
+            pg = args.pg_database if args.db == "postgres" else None
+            fresh = send_all(port, key, batches, args.clients, args.timeout, "created", server.pid, pg)
+            resent = send_all(port, key, batches, args.clients, args.timeout, "already_received", server.pid, pg)
         finally:
             server.stop()
     routing = routing_times([f"{PLACES[n % len(PLACES)]}{n}号楼" for n in range(args.routing_addresses)])
@@ -192,6 +207,9 @@ def main(argv=None):
         print(f"{name:7} {phase['orders']:6d} orders in {phase['seconds']:7.2f} s = {phase['orders_per_s']:7.1f} "
               f"orders/s; batch of {args.size}: p50 {phase['batch_ms_p50']} ms, max {phase['batch_ms_max']} ms; "
               f"answers {phase['answers']}; errors {phase['error_count']}; machine busy {phase['machine_busy']:.0%}")
+        print(f"        CPU per order: server {phase['server_cpu_ms_per_order']} ms, PostgreSQL "
+              f"{phase['pg_cpu_ms_per_order']} ms; capacity on 2 free cores ≈ "
+              f"{2000 / max(0.01, phase['server_cpu_ms_per_order'] + phase['pg_cpu_ms_per_order']):.0f} orders/s")
     print(f"routing: first call {routing['first_call_ms']} ms, then {routing['us_per_address']} µs per address "
           f"({routing['us_per_address_cached']} µs when seen before); {routing['flags']}")
     print(f"results: {path}")
