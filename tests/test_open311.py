@@ -267,3 +267,34 @@ def test_the_cli_prints_a_key_that_files_requests(runner, open311, staff):
     assert status == 201 and receipt["service_request_id"].startswith("TJ-")
     unknown = runner.invoke(args=["ecoflow", "open311-key", "create", "x", "--bureau", "XX"])
     assert unknown.exit_code != 0 and "没有代码为 XX 的单位" in unknown.output
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"start_date": "0001-01-01T00:00:00+00:00"},
+        {"end_date": "0001-01-01T00:00:00+00:00"},
+        {"start_date": "9999-12-31T23:59:59+00:00"},
+        {"start_date": "2026-13-45T00:00:00+08:00"},
+        {"status": "open\x00"},
+        {"service_request_id": ",".join(["x" * 300] * 50)},
+        {"service_code": "air\x7f,\u00e9" * 200},
+        {"jurisdiction_id": "B" * 5000},
+    ],
+)
+def test_hostile_queries_get_a_spec_error_or_an_answer_never_a_500(client, staff, params):
+    response = client.get("/open311/v2/requests.json", query_string={"jurisdiction_id": "BJ", **params})
+
+    assert response.status_code in (200, 400, 404)
+    assert isinstance(response.json, list)
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["services/" + "a" * 3000 + ".xml", "requests/" + "\u00e9" * 500 + ".json", "tokens/%00.json",
+     "requests/BJ-20261122-0001.json"],
+)  # fmt: skip
+def test_hostile_paths_get_a_spec_error(client, staff, path):
+    response = client.get(f"/open311/v2/{path}", query_string={"jurisdiction_id": "BJ"})
+
+    assert response.status_code in (400, 404)

@@ -247,9 +247,12 @@ def list_requests(bureau_code: str, args, now: datetime) -> list[dict]:
     else:
         end = _when(args, "end_date")
         start = _when(args, "start_date")
-        end = end or (start + DEFAULT_SPAN if start else now)
-        start = start or end - DEFAULT_SPAN
-        if end < start or end - start > DEFAULT_SPAN:
+        try:
+            end = end or (start + DEFAULT_SPAN if start else now)
+            start = start or end - DEFAULT_SPAN
+        except OverflowError:  # 0001-01-01 or 9999-12-31
+            start = end = None
+        if start is None or end < start or end - start > DEFAULT_SPAN:
             raise Open311Error(400, "start_date and end_date must span at most 90 days, start before end")
         query = query.where(Complaint.received_at >= start, Complaint.received_at <= end)
         codes = [c.strip() for c in (args.get("service_code") or "").split(",") if c.strip()]
