@@ -155,3 +155,26 @@ def test_the_cli_creates_a_centre_account_whose_token_works(runner, client, staf
     again = runner.invoke(args=["ecoflow", "hotline-account", "create", "天津12369", "--line", "12369",
                                 "--bureau", "TJ"])  # fmt: skip
     assert again.exit_code != 0 and "已有名为" in again.output
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        None, 7, [], {"order_no": None}, {**order(1), "caller": "王五"}, {**order(1), "order_no": "x\x00y"},
+        {**order(1), "order_no": "9" * 65}, {**order(1), "received_at": "yesterday"}, {**order(1), "lat": "NaN"},
+        {**order(1), "address": "地" * 201}, {**order(1), "type": "抱怨"}, {**order(1), "district": "11'; --"},
+        {**order(1), "caller": {"phone": "call me"}}, {**order(1), "content": "\ud800"},
+    ],
+)  # fmt: skip
+def test_a_junk_order_is_rejected_with_its_reason_and_writes_nothing(client, channel_key, db, junk):
+    key = channel_key("北京12345热线", "hotline_12345")
+
+    body = json.dumps({"orders": [junk, order(2)]})  # lone surrogates escaped, as JSON can carry them
+    response = client.post("/api/v1/intake/orders", data=body, content_type="application/json",
+                           headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+
+    assert response.status_code == 200
+    rejected, accepted = response.json["results"]
+    assert rejected["status"] == "rejected" and rejected["reason"]
+    assert accepted["status"] == "created"
+    assert count(db) == 1

@@ -16,7 +16,7 @@ class BatchSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    orders = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=MAX_ORDERS))
+    orders = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(min=1, max=MAX_ORDERS))
 
 
 def order_schema(norm) -> Schema:
