@@ -111,6 +111,9 @@ def test_registration_stores_the_district_code_and_the_flag(api):
     assert crossing["suggestion"]["grade"] == "key"  # cross-border cases are key by the norm
     assert "污染源位于其他省市（跨界） → 重点" in crossing["suggestion"]["reasons"]
 
+    register = api.events(crossing["case_no"])[0]
+    assert (register["data"]["district"], register["data"]["routing_flag"]) == ("131082", "cross_border")
+
     garbage = api.register(location={"address": "不知道在哪"})
     assert garbage["routing"]["flag"] == "unparsed" and garbage["location"]["district"] is None
 

@@ -296,7 +296,8 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
 
     def add():
         complaint.case_no = _next_case_no(bureau_code, received_at)
-        origin = {"channel": complaint.channel, "external_id": external_id, **data.get("origin", {})}
+        origin = {"channel": complaint.channel, "external_id": external_id, **data.get("origin", {}),
+                  "district": route["district_code"], "routing_flag": route["flag"]}  # fmt: skip
         record_event(complaint, actor, "register", None, origin, now)
         db.session.add(complaint)
         db.session.flush()
