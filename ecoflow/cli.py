@@ -87,6 +87,18 @@ def _create_client(name: str, channel: str, bureau: str):
     click.echo("Keep this key secret; it is shown only once.", err=True)
 
 
+def _revoke_client(name: str, channel_prefix: str):
+    from .errors import ApiError
+    from .intake.services import revoke_client
+
+    try:
+        revoke_client(name, channel_prefix)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{name}: key revoked.")
+
+
 @ecoflow_cli.group("open311-key")
 def open311_key_cli():
     """Keys of Open311 clients (citizen apps, city portals)."""
@@ -98,6 +110,13 @@ def open311_key_cli():
 def open311_key_create(name, bureau):
     """Create an Open311 client and print its api_key."""
     _create_client(name, "online", bureau)
+
+
+@open311_key_cli.command("revoke")
+@click.argument("name")
+def open311_key_revoke(name):
+    """Revoke an Open311 client's api_key."""
+    _revoke_client(name, "online")
 
 
 @ecoflow_cli.group("hotline-account")
@@ -112,3 +131,10 @@ def hotline_account_cli():
 def hotline_account_create(name, line, bureau):
     """Create a hotline centre's system account and print its token (Authorization: Bearer ...)."""
     _create_client(name, f"hotline_{line}", bureau)
+
+
+@hotline_account_cli.command("revoke")
+@click.argument("name")
+def hotline_account_revoke(name):
+    """Revoke a hotline centre's token."""
+    _revoke_client(name, "hotline_")

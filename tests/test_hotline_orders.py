@@ -156,6 +156,13 @@ def test_the_cli_creates_a_centre_account_whose_token_works(runner, client, staf
                                 "--bureau", "TJ"])  # fmt: skip
     assert again.exit_code != 0 and "已有名为" in again.output
 
+    revoked = runner.invoke(args=["ecoflow", "hotline-account", "revoke", "天津12369"])
+    assert revoked.exit_code == 0, revoked.output
+    response = client.post("/api/v1/intake/orders", json={"orders": [order(2)]},
+                           headers={"Authorization": f"Bearer {key}"})  # fmt: skip
+    assert response.status_code == 401
+    assert runner.invoke(args=["ecoflow", "open311-key", "revoke", "天津12369"]).exit_code != 0
+
 
 @pytest.mark.parametrize(
     "junk",

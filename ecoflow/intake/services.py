@@ -44,6 +44,16 @@ def create_client(name: str, channel: str, bureau_code: str) -> tuple[ChannelCli
     return client, key
 
 
+def revoke_client(name: str, channel_prefix: str) -> ChannelClient:
+    """Disable a client's key and its system account; what it filed stays."""
+    client = db.session.scalar(select(ChannelClient).where(ChannelClient.name == name))
+    if client is None or not client.channel.startswith(channel_prefix):
+        raise Invalid(f"没有名为 {name} 的接入系统。", {"fields": {"name": ["未知的接入系统。"]}})
+    client.is_active = client.officer.is_active = False
+    db.session.flush()
+    return client
+
+
 def client_for_key(key: str | None, channels) -> ChannelClient:
     """The active client of one of `channels` with this key; Unauthorized otherwise."""
     client = db.session.scalar(select(ChannelClient).where(ChannelClient.key_hash == _hash(key))) if key else None
