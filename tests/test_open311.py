@@ -280,6 +280,9 @@ def test_the_cli_prints_a_key_that_files_requests(runner, open311, staff):
         {"service_request_id": ",".join(["x" * 300] * 50)},
         {"service_code": "air\x7f,\u00e9" * 200},
         {"jurisdiction_id": "B" * 5000},
+        {"jurisdiction_id": "BJ\x00"},
+        {"service_request_id": "BJ\x00,\x00"},
+        {"service_code": "air\x00"},
     ],
 )
 def test_hostile_queries_get_a_spec_error_or_an_answer_never_a_500(client, staff, params):
@@ -292,7 +295,7 @@ def test_hostile_queries_get_a_spec_error_or_an_answer_never_a_500(client, staff
 @pytest.mark.parametrize(
     "path",
     ["services/" + "a" * 3000 + ".xml", "requests/" + "\u00e9" * 500 + ".json", "tokens/%00.json",
-     "requests/BJ-20261122-0001.json"],
+     "requests/BJ-20261122-0001.json", "requests/%00.json", "services/air%00.json"],
 )  # fmt: skip
 def test_hostile_paths_get_a_spec_error(client, staff, path):
     response = client.get(f"/open311/v2/{path}", query_string={"jurisdiction_id": "BJ"})

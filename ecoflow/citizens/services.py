@@ -43,7 +43,7 @@ def _services():
 def jurisdiction(jurisdiction_id: str | None, default: str | None = None) -> str:
     """The bureau a request is about: jurisdiction_id, else the given default, else the only one."""
     if jurisdiction_id:
-        if db.session.get(Bureau, jurisdiction_id) is None:
+        if not _is_key(jurisdiction_id) or db.session.get(Bureau, jurisdiction_id) is None:
             raise Open311Error(404, f"jurisdiction_id {jurisdiction_id} not found")
         return jurisdiction_id
     if default:
@@ -52,6 +52,11 @@ def jurisdiction(jurisdiction_id: str | None, default: str | None = None) -> str
     if len(bureaus) != 1:
         raise Open311Error(400, "jurisdiction_id was not provided")
     return bureaus[0]
+
+
+def _is_key(value: str, limit: int = 40) -> bool:
+    """Whether a value from the URL can name anything at all (the database refuses some, e.g. NUL)."""
+    return len(value) <= limit and is_printable(value)
 
 
 def _offered(bureau_code: str) -> list[str]:
@@ -218,7 +223,8 @@ def _requests_query(bureau_code: str):
 
 def get_request(bureau_code: str, case_no: str) -> dict:
     """GET requests/<id>."""
-    request = db.session.scalar(_requests_query(bureau_code).where(Complaint.case_no == case_no[:40]))
+    query = _requests_query(bureau_code).where(Complaint.case_no == case_no)
+    request = db.session.scalar(query) if _is_key(case_no) else None
     if request is None:
         raise Open311Error(404, f"service_request_id {case_no} not found")
     return _public_request(request)
@@ -237,12 +243,18 @@ def _when(args, name: str) -> datetime | None:
     return value
 
 
+def _listed(args, name: str) -> list[str] | None:
+    """A comma-separated parameter's values (only those that can name something); None when absent."""
+    values = [v.strip() for v in (args.get(name) or "").split(",") if v.strip()]
+    return [v for v in values if _is_key(v)] if values else None
+
+
 def list_requests(bureau_code: str, args, now: datetime) -> list[dict]:
     """GET requests with the spec's filters: service_request_id (alone), or service_code, status,
     start_date and end_date (the last 90 days when absent, at most 90 days), newest first."""
     query = _requests_query(bureau_code)
-    ids = [i.strip() for i in (args.get("service_request_id") or "").split(",") if i.strip()]
-    if ids:
+    ids = _listed(args, "service_request_id")
+    if ids is not None:
         query = query.where(Complaint.case_no.in_(ids[:MAX_REQUESTS]))
     else:
         end = _when(args, "end_date")
@@ -255,8 +267,8 @@ def list_requests(bureau_code: str, args, now: datetime) -> list[dict]:
         if start is None or end < start or end - start > DEFAULT_SPAN:
             raise Open311Error(400, "start_date and end_date must span at most 90 days, start before end")
         query = query.where(Complaint.received_at >= start, Complaint.received_at <= end)
-        codes = [c.strip() for c in (args.get("service_code") or "").split(",") if c.strip()]
-        if codes:
+        codes = _listed(args, "service_code")
+        if codes is not None:
             query = query.where(Open311Request.service_code.in_(codes))
         statuses = {s.strip() for s in (args.get("status") or "").split(",") if s.strip()}
         if statuses - {"open", "closed"}:
@@ -271,7 +283,8 @@ def list_requests(bureau_code: str, args, now: datetime) -> list[dict]:
 
 def request_for_token(token: str) -> dict:
     """GET tokens/<token>: the service request a token became."""
-    request = db.session.scalar(select(Open311Request).where(Open311Request.token == token[:36]))
+    found = select(Open311Request).where(Open311Request.token == token)
+    request = db.session.scalar(found) if _is_key(token) else None
     if request is None:
         raise Open311Error(404, f"token {token} not found")
     return {"service_request_id": request.complaint.case_no, "token": request.token}
@@ -285,7 +298,7 @@ NOT_FOUND = "未找到与该受理编号和手机尾号相符的诉求，请核�
 def lookup_case(case_no: str, phone_last4: str, now: datetime) -> dict:
     """The state, deadline and (once given) reply of a case, for whoever knows its number and the
     last four digits of the complainant's phone. Any mismatch answers exactly like an unknown case."""
-    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no[:40]))
+    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no))
     phone = re.sub(r"\D", "", (complaint.complainant_phone or "") if complaint else "")
     # Compared in constant time, and compared even for an unknown case, so neither shows.
     matches = hmac.compare_digest((phone[-4:] if len(phone) >= 4 else "----").encode(), phone_last4.encode())
