@@ -87,6 +87,7 @@ def load_demo() -> bool:
     if db.session.scalar(select(Bureau).limit(1)) is not None:
         return False
     norm = current_app.extensions["ecoflow.norm"]
+    hosted = current_app.extensions["ecoflow.trust"].hosted  # one bureau's instance: only its people and cases
     now = utcnow()
     password_hash = hash_password(PASSWORD)
     for code, name in norm.catalog["bureaus"].items():
@@ -94,6 +95,8 @@ def load_demo() -> bool:
         units = [Unit(bureau_code=code, code=c, name=n, district_code=d) for c, n, d in UNITS[code]]
         db.session.add_all(units)
         db.session.flush()
+        if code not in hosted:
+            continue
         for role, person in zip(ROLES, NAMES[code], strict=True):
             officer = Officer(
                 username=f"{code.lower()}-{role}", name=person, password_hash=password_hash,
@@ -103,7 +106,8 @@ def load_demo() -> bool:
             db.session.add(officer)
     db.session.flush()
     for code, complaints in COMPLAINTS.items():
-        _load_complaints(code, complaints, now)
+        if code in hosted:
+            _load_complaints(code, complaints, now)
     return True
 
 

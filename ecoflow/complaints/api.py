@@ -7,7 +7,7 @@ from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
-from . import services
+from . import history, services
 from .schemas import (
     ComplaintContext,
     complaint_filter_schema,
@@ -96,6 +96,14 @@ def check_duplicates():
     """The duplicates of a complaint not registered yet: the intake form's fields."""
     data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
     return jsonify(duplicates_schema.dump(services.find_duplicates(g.officer, data, utcnow())))
+
+
+@bp.get("/complaints/<case_no>/history")
+@login_required
+def complaint_history(case_no):
+    """信访大数据共享: earlier complaints by the same complainant or at the same place, every bureau."""
+    complaint = services.get_complaint(g.officer, case_no)
+    return {"items": history.complaint_history(g.officer, complaint)}
 
 
 @bp.get("/workflow")

@@ -2,7 +2,7 @@
 (district, flag) and the index for finding duplicates.
 
 Revision ID: 23df0ec4916b
-Revises: 75d6a47430d8
+Revises: 2a16b6b165b5
 Create Date: 2026-11-22 05:42:56.470710
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '23df0ec4916b'
-down_revision = '75d6a47430d8'
+down_revision = '2a16b6b165b5'
 branch_labels = None
 depends_on = None
 
