@@ -103,7 +103,7 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
     else:
         parsed = parse_address(address)
         candidates = _candidates(parsed)
-        own = [p for p in candidates if table.provinces.get(_province_code(p["code"])) == bureau_code]
+        own = [p for p in candidates if table.bureau_of(p["code"]) == bureau_code]
         if len(candidates) == 1 and _confirmed(address, candidates[0]):
             place, basis = candidates[0], "address"
         elif len(own) == 1:
@@ -117,7 +117,7 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
         else:
             return _flagged("unparsed", parsed)
     code = place["code"]
-    bureau = table.provinces.get(_province_code(code))
+    bureau = table.bureau_of(code)
     route = {**place, "district_code": code, "bureau": bureau, "unit": None, "basis": basis, "transfer": None}
     district = table.districts.get(code)
     if district is not None:
@@ -128,7 +128,7 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
 def _partial(table, parsed: dict, bureau_code: str) -> dict:
     """The province is known but not the district: the bureau can still be told."""
     province_code = next((c for c, p in _province_names().items() if p == parsed["province"]), None)
-    bureau = table.provinces.get(province_code)
+    bureau = table.bureau_of(province_code) if province_code else None
     route = {**parsed, "district_code": None, "bureau": bureau, "unit": None, "basis": "address", "transfer": None}
     route = _judge(route, bureau_code)
     if route["flag"] is None:

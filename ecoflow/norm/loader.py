@@ -175,7 +175,6 @@ class DistrictSchema(Schema):
 
 
 class RoutingSchema(Schema):
-    provinces = fields.Dict(DivisionCode, fields.String(), required=True, validate=validate.Length(min=1))
     districts = fields.Dict(DivisionCode, fields.Nested(DistrictSchema), load_default=dict)
 
 
@@ -269,10 +268,13 @@ class District:
 
 @dataclass(frozen=True)
 class RoutingTable:
-    """属地: which bureau a province belongs to, and each listed district's default unit."""
+    """属地: whose territory a division code is in (exchange.yaml), and each listed district's default unit."""
 
-    provinces: MappingProxyType  # "110000" -> "BJ"
+    territory: MappingProxyType  # "BJ" -> ("11",): division code prefixes
     districts: MappingProxyType  # "110112" -> District
+
+    def bureau_of(self, code: str) -> str | None:
+        return next((b for b, prefixes in self.territory.items() if code.startswith(tuple(prefixes))), None)
 
 
 @dataclass(frozen=True)
@@ -445,7 +447,7 @@ def load_norm(directory) -> Norm:
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
     ladder = _ladder(ladder, catalog, grades)
-    routing = _routing(routing, catalog)
+    routing = _routing(routing, exchange["jurisdiction"])
     _check_open311(open311, catalog)
 
     where = "workflows/exchange.yaml"
@@ -521,15 +523,14 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
     )
 
 
-def _routing(spec: dict, catalog: dict) -> RoutingTable:
+def _routing(spec: dict, territory: dict) -> RoutingTable:
     where = "workflows/routing.yaml"
-    for code, bureau in spec["provinces"].items():
-        _check(code.endswith("0000"), f"{where}: provinces.{code}: not a province code (ends in 0000)")
-        _check(bureau in catalog["bureaus"], f"{where}: provinces.{code}: unknown bureau '{bureau}'")
+    table = RoutingTable(MappingProxyType({b: tuple(p) for b, p in territory.items()}), MappingProxyType({}))
     for code in spec["districts"]:
-        _check(code[:2] + "0000" in spec["provinces"], f"{where}: districts.{code}: its province is not listed")
+        _check(table.bureau_of(code) is not None,
+               f"{where}: districts.{code}: in no bureau's jurisdiction (exchange.yaml)")  # fmt: skip
     districts = {code: District(d["name"], d["unit"]) for code, d in spec["districts"].items()}
-    return RoutingTable(MappingProxyType(dict(spec["provinces"])), MappingProxyType(districts))
+    return RoutingTable(table.territory, MappingProxyType(districts))
 
 
 def _check_open311(spec: dict, catalog: dict):
