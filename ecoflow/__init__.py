@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from .config import load_config
-from .extensions import db, migrate
+from .extensions import db, limiter, migrate
 from .scheduling import init_scheduler
 
 
@@ -30,6 +30,7 @@ def register_extensions(app: Flask):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    limiter.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -52,22 +53,29 @@ def register_norm(app: Flask):
 
 
 def register_blueprints(app: Flask):
+    from .citizens.api import bp as citizens_api
+    from .citizens.open311 import bp as open311
+    from .citizens.views import bp as citizens_views
     from .complaints.api import bp as complaints_api
     from .complaints.views import bp as complaints_views
     from .escalation.api import bp as escalation_api
     from .escalation.views import bp as escalation_views
     from .exchange.api import bp as exchange_api
     from .exchange.api import peer_bp as exchange_peer_api
+    from .intake.api import bp as intake_api
     from .notifications.api import bp as notifications_api
     from .notifications.views import bp as notifications_views
     from .officers.api import bp as officers_api
     from .officers.views import bp as officers_views
     from .web import init_web
 
-    apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api)
-    for blueprint in (*apis, officers_views, complaints_views, escalation_views, notifications_views):
+    apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
+            intake_api, open311, citizens_api)  # fmt: skip
+    public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
+    officer_pages = (officers_views, complaints_views, escalation_views, notifications_views)
+    for blueprint in (*apis, *public, *officer_pages):
         app.register_blueprint(blueprint)
-    init_web(app, apis)
+    init_web(app, (*apis, *public))
 
 
 def register_errorhandlers(app: Flask):

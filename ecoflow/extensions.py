@@ -1,6 +1,9 @@
 """Extension objects, created unbound and bound to the app in create_app."""
 
+from flask import current_app
 from flask_babel import Babel
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -44,6 +47,12 @@ migrate = Migrate(render_item=_render_item)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Limits are counted per client address, in memory unless RATELIMIT_STORAGE_URI names a store.
+limiter = Limiter(get_remote_address)
+
+
+def lookup_rate_limit() -> str:
+    return current_app.config["LOOKUP_RATE_LIMIT"]
 
 
 def configure_engine(engine):

@@ -24,7 +24,8 @@ MENU = (
 
 
 def init_web(app: Flask, api_blueprints):
-    """Bind login, CSRF and Babel; API blueprints authenticate by token and are exempt from CSRF."""
+    """Bind login, CSRF and Babel; API blueprints authenticate otherwise (tokens, signatures, keys)
+    and, with the public pages, are exempt from CSRF."""
     from .officers.services import load_session_officer
 
     app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])

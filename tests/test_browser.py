@@ -290,9 +290,10 @@ def test_intake_shows_errors_by_the_field_and_possible_duplicates(server, open_a
     assert "电话号码格式不正确" in intake.inner_text(".field:has(#phone)")
     assert intake.input_value("#description") == "夜里噪音很大"  # what was typed is kept
 
-    fill(intake, "#intake", phone="13812345678", address="北京市通州区梨园镇")
+    fill(intake, "#intake", phone="13812345678", address="北京市通州区梨园镇云景里小区3号楼")
     intake.click("#intake button[type=submit]")
-    assert first in intake.inner_text("#duplicates")  # the same phone: shown before saving
+    assert first in intake.inner_text("#duplicates")  # the same place: shown before saving
+    assert "同一地址" in intake.inner_text("#duplicates")  # with the reason
     shoot(intake, "08-intake-duplicates")
     intake.click("#intake button[type=submit]")  # register anyway
     intake.wait_for_url(re.compile(r".*/complaints/BJ-"))

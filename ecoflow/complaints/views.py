@@ -104,10 +104,7 @@ def intake():
             attach_errors(form, exc.details.get("fields", {}), IntakeForm.API_FIELDS)
             valid = False
         if valid and not form.confirmed.data:
-            phone = data.get("complainant", {}).get("phone")
-            duplicates = services.possible_duplicates(
-                current_user.bureau_code, data["channel"], data.get("external_id"), phone
-            )
+            duplicates = services.find_duplicates(current_user, data, utcnow())
             form.confirmed.data = "1" if duplicates else ""
         if valid and not duplicates:
             try:
