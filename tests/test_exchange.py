@@ -439,3 +439,11 @@ def test_junk_on_the_receiving_endpoint_gets_the_error_shape_and_changes_nothing
     assert_error(client.post("/exchange/v1/message", data="{not json", content_type="application/json"), 400)
     assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 0
     assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 5
+
+
+def test_an_envelope_naming_its_case_or_sender_as_a_list_or_object_is_refused_not_a_server_error(api, client, db):
+    batch = [{**signed(), "case": ["HE-1"]}, {**signed(), "from": {"code": "HE"}}, signed(case={"a": 1})]
+    response = client.post("/exchange/v1/messages", json={"messages": batch})
+    assert response.status_code == 200
+    assert [r["error"] for r in response.json["results"]] == ["invalid_envelope"] * 3
+    assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 3

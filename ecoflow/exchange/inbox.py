@@ -115,6 +115,15 @@ def _refused(envelope, exc: ApiError) -> dict:
     return {"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message, "details": exc.details}
 
 
+def _case_key(envelope) -> tuple[str, str] | None:
+    """(sender, case) as the envelope claims them; None where either is missing or not text, as in a
+    malformed envelope (a list or object there must not break the batch)."""
+    if not isinstance(envelope, dict):
+        return None
+    key = (envelope.get("from"), envelope.get("case"))
+    return key if all(isinstance(part, str) and part for part in key) else None
+
+
 def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, raise_refusal=False) -> list[dict]:
     """Each envelope in order, each in its own savepoint, one commit for the batch before it is
     answered (a batch cut short is redelivered whole, and what was applied is answered as before).
@@ -133,8 +142,8 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
     known = {m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))}
     results, failed = [], set()
     for envelope, fault in zip(batch, checked, strict=True):
-        key = (envelope.get("from"), envelope.get("case")) if isinstance(envelope, dict) else None
-        if key and key[1] and key in failed:
+        key = _case_key(envelope)
+        if key and key in failed:
             results.append({"id": envelope.get("id"), "status": "deferred"})
             continue
         try:
@@ -142,7 +151,8 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
                 raise fault
             results.append(_apply(envelope, now, known.get(envelope["id"])))
         except ApiError as exc:
-            failed.add(key)
+            if key:
+                failed.add(key)
             _refuse(envelope, exc, now, remote_addr)
             if raise_refusal:
                 db.session.commit()
