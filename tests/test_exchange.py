@@ -105,6 +105,24 @@ def test_a_lead_without_the_complainants_agreement_carries_no_name_or_phone(api,
     assert linked_case(db, db.session.scalar(select(Complaint.case_no).where(Complaint.bureau_code == "BJ")))
 
 
+def test_without_the_agreement_the_name_and_phone_are_masked_in_the_free_text_of_the_lead(api, db, monkeypatch):
+    sent = []
+    from ecoflow.exchange import transport
+
+    real = transport.send_local
+    monkeypatch.setattr(transport, "send_local", lambda envelopes, now: sent.append(json.dumps(
+        envelopes, ensure_ascii=False)) or real(envelopes, now))  # fmt: skip
+    case_no = api.to_handling(description="张三（13812345678）反映工厂排放废气，邻居李四 13900001111 也闻到。")
+    api.ok(case_no, "transfer", "bj-officer", to_bureau="HE", callback=False, reason="张三要求河北核查。",
+           suspected_source="燕郊镇某化工厂", asks="请联系 13812345678 核实")  # fmt: skip
+    deliver()
+    wire = "".join(sent)
+    assert "lead.transfer" in wire and "反映工厂排放废气" in wire
+    for secret in ("张三", "13812345678", "13900001111"):
+        assert secret not in wire
+    assert "138****5678" in wire
+
+
 def test_with_the_agreement_the_contact_travels_to_the_receiving_officer(api, db):
     origin = transferred_case(api, callback=True)
     deliver()
@@ -447,3 +465,17 @@ def test_an_envelope_naming_its_case_or_sender_as_a_list_or_object_is_refused_no
     assert response.status_code == 200
     assert [r["error"] for r in response.json["results"]] == ["invalid_envelope"] * 3
     assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 3
+
+
+def test_the_history_a_peer_is_answered_with_masks_the_complainant_in_the_officers_answer(api, client, db):
+    earlier = api.to_handling()
+    api.ok(earlier, "reply", "bj-officer", result="已电话告知张三", text="已致电张三（13812345678），已责令整改。")
+    key = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == earlier))
+    question = signed("history.query", sender="HE", recipient="BJ", case=None,
+                      payload={"complainant_key": key, "address": None})
+    response = client.post("/exchange/v1/message", json=question)
+    assert response.status_code == 200, response.json
+    (item,) = response.json["answer"]["payload"]["items"]
+    assert item["case_no"] == earlier and "已责令整改" in item["answer"]
+    text = json.dumps(response.json["answer"], ensure_ascii=False)
+    assert "张三" not in text and "13812345678" not in text

@@ -13,6 +13,7 @@ from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
 from .models import Complaint, Event
+from .privacy import redact
 from .services import check_can_view, complainant_key
 
 LIMIT = 50
@@ -47,7 +48,9 @@ def local_history(complainant_key: str | None, address: str | None, exclude: int
             "type": complaint.type, "categories": list(complaint.categories), "grade": complaint.grade,
             "state": complaint.state, "received_at": _iso(complaint.received_at),
             "closed_at": _iso(complaint.closed_at), "replied_at": _iso(reply.occurred_at) if reply else None,
-            "result": reply.data.get("result") if reply else None, "answer": reply.data.get("text") if reply else None,
+            # The answer is the officer's free text, which may repeat the complainant's name or phone.
+            "result": redact(reply.data.get("result"), complaint) if reply else None,
+            "answer": redact(reply.data.get("text"), complaint) if reply else None,
             "matched_by": [name for name, hit in (
                 ("complainant", complainant_key and complaint.complainant_key == complainant_key),
                 ("place", address and complaint.address == address)) if hit],
