@@ -399,6 +399,24 @@ def test_messages_about_one_case_wait_behind_an_earlier_one_that_failed(api, db,
     assert second.attempts == 0
 
 
+def test_a_dead_message_holds_back_the_later_ones_about_its_case_until_it_is_retried(api, db, app):
+    from ecoflow.exchange.outbox import enqueue, retry
+
+    origin = transferred_case(api)
+    transfer = db.session.scalar(select(OutboxMessage))
+    transfer.state = "dead"  # Hebei refused it until the limit: the lead never arrived
+    later = enqueue("exposure.publish", "BJ", "HE", origin, {"case_no": origin, "title": "典型案例",
+                    "summary": "已查处。", "closed_at": utcnow().isoformat()}, utcnow())  # fmt: skip
+    db.session.commit()
+    assert deliver() == 0
+    db.session.refresh(later)
+    assert (later.state, later.attempts) == ("queued", 0)
+    retry(transfer, utcnow())
+    db.session.commit()
+    assert deliver() == 2
+    assert linked_case(db, origin) is not None
+
+
 def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
@@ -58,7 +58,8 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting."""
+    """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting
+    or dead (a dead one holds its case back until an operator retries it: a result never overtakes its ack)."""
     rows = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient)
@@ -70,8 +71,9 @@ def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]
         (sender, case_no): first
         for sender, case_no, first in db.session.execute(
             select(OutboxMessage.sender, OutboxMessage.case_no, func.min(OutboxMessage.id))
-            .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient,
-                   OutboxMessage.next_attempt_at > now, OutboxMessage.case_no.is_not(None))
+            .where(OutboxMessage.recipient == recipient, OutboxMessage.case_no.is_not(None))
+            .where(or_(OutboxMessage.state == "dead",
+                       and_(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at > now)))
             .group_by(OutboxMessage.sender, OutboxMessage.case_no)
         )
     }  # fmt: skip
