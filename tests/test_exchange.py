@@ -417,6 +417,37 @@ def test_a_dead_message_holds_back_the_later_ones_about_its_case_until_it_is_ret
     assert linked_case(db, origin) is not None
 
 
+def test_a_second_deliverer_running_meanwhile_sends_nothing_the_first_has_out(api, app, db, monkeypatch):
+    import threading
+
+    from ecoflow.exchange import transport
+
+    origin = transferred_case(api)
+    sent, second = [], []
+    real = transport.send_local
+
+    def first_deliverer_on_the_wire(envelopes, now):
+        sent.extend(e["id"] for e in envelopes)
+        if not second:  # while the first deliverer's batch is out, a second one runs in its own session
+            second.append(None)
+            worker = threading.Thread(target=lambda: second.append(_deliver_in_new_context(app)))
+            worker.start()
+            worker.join()
+        return real(envelopes, now)
+
+    monkeypatch.setattr(transport, "send_local", first_deliverer_on_the_wire)
+    assert deliver() == 1
+    assert second[1] == 0
+    assert len(sent) == 1  # the lead went out once
+    assert db.session.scalar(select(OutboxMessage.state)) == "delivered"
+    assert linked_case(db, origin) is not None
+
+
+def _deliver_in_new_context(app):
+    with app.app_context():
+        return deliver_outbox(utcnow())
+
+
 def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])

@@ -66,6 +66,7 @@ def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]
         .where(OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
+        .with_for_update(skip_locked=True)  # PostgreSQL: rows another deliverer is claiming are passed over
     ).all()
     waiting = {
         (sender, case_no): first
@@ -147,6 +148,12 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
     ids = [m.id for m in batch]
     signed = [_envelope(m, now) for m in batch]
     lanes = _lanes(batch, concurrency)
+    # The claim: not due for another deliverer (nor are the later messages of their cases) while they
+    # are out; should this process die, they are due again when it lapses, and the inbox answers a
+    # redelivery as before.
+    claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
+    for message in batch:
+        message.next_attempt_at = claimed_until
     db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
     results = _send_lanes(recipient, signed, lanes, now)
     messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
@@ -158,7 +165,9 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
         if result.get("status") in ("applied", "duplicate"):
             delivered.append(message_id)
             message.answer = result.get("answer")
-        elif result.get("status") != "deferred":
+        elif result.get("status") == "deferred":
+            message.next_attempt_at = now  # behind an earlier one of its case, which now waits
+        else:
             _failed(message, f"{result.get('error', result.get('status'))}: {result.get('message')}", now)
     if delivered:
         db.session.execute(
