@@ -66,7 +66,9 @@ def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]
         .where(OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
-        .with_for_update(skip_locked=True)  # PostgreSQL: rows another deliverer is claiming are passed over
+        # PostgreSQL: wait for a deliverer claiming these rows, then see them claimed. Not SKIP LOCKED:
+        # skipping a case's first message while it is being claimed would let its second one overtake it.
+        .with_for_update()
     ).all()
     waiting = {
         (sender, case_no): first
