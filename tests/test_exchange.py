@@ -528,3 +528,15 @@ def test_the_history_a_peer_is_answered_with_masks_the_complainant_in_the_office
     assert item["case_no"] == earlier and "已责令整改" in item["answer"]
     text = json.dumps(response.json["answer"], ensure_ascii=False)
     assert "张三" not in text and "13812345678" not in text
+
+
+@pytest.mark.parametrize("whistle_id", [2**31, 10**30])
+def test_a_whistle_id_beyond_what_the_database_holds_is_refused_not_a_server_error(api, client, db, whistle_id):
+    origin = transferred_case(api)
+    deliver()
+    report_by = (utcnow() + timedelta(hours=24)).isoformat()
+    blow = signed("whistle.blow", sender="BJ", recipient="HE", case=origin, payload={
+        "whistle_id": whistle_id, "case_no": origin, "reason": "联合执法", "report_by": report_by})  # fmt: skip
+    report_in = signed(payload={"whistle_id": whistle_id, "who_will_act": "三河分局"}, kind="whistle.report_in")
+    for envelope in (blow, report_in):
+        assert_error(client.post("/exchange/v1/message", json=envelope), 422, "invalid_message")
