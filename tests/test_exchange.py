@@ -521,7 +521,7 @@ def test_the_history_a_peer_is_answered_with_masks_the_complainant_in_the_office
     api.ok(earlier, "reply", "bj-officer", result="已电话告知张三", text="已致电张三（13812345678），已责令整改。")
     key = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == earlier))
     question = signed("history.query", sender="HE", recipient="BJ", case=None,
-                      payload={"complainant_key": key, "address": None})
+                      payload={"complainant_key": key, "address": None})  # fmt: skip
     response = client.post("/exchange/v1/message", json=question)
     assert response.status_code == 200, response.json
     (item,) = response.json["answer"]["payload"]["items"]

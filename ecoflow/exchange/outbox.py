@@ -238,18 +238,20 @@ def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
 def exchange_status() -> dict:
     """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages."""
     trust = get_trust()
-    peers = {code: {"url": peer.url, "local": peer.url is None, "outbox": dict.fromkeys(
-        ("queued", "failing", "delivered", "dead"), 0), "inbox": {"applied": 0, "refused": 0}}
-        for code, peer in trust.peers.items()}  # fmt: skip
+
+    def no_counts() -> dict:
+        return {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
+                "inbox": {"applied": 0, "refused": 0}}  # fmt: skip
+
+    peers = {code: {"url": peer.url, "local": peer.url is None, **no_counts()} for code, peer in trust.peers.items()}
     tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
     counts = db.session.execute(
         select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
         .group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     )
-    for recipient, state, tried, count in counts:
-        box = peers.setdefault(recipient, {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
-                                           "inbox": {"applied": 0, "refused": 0}})  # fmt: skip
-        box["outbox"]["failing" if state == "queued" and tried else state] += count
+    for recipient, state, was_tried, count in counts:
+        box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
+        box["outbox"]["failing" if state == "queued" and was_tried else state] += count
     for sender, count in db.session.execute(select(InboxMessage.sender, func.count()).group_by(InboxMessage.sender)):
         if sender in peers:
             peers[sender]["inbox"]["applied"] = count
