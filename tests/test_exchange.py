@@ -469,6 +469,15 @@ def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db,
     assert "1 message(s) delivered" in runner.invoke(args=["ecoflow", "exchange", "deliver"]).output
 
 
+def test_a_key_replaced_with_force_is_readable_by_its_owner_only(runner, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
+    old = tmp_path / "HE.pem"
+    old.write_text("an old key someone made readable to all")
+    old.chmod(0o644)
+    assert runner.invoke(args=["ecoflow", "exchange", "keygen", "HE", "--force"]).exit_code == 0
+    assert old.stat().st_mode & 0o777 == 0o600 and "PRIVATE KEY" in old.read_text()
+
+
 def test_complainants_are_rehashed_when_the_shared_key_changes(api, runner, db, app, monkeypatch):
     case_no = api.register()["case_no"]
     before = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == case_no))
