@@ -349,6 +349,49 @@ def test_history_shows_earlier_complaints_of_the_complainant_and_the_place_in_ev
         None, "13812345678")  # fmt: skip
 
 
+def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    tianjin = Ed25519PrivateKey.generate()
+
+    def item(bureau, case_no):
+        return {"bureau": bureau, "case_no": case_no, "received_at": utcnow().isoformat(), "state": "closed",
+                "matched_by": ["complainant"]}  # fmt: skip
+
+    class Tianjin(BaseHTTPRequestHandler):
+        """A Tianjin instance whose answer, well signed by Tianjin, also names a Hebei case."""
+
+        def do_POST(self):
+            (question,) = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+            items = [item("TJ", "TJ-20261101-0001"), item("HE", "HE-20261101-0009")]
+            with app.app_context():
+                answer = signed("history.answer", sender="TJ", recipient=question["from"], case=None, key=tianjin,
+                                payload={"query_id": question["id"], "items": items})  # fmt: skip
+            reply = json.dumps({"results": [{"status": "applied", "answer": answer}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Tianjin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(get_trust().peers, "TJ", Peer("TJ", url, tianjin.public_key()))
+    try:
+        current = api.register()["case_no"]
+        response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 200
+    assert [i["case_no"] for i in response.json["items"]] == ["TJ-20261101-0001"]
+
+
 def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
     exposure = {"case_no": "TJ-20261101-0007", "title": "武清某养殖场污水直排被查处", "summary": "已责令整改。",
                 "categories": ["water"], "district": "120114", "closed_at": utcnow().isoformat()}  # fmt: skip

@@ -76,6 +76,7 @@ def complaint_history(officer: Officer, complaint: Complaint) -> list[dict]:
     check_can_view(officer, complaint)
     items = local_history(complaint.complainant_key, complaint.address, exclude=complaint.id)
     question = {"complainant_key": complaint.complainant_key, "address": complaint.address}
-    for answer in ask_peers("history.query", "history.answer", complaint.bureau_code, question, utcnow()).values():
-        items.extend(answer["items"])
+    for peer, answer in ask_peers("history.query", "history.answer", complaint.bureau_code, question, utcnow()).items():
+        # A peer speaks for itself: an item naming another bureau is not that bureau's word.
+        items.extend(item for item in answer["items"] if item["bureau"] == peer)
     return sorted(items, key=lambda item: item["received_at"], reverse=True)
