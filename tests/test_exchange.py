@@ -171,6 +171,20 @@ def test_a_whistle_summons_the_peer_bureau_whose_report_in_comes_back_over_the_e
         OutboxMessage.type == "whistle.blow")) == 1  # fmt: skip
 
 
+def test_a_whistle_on_a_lead_sent_without_consent_carries_no_name_or_phone_in_its_reason(api, db):
+    origin = transferred_case(api, callback=False)
+    deliver()
+    he_case = linked_case(db, origin).case_no
+    he_ok(api, he_case, "accept", "he-intake")
+    deliver()
+    api.ok(origin, "whistle", "bj-supervisor", reason="张三（13812345678）再次来电，企业仍在偷排。",
+           parties=["peer_bureau"])  # fmt: skip
+    deliver()
+    (at_hebei,) = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
+    assert "企业仍在偷排" in at_hebei["reason"]
+    assert "张三" not in at_hebei["reason"] and "13812345678" not in at_hebei["reason"]
+
+
 def test_the_lead_must_be_signed_before_the_ladder_and_is_signed_once(api, db):
     origin = transferred_case(api)
     deliver()
