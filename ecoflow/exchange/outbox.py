@@ -154,8 +154,7 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
     # are out; should this process die, they are due again when it lapses, and the inbox answers a
     # redelivery as before.
     claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
-    for message in batch:
-        message.next_attempt_at = claimed_until
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
     db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
     results = _send_lanes(recipient, signed, lanes, now)
     messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
