@@ -526,6 +526,11 @@ def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db,
     assert "1 message(s) delivered" in runner.invoke(args=["ecoflow", "exchange", "deliver"]).output
 
 
+def test_retrying_an_unknown_message_from_the_cli_says_so(runner, db):
+    result = runner.invoke(args=["ecoflow", "exchange", "retry", "no-such-message"])
+    assert result.exit_code == 1 and "没有编号为 no-such-message 的报文" in result.output
+
+
 def test_a_key_replaced_with_force_is_readable_by_its_owner_only(runner, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     old = tmp_path / "HE.pem"
