@@ -285,6 +285,24 @@ def test_the_receiver_refuses_with_the_error_shape_and_a_record(api, client, db,
     assert results[0]["status"] == "rejected" and results[0]["error"] in (code, "replayed_message", "bad_signature")
 
 
+def test_a_message_this_bureau_fails_to_apply_is_refused_alone_and_its_batch_is_applied(api, client, db, monkeypatch):
+    from ecoflow.exchange import inbox
+
+    def broken(envelope, now):
+        raise RuntimeError("a bug in this bureau's handler")
+
+    monkeypatch.setitem(inbox.HANDLERS, "lead.ack", broken)
+    transfer = signed("lead.transfer", sender="BJ", recipient="HE", payload={
+        "origin_case_no": "BJ-20261102-0009", "summary": "异味", "categories": ["air"], "reason": "管辖",
+        "received_at": utcnow().isoformat(), "location": {"address": "河北省廊坊市三河市燕郊镇"}})  # fmt: skip
+    response = client.post("/exchange/v1/messages", json={"messages": [signed(), transfer]})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json["results"]] == ["rejected", "applied"]
+    assert response.json["results"][0]["error"] == "apply_failed"
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
+    assert_error(client.post("/exchange/v1/message", json=signed()), 500, "apply_failed")
+
+
 def test_a_redelivered_message_gets_the_same_answer_and_creates_nothing(api, client, db):
     envelope = signed("lead.transfer", sender="BJ", recipient="HE", payload={
         "origin_case_no": "BJ-20261102-0009", "summary": "异味", "categories": ["air"], "reason": "管辖",

@@ -104,6 +104,22 @@ def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
     return {"id": envelope["id"], "status": "applied", "answer": answer}
 
 
+class ApplyFailed(ApiError):
+    status, code = 500, "apply_failed"
+
+
+def _apply_alone(envelope, now: datetime, known: InboxMessage | None) -> dict:
+    """`_apply`, an unexpected failure refusing this message only (its savepoint is rolled back), so
+    that one message this bureau cannot apply does not fail, again and again, the batch it came in."""
+    try:
+        return _apply(envelope, now, known)
+    except ApiError:
+        raise
+    except Exception:
+        log.exception("Exchange message %s (%s) from %s failed", envelope["id"], envelope["type"], envelope["from"])
+        raise ApplyFailed("本单位处理该报文时出错，已记录，请稍后重试。") from None
+
+
 def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
     """Apply one envelope and commit; raises (after recording why) when it is refused."""
     (result,) = receive_batch([envelope], now, remote_addr, raise_refusal=True)
@@ -149,7 +165,7 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
         try:
             if fault:
                 raise fault
-            results.append(_apply(envelope, now, known.get(envelope["id"])))
+            results.append(_apply_alone(envelope, now, known.get(envelope["id"])))
         except ApiError as exc:
             if key:
                 failed.add(key)
