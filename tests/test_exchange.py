@@ -523,6 +523,25 @@ def _deliver_in_new_context(app):
         return deliver_outbox(utcnow())
 
 
+def test_a_peer_answering_out_of_order_gets_no_message_marked_delivered_that_it_did_not_apply(api, db, monkeypatch):
+    from ecoflow.exchange import transport
+    from ecoflow.exchange.outbox import enqueue
+
+    real = transport.send_local
+    monkeypatch.setattr(transport, "send_local", lambda envelopes, now: real(envelopes, now)[::-1])
+    now = utcnow()
+    refused = enqueue("lead.ack", "BJ", "HE", "BJ-X-1", {"origin_case_no": "HE-1", "case_no": "BJ-X-1",
+                      "stage": "signed"}, now)  # fmt: skip
+    applied = enqueue("exposure.publish", "BJ", "HE", "BJ-Y-2", {"case_no": "BJ-Y-2", "title": "典型案例",
+                      "summary": "已查处。", "closed_at": now.isoformat()}, now)  # fmt: skip
+    db.session.commit()
+    deliver()
+    for message in (refused, applied):
+        db.session.refresh(message)
+    assert refused.state == "queued" and refused.attempts == 1  # not lost as "delivered"
+    assert applied.state == "queued" and "the peer answered for" in applied.last_error
+
+
 def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])

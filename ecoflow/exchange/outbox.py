@@ -163,6 +163,8 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
         message = messages[message_id]
         if message.state != "queued":
             continue  # settled meanwhile (an operator, another deliverer)
+        if result.get("id", message.message_id) != message.message_id:  # only `unreachable` names none
+            result = {"status": "misanswered", "message": f"the peer answered for {result.get('id')}"}
         if result.get("status") in ("applied", "duplicate"):
             delivered.append(message_id)
             message.answer = result.get("answer")
