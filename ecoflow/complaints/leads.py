@@ -14,6 +14,7 @@ from ecoflow.extensions import db
 from ecoflow.officers.models import Officer
 
 from .models import Complaint, Event
+from .privacy import redact
 from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
 
 CHANNEL = "peer_transfer"
@@ -29,6 +30,9 @@ def _tell_origin(complaint: Complaint, kind: str, payload: dict, now: datetime):
 
 
 # --- the origin -------------------------------------------------------------------------------
+
+
+_FREE_TEXT = ("summary", "suspected_source", "evidence", "asks", "reason")
 
 
 def lead_payload(complaint: Complaint, data: dict) -> dict:
@@ -53,6 +57,8 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     }  # fmt: skip
     if data.get("callback") and complaint.callback_consent and not complaint.is_sensitive:
         payload["complainant"] = {"name": complaint.complainant_name, "phone": complaint.complainant_phone}
+    else:  # no call-back agreed: the officer's free text must not carry the name or phone across either
+        payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
     return payload
 
 
