@@ -47,15 +47,35 @@ def register_norm(app: Flask):
         "create": complaint_create_schema(norm),
         "actions": action_schemas(norm),
     }
+    register_assessment(app, norm)
+
+
+def register_assessment(app: Flask, norm):
+    """The assessment rules (workflows/assessment.yaml), and the listener that keeps its facts."""
+    from .assessment import facts  # noqa: F401  (registers the listener)
+    from .assessment.rules import load_rules
+
+    app.extensions["ecoflow.assessment"] = load_rules(app.config["WORKFLOWS_DIR"], norm)
 
 
 def register_blueprints(app: Flask):
+    from .assessment.api import bp as assessment_api
     from .complaints.api import bp as complaints_api
     from .escalation.api import bp as escalation_api
+    from .exposure.api import bp as exposure_api
+    from .exposure.views import bp as exposure_views
     from .notifications.api import bp as notifications_api
     from .officers.api import bp as officers_api
 
-    for blueprint in (officers_api, complaints_api, escalation_api, notifications_api):
+    for blueprint in (
+        officers_api,
+        complaints_api,
+        escalation_api,
+        notifications_api,
+        assessment_api,
+        exposure_api,
+        exposure_views,
+    ):
         app.register_blueprint(blueprint)
 
 

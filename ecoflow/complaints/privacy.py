@@ -25,13 +25,17 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def address_district(address: str | None) -> str | None:
+    """北京市通州区梨园镇云景里小区3号楼 → 北京市通州区; None when the address names no district."""
+    match = _DISTRICT.match(address or "")
+    return match.group(1) if match and len(match.group(1)) < len(address) else None
+
+
 def mask_address(address: str | None) -> str | None:
     """北京市通州区梨园镇云景里小区3号楼 → 北京市通州区****."""
     if not address:
         return address
-    match = _DISTRICT.match(address)
-    kept = match.group(1) if match and len(match.group(1)) < len(address) else address[: min(6, len(address) // 2)]
-    return kept + "****"
+    return (address_district(address) or address[: min(6, len(address) // 2)]) + "****"
 
 
 # A mainland mobile number inside free text, not part of a longer run of digits.

@@ -1,0 +1,185 @@
+"""Keeping the assessment facts in step with the cases. Whenever a clock, an event or a whistle
+party is written, its fact is written in the same flush (and so the same transaction) by a session
+listener; when a case moves to another unit or officer, its facts move with it. The hot action
+path pays one statement per flush that touches a counted item, nothing more."""
+
+from __future__ import annotations
+
+import logging
+from itertools import chain
+
+from flask import current_app
+from sqlalchemy import delete, event, inspect, select, update
+
+from ecoflow.complaints.models import Clock, Complaint, Event
+from ecoflow.complaints.privacy import address_district
+from ecoflow.escalation.models import Whistle, WhistleParty
+from ecoflow.extensions import db, dialect_insert
+from ecoflow.timeutil import SHANGHAI
+
+from .models import Fact
+
+log = logging.getLogger(__name__)
+
+# A summoned party is counted for its own bureau and unit, not for the case's.
+PARTY_MEASURE = "whistle"
+CLOCK_ATTRS = ("due_at", "stopped_at", "stopped_by", "paused_at")
+PARTY_ATTRS = ("reported_at", "report_by", "reported_by_id")
+DIMENSION_ATTRS = ("unit_id", "officer_id", "district_code", "address", "bureau_code")
+
+
+def month_of(moment) -> int | None:
+    """The month (YYYYMM, Asia/Shanghai) a moment falls in."""
+    if moment is None:
+        return None
+    local = moment.astimezone(SHANGHAI)
+    return local.year * 100 + local.month
+
+
+def district_of(complaint: Complaint) -> str | None:
+    """The district a case counts in: its district code, else the district its address names.
+    (Issue 6's address routing gives every complaint a district code; the fallback then goes idle.)"""
+    return complaint.district_code or address_district(complaint.address)
+
+
+def dimensions(complaint: Complaint) -> dict:
+    return {
+        "complaint_id": complaint.id,
+        "bureau_code": complaint.bureau_code,
+        "unit_id": complaint.unit_id,
+        "officer_id": complaint.officer_id,
+        "district": district_of(complaint),
+        "channel": complaint.channel,
+    }
+
+
+def _fact(measure, source_id, complaint, counted_at, is_ok=None, level=None, seconds=None, **dims) -> dict:
+    return {
+        "measure": measure, "source_id": source_id, "counted_at": counted_at, "month": month_of(counted_at),
+        "is_ok": is_ok, "level": level, "seconds": seconds, **dimensions(complaint), **dims,
+    }  # fmt: skip
+
+
+def _deadline(done_at, due_at):
+    """(when it counts, outcome) of something due at `due_at`: met when done by then, else not met
+    from the due time on (None: not done yet, which counts as not met once the due time passes)."""
+    if done_at is not None and done_at <= due_at:
+        return done_at, True
+    return due_at, (False if done_at is not None else None)
+
+
+def clock_fact(clock: Clock, complaint: Complaint, norm, rules) -> dict | None:
+    """响应 (first contact), 答复 (reply) or another watched clock, as the clock's status says."""
+    measure = rules.clock_measures.get(clock.kind)
+    if measure is None or (measure == "response" and complaint.channel in rules.complainant_measures_skip_channels):
+        return None
+    if clock.stopped_at is not None:
+        if clock.stopped_by in norm.clocks[clock.kind].stops_on:
+            counted_at, is_ok = _deadline(clock.stopped_at, clock.due_at)
+        elif clock.stopped_at > clock.due_at:  # ran out before the case ended otherwise
+            counted_at, is_ok = clock.due_at, False
+        else:  # cancelled in time (re-graded, case ended): not counted
+            counted_at, is_ok = None, None
+    elif clock.paused_at is not None:  # 挂起: not judged while it waits
+        counted_at, is_ok = None, None
+    else:
+        counted_at, is_ok = clock.due_at, None
+    return _fact(measure, clock.id, complaint, counted_at, is_ok)
+
+
+def event_facts(event_: Event, complaint: Complaint, norm, rules) -> list[dict]:
+    """回访 (follow-up), 答复 (an answer), 重办 (a reopening), 线索签收 (a lead acknowledged)."""
+    action, at, facts = event_.action, event_.occurred_at, []
+    skip = complaint.channel in rules.complainant_measures_skip_channels
+    if action == rules.follow_up_action and not skip:
+        data = event_.data
+        facts.append(_fact("follow_up", event_.id, complaint, at, bool(data.get("resolved")), data.get("satisfaction")))
+    if action in rules.answer_actions:
+        facts.append(_fact("answer", event_.id, complaint, at, True))
+    spec = norm.actions.get(action)
+    outcome = spec.outcome_to(event_.to_state) if spec and event_.from_state != event_.to_state else None
+    if outcome is not None and outcome.reopens:
+        facts.append(_fact("reopen", event_.id, complaint, at, True))
+    if action == rules.lead_acknowledge_action and complaint.channel in rules.lead_channels:
+        seconds = int((at - complaint.received_at).total_seconds())
+        facts.append(_fact("lead", event_.id, complaint, at, seconds <= rules.lead_acknowledge_hours * 3600,
+                           seconds=seconds))  # fmt: skip
+    return facts
+
+
+def party_fact(party: WhistleParty, complaint: Complaint) -> dict:
+    """报到: a party summoned by a whistle, counted for its own bureau and unit."""
+    counted_at, is_ok = _deadline(party.reported_at, party.report_by)
+    seconds = int((party.reported_at - party.summoned_at).total_seconds()) if party.reported_at else None
+    return _fact(PARTY_MEASURE, party.id, complaint, counted_at, is_ok, seconds=seconds,
+                 bureau_code=party.bureau_code, unit_id=party.unit_id, officer_id=party.reported_by_id)  # fmt: skip
+
+
+def _changed(obj, names) -> bool:
+    state = inspect(obj)
+    return any(state.attrs[name].history.has_changes() for name in names)
+
+
+def write_facts(connection, rows: list[dict]):
+    """Insert the facts, or update them where their item is counted already."""
+    if not rows:
+        return
+    statement = dialect_insert(Fact)
+    columns = {c: getattr(statement.excluded, c) for c in rows[0] if c not in ("measure", "source_id")}
+    connection.execute(statement.on_conflict_do_update(index_elements=["measure", "source_id"], set_=columns), rows)
+
+
+@event.listens_for(db.session, "after_flush")
+def _keep_facts(session, flush_context):
+    """Every counted item written in this flush gets its fact written too, on the same connection."""
+    rules = current_app.extensions.get("ecoflow.assessment")
+    if rules is None:
+        return
+    norm = current_app.extensions["ecoflow.norm"]
+    rows, moved = [], []
+    for obj in chain(session.new, session.dirty):
+        is_new = obj in session.new
+        if isinstance(obj, Clock) and (is_new or _changed(obj, CLOCK_ATTRS)):
+            rows.append(clock_fact(obj, obj.complaint, norm, rules))
+        elif isinstance(obj, Event) and is_new:
+            rows.extend(event_facts(obj, obj.complaint, norm, rules))
+        elif isinstance(obj, WhistleParty) and (is_new or _changed(obj, PARTY_ATTRS)):
+            rows.append(party_fact(obj, obj.whistle.complaint))
+        elif isinstance(obj, Complaint) and not is_new and _changed(obj, DIMENSION_ATTRS):
+            moved.append(obj)
+    connection = session.connection()
+    for complaint in moved:
+        dims = dimensions(complaint)
+        connection.execute(
+            update(Fact)
+            .where(Fact.complaint_id == complaint.id, Fact.measure != PARTY_MEASURE)
+            .values(**{k: v for k, v in dims.items() if k != "complaint_id"})
+        )
+    write_facts(connection, [row for row in rows if row is not None])
+
+
+def rebuild_facts(batch: int = 500) -> int:
+    """Recompute every fact from the cases (after an upgrade, or to check the kept ones); returns
+    how many were written. Flushes; the caller commits."""
+    norm, rules = current_app.extensions["ecoflow.norm"], current_app.extensions["ecoflow.assessment"]
+    db.session.execute(delete(Fact))
+    written, last_id = 0, 0
+    while True:
+        complaints = db.session.scalars(
+            select(Complaint).where(Complaint.id > last_id).order_by(Complaint.id).limit(batch)
+        ).all()
+        if not complaints:
+            return written
+        by_id = {c.id: c for c in complaints}
+        rows = [clock_fact(clock, c, norm, rules) for c in complaints for clock in c.clocks]
+        events = db.session.scalars(select(Event).where(Event.complaint_id.in_(by_id)).order_by(Event.id))
+        rows += [f for e in events for f in event_facts(e, by_id[e.complaint_id], norm, rules)]
+        parties = db.session.execute(
+            select(WhistleParty, Whistle.complaint_id).join(Whistle).where(Whistle.complaint_id.in_(by_id))
+        )
+        rows += [party_fact(party, by_id[complaint_id]) for party, complaint_id in parties]
+        rows = [row for row in rows if row is not None]
+        write_facts(db.session.connection(), rows)
+        written += len(rows)
+        last_id = complaints[-1].id
+        db.session.expunge_all()

@@ -1,0 +1,63 @@
+"""Assessment facts (one row per countable item, kept in step with the case) and hotspot alerts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecoflow.extensions import db
+from ecoflow.sqltypes import UTCDateTime
+
+
+class Fact(db.Model):
+    """One countable item of a measure: a clock (响应, 答复, 签收), a follow-up (回访), an answer, a
+    reopening, a party summoned by a whistle, a lead's acknowledgement.
+
+    Written in the same flush as the action that changes it (see facts.py), so the figures never
+    lag the cases. `counted_at` is when its outcome is (or will be) known: a clock met counts when
+    it stopped, one that ran out at its due time; NULL while it cannot count (a paused clock, a clock
+    cancelled in time). `is_ok` is the outcome: met, resolved, reported in time; NULL while pending,
+    which counts as not met once `counted_at` has passed."""
+
+    __tablename__ = "assessment_facts"
+    __table_args__ = (
+        UniqueConstraint("measure", "source_id"),
+        Index("ix_assessment_facts_month", "month", "bureau_code", "measure"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    measure: Mapped[str] = mapped_column(String(20))
+    # The clock, event or whistle party the item is.
+    source_id: Mapped[int] = mapped_column(Integer)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    counted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # YYYYMM of counted_at in Asia/Shanghai: the month the item counts in.
+    month: Mapped[int | None] = mapped_column(Integer)
+    is_ok: Mapped[bool | None]
+    level: Mapped[str | None] = mapped_column(String(20))  # the satisfaction of a follow-up
+    seconds: Mapped[int | None] = mapped_column(Integer)  # time to report in, to acknowledge a lead
+    # Who and what it is counted for: the case's bureau, unit, officer, district and channel
+    # (for a summoned party, the party's bureau and unit).
+    bureau_code: Mapped[str] = mapped_column(String(8))
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    officer_id: Mapped[int | None] = mapped_column(Integer)
+    district: Mapped[str | None] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+
+
+class HotspotAlert(db.Model):
+    """A cluster the coordination office was alerted to: once per cluster and window."""
+
+    __tablename__ = "hotspot_alerts"
+    __table_args__ = (UniqueConstraint("area", "category", "window_start"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    area: Mapped[str] = mapped_column(String(60))
+    category: Mapped[str] = mapped_column(String(20))
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)
+    raised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    cases: Mapped[int]
+    bureaus: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(String(200))

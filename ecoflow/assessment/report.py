@@ -1,0 +1,130 @@
+"""月报: the month's measures, rankings, trend, hotspots and the overdue and reopened cases, as data
+for the printable page and as an Excel workbook (openpyxl)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from io import BytesIO
+
+from flask import current_app
+from openpyxl import Workbook
+
+from ecoflow.timeutil import SHANGHAI
+
+from . import hotspots, services
+from .facts import month_of
+
+# The case lists of a report stop here (the workbook says how many there were in all).
+LIST_LIMIT = 5000
+DIMENSIONS = {"unit": "承办单位", "category": "类别", "channel": "渠道", "district": "区域"}
+
+
+def _shift(month: int, months: int) -> int:
+    index = (month // 100) * 12 + month % 100 - 1 + months
+    return (index // 12) * 100 + index % 12 + 1
+
+
+def _month_end(month: int) -> datetime:
+    following = _shift(month, 1)
+    return datetime.combine(datetime(following // 100, following % 100, 1), time(), tzinfo=SHANGHAI)
+
+
+def monthly_report(officer, filters: dict, now: datetime) -> dict:
+    """Everything the monthly report shows for `filters["month"]` (default: this month)."""
+    month = filters.get("month") or month_of(now)
+    base = {k: v for k, v in filters.items() if k not in ("month", "from_", "to", "group_by")}
+    at = min(now, _month_end(month))
+    the_month = {**base, "month": month}
+    data = {
+        "month": f"{month // 100:04d}-{month % 100:02d}",
+        "title": f"{month // 100}年{month % 100}月接诉即办考核月报",
+        "generated_at": now,
+        "summary": services.assess(officer, the_month, at),
+        "by": {name: services.assess(officer, {**the_month, "group_by": name}, at)["groups"] for name in DIMENSIONS},
+        "trend": services.assess(officer, {**base, "from_": _shift(month, -11), "to": month, "group_by": "month"}, at)[
+            "groups"
+        ],
+        "hotspots": [c.as_dict() for c in hotspots.visible_hotspots(officer, base, at)],
+    }
+    for figure, part in (("overdue", "denominator"), ("reopen", "numerator")):
+        items, total = services.figure_cases(
+            officer, {**the_month, "figure": figure, "part": part, "page": 1, "per_page": LIST_LIMIT}, at
+        )
+        data[figure] = {"items": items, "total": total}
+    bureaus = current_app.extensions["ecoflow.norm"].catalog["bureaus"]
+    data["bureaus"] = "、".join(bureaus[b] for b in data["summary"]["bureaus"])
+    return data
+
+
+def filename(data: dict) -> str:
+    return f"ecoflow-monthly-{data['month']}.xlsx"
+
+
+def _percent(figure: dict):
+    return figure["rate"]
+
+
+def figure_row(figures: dict) -> list:
+    """One row of the measures, in the columns of FIGURE_HEADER."""
+    satisfaction = figures["satisfaction"]
+    whistle = figures["whistle"]
+    return [
+        _percent(figures["response"]), _percent(figures["reply"]), _percent(figures["resolution"]),
+        _percent(satisfaction), satisfaction["levels"].get("satisfied", 0),
+        satisfaction["levels"].get("basically_satisfied", 0), satisfaction["denominator"],
+        _percent(figures["reopen"]), figures["overdue"]["count"], _percent(whistle),
+        round(whistle["average_seconds"] / 60, 1) if whistle["average_seconds"] is not None else None,
+    ]  # fmt: skip
+
+
+FIGURE_HEADER = ["响应率", "按时答复率", "解决率", "满意率", "满意", "基本满意", "回访数", "重办率", "超期数",
+                 "吹哨报到率", "平均报到用时(分钟)"]  # fmt: skip
+CASE_HEADER = ["案件编号", "单位", "承办人", "计入时间", "结果"]
+
+
+def _case_row(item: dict) -> list:
+    at = item["counted_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    outcome = {True: "达标", False: "未达标", None: "超期未办"}[item["is_ok"]]
+    return [item["case_no"], item["unit"], item["officer"], at, outcome]
+
+
+def workbook(data: dict) -> BytesIO:
+    """The report as an .xlsx workbook, one sheet per part."""
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("概览")
+    sheet.append([data["title"]])
+    sheet.append(["范围", data["bureaus"]])
+    sheet.append(["生成时间", data["generated_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")])
+    sheet.append([])
+    sheet.append(["指标", "分子", "分母", "比率"])
+    for name, label in services.LABELS.items():
+        figure = data["summary"]["total"][name]
+        if "count" in figure:
+            sheet.append([label, figure["count"], None, None])
+        else:
+            sheet.append([label, figure["numerator"], figure["denominator"], figure["rate"]])
+    for name, label in DIMENSIONS.items():
+        sheet = book.create_sheet(f"按{label}")
+        sheet.append(["排名", label, "综合得分", *FIGURE_HEADER])
+        for group in data["by"][name]:
+            sheet.append([group.get("rank"), group["label"], group.get("score"), *figure_row(group["figures"])])
+    sheet = book.create_sheet("月度趋势")
+    sheet.append(["月份", *FIGURE_HEADER])
+    for group in data["trend"]:
+        sheet.append([group["key"], *figure_row(group["figures"])])
+    sheet = book.create_sheet("热点")
+    sheet.append(["区域", "类别", "本期件数", "上期件数", "增长", "涉及单位", "跨界"])
+    for c in data["hotspots"]:
+        sheet.append([c["label"], c["category_label"], c["cases"], c["previous"], c["growth"],
+                      "、".join(c["bureaus"]), "是" if c["crosses_border"] else "否"])  # fmt: skip
+    for key, title in (("overdue", "超期案件"), ("reopen", "重办案件")):
+        sheet = book.create_sheet(title)
+        sheet.append([f"共 {data[key]['total']} 项" + (f"，列出前 {LIST_LIMIT} 项" if data[key]["total"] > LIST_LIMIT
+                                                      else "")])  # fmt: skip
+        sheet.append(CASE_HEADER)
+        for item in data[key]["items"]:
+            sheet.append(_case_row(item))
+    out = BytesIO()
+    book.save(out)
+    out.seek(0)
+    return out

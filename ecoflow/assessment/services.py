@@ -1,0 +1,288 @@
+"""The measures of NORM.md "Assessment (三率 and more)", computed from the facts (see facts.py).
+
+Each figure is a numerator over a denominator of items, each counted in the month its outcome is
+known (a clock met: when it stopped; a clock that ran out: at its due time):
+
+- 响应率 response: first-contact clocks met (contact or reply by the due time)
+  ÷ first-contact clocks that ended: met, late, or past due and still running
+  (a paused clock, or one cancelled before its due time, is not counted).
+- 按时答复率 reply: reply clocks met ÷ reply clocks that ended (each reopening starts one more).
+- 解决率 resolution: follow-ups saying resolved ÷ follow-ups (a case followed up three times counts three).
+- 满意率 satisfaction: follow-ups 满意 + 基本满意 ÷ follow-ups; the share of each level is given too.
+- 重办率 reopen: reopenings (by an unresolved follow-up or by a supervisor) ÷ answers (replies).
+- 超期数 overdue: clocks (签收, 首次联系, 答复) that ran past due.
+- 吹哨报到率 whistle: summoned parties who reported in by the deadline
+  ÷ summoned parties whose deadline passed or who reported; and the average time to report in.
+- 线索签收 lead: leads from peer bureaus accepted within the norm's hours ÷ leads accepted; average time.
+
+Leads from a peer bureau (channel peer_transfer) are left out of 响应率, 解决率 and 满意率: the origin
+bureau answers and counts that complainant, so a transferred case is counted once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import case, func, not_, or_, select
+
+from ecoflow.complaints.models import Complaint, ComplaintCategory
+from ecoflow.errors import Forbidden, Invalid
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer, Unit
+
+from .facts import month_of
+from .models import Fact
+from .rules import Rules, get_rules
+
+GROUPS = ("bureau", "unit", "officer", "district", "category", "channel", "month")
+FIGURES = ("response", "reply", "resolution", "satisfaction", "reopen", "overdue", "whistle", "lead")
+LABELS = {
+    "response": "响应率", "reply": "按时答复率", "resolution": "解决率", "satisfaction": "满意率",
+    "reopen": "重办率", "overdue": "超期数", "whistle": "吹哨报到率", "lead": "线索签收及时率",
+}  # fmt: skip
+# Figures whose items are one measure of facts, with "ok" meaning met.
+SIMPLE = {"response": "response", "reply": "reply", "resolution": "follow_up", "whistle": "whistle", "lead": "lead"}
+
+
+def _norm():
+    return current_app.extensions["ecoflow.norm"]
+
+
+# --- who sees what --------------------------------------------------------------------------
+
+
+def visible_bureaus(officer: Officer, rules: Rules | None = None) -> list[str]:
+    """The bureaus whose figures this officer may see: where they lead, supervise or administer;
+    every bureau for the coordination office."""
+    rules = rules or get_rules()
+    roles = {g.role for g in officer.grants}
+    if roles & rules.all_bureaus:
+        return sorted(_norm().catalog["bureaus"])
+    return sorted({g.bureau_code for g in officer.grants if g.role in rules.viewers})
+
+
+def scope(officer: Officer, filters: dict) -> list[str]:
+    """The bureaus a query covers; Forbidden when the officer may see none of them."""
+    bureaus = visible_bureaus(officer)
+    if filters.get("bureau"):
+        if filters["bureau"] not in bureaus:
+            raise Forbidden(f"无权查看 {filters['bureau']} 的考核数据。", code="other_bureau")
+        return [filters["bureau"]]
+    if not bureaus:
+        raise Forbidden("考核数据仅对分管领导、督办员和管理员开放。", code="role_not_allowed")
+    return bureaus
+
+
+def default_months(filters: dict, now: datetime) -> tuple[int, int]:
+    """The months a query covers: `month`, or `from`..`to`, or the current month."""
+    if filters.get("month"):
+        return filters["month"], filters["month"]
+    current = month_of(now)
+    high = filters.get("to") or current
+    low = filters.get("from_") or high
+    if low > high:
+        raise Invalid("起始月份不能晚于结束月份。", {"fields": {"from": ["起始月份不能晚于结束月份。"]}})
+    return low, high
+
+
+def _conditions(officer: Officer, filters: dict, now: datetime) -> list:
+    """What every query of these filters asks of a fact."""
+    low, high = default_months(filters, now)
+    conditions = [
+        Fact.month.between(low, high),
+        Fact.bureau_code.in_(scope(officer, filters)),
+        Fact.counted_at <= now,  # NULL (not counted) never matches
+    ]
+    if filters.get("unit"):
+        conditions.append(Fact.unit_id.in_(select(Unit.id).where(Unit.code == filters["unit"])))
+    if filters.get("officer"):
+        conditions.append(Fact.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
+    for name in ("district", "channel"):
+        if filters.get(name):
+            conditions.append(getattr(Fact, name) == filters[name])
+    if filters.get("category"):
+        in_category = select(ComplaintCategory.complaint_id).where(ComplaintCategory.category == filters["category"])
+        conditions.append(Fact.complaint_id.in_(in_category))
+    return conditions
+
+
+# --- the figures ----------------------------------------------------------------------------
+
+
+def _ratio(numerator: int, denominator: int) -> dict:
+    return {
+        "numerator": numerator,
+        "denominator": denominator,
+        "rate": round(numerator / denominator, 4) if denominator else None,
+    }
+
+
+def _timed(row) -> dict:
+    figure = _ratio(row["ok"], row["n"])
+    figure["timed"] = row["timed"]
+    figure["average_seconds"] = round(row["seconds"] / row["timed"]) if row["timed"] else None
+    return figure
+
+
+def figures(counts: dict[str, dict], rules: Rules) -> dict:
+    """Every figure from the per-measure counts of one group."""
+    empty = {"n": 0, "ok": 0, "seconds": 0, "timed": 0, "levels": {}}
+
+    def get(measure):
+        return counts.get(measure, empty)
+
+    follow_ups = get("follow_up")
+    levels = {level: follow_ups["levels"].get(level, 0) for level in _norm().catalog["satisfaction"]}
+    satisfaction = _ratio(sum(levels[level] for level in rules.satisfied_levels), follow_ups["n"])
+    satisfaction["levels"] = levels
+    satisfaction["shares"] = {
+        level: round(count / follow_ups["n"], 4) if follow_ups["n"] else None for level, count in levels.items()
+    }
+    overdue_measures = {rules.clock_measures[kind] for kind in rules.overdue_clocks}
+    return {
+        "response": _ratio(get("response")["ok"], get("response")["n"]),
+        "reply": _ratio(get("reply")["ok"], get("reply")["n"]),
+        "resolution": _ratio(follow_ups["ok"], follow_ups["n"]),
+        "satisfaction": satisfaction,
+        "reopen": _ratio(get("reopen")["n"], get("answer")["n"]),
+        "overdue": {"count": sum(get(m)["n"] - get(m)["ok"] for m in overdue_measures)},
+        "whistle": _timed(get("whistle")),
+        "lead": _timed(get("lead")),
+    }
+
+
+def _group_column(group_by: str):
+    return {
+        "bureau": Fact.bureau_code, "unit": Fact.unit_id, "officer": Fact.officer_id, "district": Fact.district,
+        "channel": Fact.channel, "month": Fact.month, "category": ComplaintCategory.category,
+    }[group_by]  # fmt: skip
+
+
+def count_facts(officer: Officer, filters: dict, now: datetime, group_by: str | None) -> dict:
+    """{group key: {measure: {n, ok, seconds, timed, levels}}} in one query."""
+    levels = list(_norm().catalog["satisfaction"])
+    key = _group_column(group_by) if group_by else None
+    columns = [
+        Fact.measure,
+        func.count().label("n"),
+        func.sum(case((Fact.is_ok.is_(True), 1), else_=0)).label("ok"),
+        func.coalesce(func.sum(Fact.seconds), 0).label("seconds"),
+        func.count(Fact.seconds).label("timed"),
+        *(func.sum(case((Fact.level == level, 1), else_=0)).label(f"level_{level}") for level in levels),
+    ]
+    query = select(*([key] if key is not None else []), *columns).where(*_conditions(officer, filters, now))
+    if group_by == "category":
+        query = query.join(ComplaintCategory, ComplaintCategory.complaint_id == Fact.complaint_id)
+    query = query.group_by(*([key] if key is not None else []), Fact.measure)
+    result: dict = {}
+    for row in db.session.execute(query).mappings():
+        counts = {
+            "n": row["n"], "ok": row["ok"] or 0, "seconds": row["seconds"] or 0, "timed": row["timed"],
+            "levels": {level: row[f"level_{level}"] or 0 for level in levels},
+        }  # fmt: skip
+        result.setdefault(row[key.key] if key is not None else None, {})[row["measure"]] = counts
+    return result
+
+
+def _labels(group_by: str, keys) -> dict:
+    """Readable names of the group keys: unit and officer names, code-list labels, months."""
+    catalog = _norm().catalog
+    if group_by == "unit":
+        rows = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.bureau_code).where(Unit.id.in_(keys)))
+        return {i: {"key": code, "label": name, "bureau": bureau} for i, code, name, bureau in rows}
+    if group_by == "officer":
+        rows = db.session.execute(select(Officer.id, Officer.username, Officer.name, Officer.bureau_code)
+                                  .where(Officer.id.in_(keys)))  # fmt: skip
+        return {i: {"key": username, "label": name, "bureau": bureau} for i, username, name, bureau in rows}
+    if group_by == "month":
+        return {k: {"key": f"{k // 100:04d}-{k % 100:02d}", "label": f"{k // 100}年{k % 100}月"} for k in keys}
+    names = {"bureau": "bureaus", "category": "categories", "channel": "channels"}.get(group_by)
+    return {k: {"key": k, "label": catalog[names].get(k, k) if names else k} for k in keys}
+
+
+def score(figure_set: dict, rules: Rules) -> float | None:
+    """The ranking score: the weighted mean of the ranked rates (reopen rate counts inverted)."""
+    total = weight_sum = 0.0
+    for name, weight in rules.ranking.items():
+        rate = figure_set[name]["rate"]
+        if rate is None or not weight:
+            continue
+        total += weight * (1 - rate if name == "reopen" else rate)
+        weight_sum += weight
+    return round(total / weight_sum, 4) if weight_sum else None
+
+
+def assess(officer: Officer, filters: dict, now: datetime) -> dict:
+    """The figures for the filters: the total, and per group when `group_by` is given (with a
+    ranking when grouped by unit or officer)."""
+    rules = get_rules()
+    low, high = default_months(filters, now)
+    total = figures(count_facts(officer, filters, now, None).get(None, {}), rules)
+    body = {
+        "bureaus": scope(officer, filters),
+        "from": f"{low // 100:04d}-{low % 100:02d}",
+        "to": f"{high // 100:04d}-{high % 100:02d}",
+        "total": total,
+    }
+    group_by = filters.get("group_by")
+    if not group_by:
+        return body
+    counts = count_facts(officer, filters, now, group_by)
+    labels = _labels(group_by, [k for k in counts if k is not None])
+    groups = []
+    for key, per_measure in counts.items():
+        label = labels.get(key, {"key": None, "label": "（未派单）" if group_by in ("unit", "officer") else "（未知）"})
+        groups.append({**label, "figures": figures(per_measure, rules)})
+    if group_by == "month":
+        groups.sort(key=lambda g: g["key"])
+    else:
+        for group in groups:
+            group["score"] = score(group["figures"], rules)
+        groups.sort(key=lambda g: (g["score"] is None, -(g["score"] or 0), str(g["key"])))
+        for rank, group in enumerate(groups, 1):
+            group["rank"] = rank if group["score"] is not None else None
+    body["group_by"] = group_by
+    body["groups"] = groups
+    return body
+
+
+# --- the cases behind a figure ----------------------------------------------------------------
+
+
+def _figure_conditions(figure: str, part: str, rules: Rules) -> list:
+    """Which facts make up `part` (numerator, denominator, missed) of `figure`."""
+    if figure == "reopen":
+        if part == "missed":
+            raise Invalid("重办率没有“未达标”明细。", {"fields": {"part": ["重办率只有分子和分母。"]}})
+        return [Fact.measure == ("reopen" if part == "numerator" else "answer")]
+    if figure == "overdue":
+        measures = [rules.clock_measures[kind] for kind in rules.overdue_clocks]
+        return [Fact.measure.in_(measures), Fact.is_ok.is_not(True)]
+    if figure == "satisfaction":
+        met = Fact.level.in_(rules.satisfied_levels)
+        missed = or_(Fact.level.is_(None), not_(met))
+        measure = "follow_up"
+    else:
+        met, missed, measure = Fact.is_ok.is_(True), Fact.is_ok.is_not(True), SIMPLE[figure]
+    return [Fact.measure == measure, *({"numerator": [met], "missed": [missed]}.get(part, []))]
+
+
+def figure_cases(officer: Officer, filters: dict, now: datetime) -> tuple[list[dict], int]:
+    """The items behind one figure, with their cases, one page, latest first."""
+    rules = get_rules()
+    conditions = _conditions(officer, filters, now) + _figure_conditions(filters["figure"], filters["part"], rules)
+    query = (
+        select(Complaint.case_no, Fact.measure, Fact.counted_at, Fact.is_ok, Fact.level, Fact.seconds,
+               Unit.code.label("unit"), Officer.username.label("officer"), Fact.bureau_code.label("bureau"))
+        .join(Complaint, Complaint.id == Fact.complaint_id)
+        .outerjoin(Unit, Unit.id == Fact.unit_id)
+        .outerjoin(Officer, Officer.id == Fact.officer_id)
+        .where(*conditions)
+    )  # fmt: skip
+    total = db.session.scalar(select(func.count()).select_from(Fact).where(*conditions))
+    page, per_page = filters["page"], filters["per_page"]
+    rows = db.session.execute(
+        query.order_by(Fact.counted_at.desc(), Fact.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).mappings()
+    items = [{**row, "is_ok": bool(row["is_ok"]) if row["is_ok"] is not None else None} for row in rows]
+    return items, total

@@ -1,0 +1,111 @@
+"""宣传曝光: a supervisor marks a closed case typical; the board shows it with every personal detail
+removed, and the peers receive the same public record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ecoflow.assessment.facts import district_of
+from ecoflow.complaints.models import Complaint, Event
+from ecoflow.complaints.services import get_norm, record_event, roles_on
+from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer
+from ecoflow.timeutil import SHANGHAI
+
+from .models import Exposure
+from .scrub import scrub
+
+log = logging.getLogger(__name__)
+
+PUBLISHER_ROLE = "supervisor"
+
+
+def _check_supervisor(actor: Officer, complaint: Complaint):
+    if PUBLISHER_ROLE not in roles_on(actor, complaint):
+        raise Forbidden("只有本单位督办员可以发布或撤下典型案例。", {"required_roles": [PUBLISHER_ROLE]},
+                        code="role_not_allowed")  # fmt: skip
+
+
+def _answer(complaint: Complaint) -> str:
+    """The handling result of the case's last reply."""
+    data = db.session.scalar(
+        select(Event.data).where(Event.complaint_id == complaint.id, Event.action == "reply").order_by(Event.seq.desc())
+    )
+    return (data or {}).get("result", "")
+
+
+def _public_text(text: str, complaint: Complaint) -> str:
+    """The text with the complainant, the bureau's officers and the case's address taken out."""
+    staff = db.session.scalars(select(Officer.name).where(Officer.bureau_code == complaint.bureau_code)).all()
+    return scrub(text, [complaint.complainant_name, *staff], [complaint.address])
+
+
+def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: datetime) -> Exposure:
+    """Mark a closed case typical and put it on the public board; flushes, the caller commits."""
+    _check_supervisor(actor, complaint)
+    if complaint.state != "closed":
+        raise Conflict(f"只有已办结的案件可以作为典型案例发布，案件 {complaint.case_no} 尚未办结。",
+                       {"state": complaint.state}, code="not_closed")  # fmt: skip
+    if db.session.scalar(select(Exposure.id).where(Exposure.complaint_id == complaint.id)) is not None:
+        raise Conflict(f"案件 {complaint.case_no} 已发布为典型案例。", code="already_published")
+    labels = get_norm().catalog["categories"]
+    exposure = Exposure(
+        complaint_id=complaint.id,
+        bureau_code=complaint.bureau_code,
+        title=_public_text(data["title"], complaint),
+        summary=_public_text(data.get("summary") or complaint.description, complaint),
+        handling=_public_text(data.get("handling") or _answer(complaint), complaint),
+        district=district_of(complaint),
+        categories="、".join(labels.get(c, c) for c in complaint.categories),
+        received_month=complaint.received_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+        published_at=now,
+        published_by_id=actor.id,
+    )
+    db.session.add(exposure)
+    db.session.flush()
+    record_event(complaint, actor, "expose", complaint.state, {"exposure": exposure.id, "title": exposure.title}, now)
+    share_with_peers(exposure)
+    return exposure
+
+
+def share_with_peers(exposure: Exposure):
+    """Send the public record to the peer bureaus as `exposure.publish`.
+
+    The exchange (issue 4) has not landed on main yet: until it does this only logs. At merge, write
+    the message to the exchange's outbox here, inside this transaction, with the same public fields
+    the board shows (public_exposure_schema.dump(exposure)); nothing personal is in them."""
+    log.info("Exposure %s published; sharing with peers awaits the exchange (exposure.publish)", exposure.id)
+
+
+def get_exposure(exposure_id: int) -> Exposure:
+    exposure = db.session.get(Exposure, exposure_id)
+    if exposure is None:
+        raise NotFound(f"没有编号为 {exposure_id} 的典型案例。", code="unknown_exposure")
+    return exposure
+
+
+def withdraw_exposure(actor: Officer, exposure: Exposure, now: datetime) -> Exposure:
+    """Take a case off the public board (it stays on record)."""
+    complaint = db.session.get(Complaint, exposure.complaint_id)
+    _check_supervisor(actor, complaint)
+    if exposure.withdrawn_at is not None:
+        raise Conflict("该典型案例已撤下。", code="already_withdrawn")
+    exposure.withdrawn_at, exposure.withdrawn_by_id = now, actor.id
+    record_event(complaint, actor, "withdraw_exposure", complaint.state, {"exposure": exposure.id}, now)
+    return exposure
+
+
+def public_exposures(bureau: str | None, page: int, per_page: int) -> tuple[list[Exposure], int]:
+    """The board: published cases not withdrawn, newest first."""
+    query = select(Exposure).where(Exposure.withdrawn_at.is_(None))
+    if bureau:
+        query = query.where(Exposure.bureau_code == bureau)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(Exposure.published_at.desc(), Exposure.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return items, total
