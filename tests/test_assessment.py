@@ -161,7 +161,8 @@ def test_whistle_report_in_rate_and_time(api):
         parties=["unit_leader", "supervision_office"])  # fmt: skip
     whistle = api.get("/api/v1/whistles", "bj-supervisor").json[0]
     with at(START + timedelta(hours=1, minutes=30)):
-        reported = api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-leader", json={"who_will_act": "带队检查"})
+        path = f"/api/v1/whistles/{whistle['id']}/report-in"
+        reported = api.post(path, "bj-leader", json={"who_will_act": "带队检查"})
     assert reported.status_code == 200
     # Two parties: the unit leader reported in after 30 minutes; the supervision office never did.
     body = assess(api, when=START + timedelta(hours=2))  # the office's two hours are not up yet
@@ -206,7 +207,7 @@ def test_a_transferred_lead_is_counted_once(api):
 
 def test_figures_by_unit_follow_the_case_and_rank_units(api):
     tongzhou = [handling(api) for _ in range(2)]
-    chaoyang = handling(api, officer="bj-officer2", unit="chaoyang")
+    handling(api, officer="bj-officer2", unit="chaoyang")  # never contacted
     for case_no in tongzhou:
         act(api, START + timedelta(hours=1), case_no, "contact", "bj-officer", method="电话")
     # Returned by tongzhou and given to chaoyang, which never makes contact: the case's figures go with it.
