@@ -16,6 +16,8 @@ _ADDRESS_PIECE = re.compile(
     r".{2,}?(?:省|市|区|县|旗|镇|乡|街道|街|大道|路|巷|胡同|村|里|小区|社区|花园|家园|苑|园|公寓|大厦|广场)"
 )
 
+_CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{3,}")
+
 HIDDEN = "＊＊"
 
 
@@ -47,7 +49,7 @@ def scrub(text: str, names=(), addresses=()) -> str:
             text = text.replace(piece, "某处")
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = text.replace(name, person(name))
-        if len(name) >= 3:  # the given name alone (娜娜 of 欧阳娜娜); a one-character one is too common
+        if _CHINESE_NAME.fullmatch(name):  # the given name alone (娜娜 of 欧阳娜娜); one character is too common
             text = text.replace(name[-2:], "某")
     text = _EMAIL.sub(HIDDEN, text)
     text = _NUMBER.sub(HIDDEN, text)

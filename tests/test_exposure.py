@@ -1,0 +1,84 @@
+"""宣传曝光: a supervisor publishes a closed case; the public board never shows a name, a phone
+number or an exact address, whatever the case's texts repeat."""
+
+import time_machine
+
+from .conftest import shanghai
+
+START = shanghai(2026, 11, 2, 9)
+NAME, PHONE, ADDRESS = "欧阳娜娜", "13912345678", "北京市通州区梨园镇云景里小区3号楼"
+# What a careless text might say about the complainant.
+LEAKY = (f"{NAME}（电话 139-1234-5678，邮箱 nana@example.com）反映：{ADDRESS}旁边的工厂夜间排放废气，"
+         f"云景里小区3号楼的娜娜家和梨园镇的邻居都闻到异味。")  # fmt: skip
+SECRETS = [NAME, "娜娜", PHONE, "139-1234-5678", "12345678", "5678", "nana@example.com", "云景里", "梨园镇",
+           "3号楼", ADDRESS]  # fmt: skip
+
+
+def closed_case(api):
+    with time_machine.travel(START, tick=False):
+        case_no = api.to_handling(
+            description=LEAKY, complainant={"name": NAME, "phone": PHONE, "callback_consent": True},
+            location={"address": ADDRESS},
+        )  # fmt: skip
+        api.ok(case_no, "reply", "bj-officer", result=f"执法人员bj-officer联系{NAME}（{PHONE}）后到{ADDRESS}核查，责令工厂整改。",
+               text="已处理。")  # fmt: skip
+        api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+    return case_no
+
+
+def publish(api, case_no, as_="bj-supervisor", **fields):
+    body = {"case_no": case_no, "title": f"{NAME}反映的工厂废气问题得到解决", **fields}
+    with time_machine.travel(START.replace(hour=15), tick=False):
+        return api.post("/api/v1/exposures", as_, json=body)
+
+
+def test_a_published_case_shows_no_personal_detail_anywhere_public(api, client):
+    case_no = closed_case(api)
+    response = publish(api, case_no, summary=f"诉求人{NAME}，电话{PHONE}，住{ADDRESS}。")
+    assert response.status_code == 201, response.json
+
+    board = client.get("/api/v1/public/exposures")
+    page = client.get("/public/exposures")
+    assert board.status_code == 200 and page.status_code == 200
+    [item] = board.json["items"]
+    assert item["district"] == "北京市通州区" and item["categories"] == "大气"
+    assert "责令工厂整改" in item["handling"] and item["title"].startswith("欧某")
+    html = page.get_data(as_text=True)
+    assert "工厂废气问题得到解决" in html
+    for public in (board.get_data(as_text=True), html):
+        for secret in SECRETS:
+            assert secret not in public, secret
+        assert case_no not in public
+
+
+def test_the_default_summary_is_the_scrubbed_description(api, client):
+    publish(api, closed_case(api))
+    [item] = client.get("/api/v1/public/exposures").json["items"]
+    assert "工厂夜间排放废气" in item["summary"]
+    for secret in SECRETS:
+        assert secret not in item["summary"]
+
+
+def test_only_a_supervisor_publishes_only_closed_cases_once(api, client):
+    with time_machine.travel(START, tick=False):
+        open_case = api.to_handling()
+    refused = publish(api, open_case)
+    assert refused.status_code == 409 and refused.json["error"] == "not_closed"
+    case_no = closed_case(api)
+    assert publish(api, case_no, as_="bj-officer").status_code == 403
+    assert publish(api, case_no, as_="tj-supervisor").status_code == 403
+    assert publish(api, case_no).status_code == 201
+    assert publish(api, case_no).json["error"] == "already_published"
+    assert client.get("/api/v1/public/exposures").json["total"] == 1
+    assert publish(api, case_no, title="").status_code == 422
+    assert "expose" in [e["action"] for e in api.events(case_no)]
+
+
+def test_a_withdrawn_case_leaves_the_board(api, client):
+    exposure = publish(api, closed_case(api)).json
+    with time_machine.travel(START.replace(hour=16), tick=False):
+        assert api.post(f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-officer").status_code == 403
+        assert api.post(f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-supervisor").status_code == 200
+        assert api.post(f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-supervisor").status_code == 409
+    assert client.get("/api/v1/public/exposures").json["items"] == []
+    assert "暂无典型案例" in client.get("/public/exposures").get_data(as_text=True)
