@@ -20,8 +20,8 @@ def closed_case(api):
             description=LEAKY, complainant={"name": NAME, "phone": PHONE, "callback_consent": True},
             location={"address": ADDRESS},
         )  # fmt: skip
-        api.ok(case_no, "reply", "bj-officer", result=f"执法人员bj-officer联系{NAME}（{PHONE}）后到{ADDRESS}核查，责令工厂整改。",
-               text="已处理。")  # fmt: skip
+        result = f"执法人员联系{NAME}（{PHONE}）后到{ADDRESS}核查，责令工厂整改。"
+        api.ok(case_no, "reply", "bj-officer", result=result, text="已处理。")
         api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
     return case_no
 

@@ -73,22 +73,24 @@ def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster
     window = timedelta(days=window_days or settings["window_days"])
     rows = db.session.execute(
         select(Complaint.bureau_code, Complaint.district_code, Complaint.address, Complaint.lat, Complaint.lng,
-               Complaint.received_at, ComplaintCategory.category)
-        .join(ComplaintCategory, ComplaintCategory.complaint_id == Complaint.id)
+               Complaint.received_at, ComplaintCategory.category, Complaint.suggestion)
+        .outerjoin(ComplaintCategory, ComplaintCategory.complaint_id == Complaint.id)
         .where(Complaint.received_at > now - 2 * window, Complaint.received_at <= now)
     )  # fmt: skip
     clusters: dict[tuple[str, str], Cluster] = {}
-    for bureau, code, address, lat, lng, received_at, category in rows:
+    for bureau, code, address, lat, lng, received_at, category, suggestion in rows:
         district = code or address_district(address)
         area = area_of(lat, lng, district, settings["grid_degrees"])
-        cluster = clusters.setdefault((area, category), Cluster(area, category))
-        if received_at > now - window:
-            cluster.cases += 1
-            cluster.bureaus.add(bureau)
-            if district:
-                cluster.districts.add(district)
-        else:
-            cluster.previous += 1
+        # Not graded yet: the categories suggested at intake, so that the signal comes early.
+        for category_ in [category] if category else suggestion.get("categories", []):
+            cluster = clusters.setdefault((area, category_), Cluster(area, category_))
+            if received_at > now - window:
+                cluster.cases += 1
+                cluster.bureaus.add(bureau)
+                if district:
+                    cluster.districts.add(district)
+            else:
+                cluster.previous += 1
     listed = [c for c in clusters.values() if c.cases >= settings["min_cases"]]
     return sorted(listed, key=lambda c: (-c.growth, -c.cases, c.area, c.category))
 
