@@ -61,7 +61,7 @@ SELECT 1000000 + x.g, s.bureau_code || '-B' || x.g, s.bureau_code,
 FROM (SELECT g, random() r1, random() r2, random() r3, random() r4,
              now() - (:months * interval '30 days') * (1 - g::float / :n) AS received
       FROM generate_series(1, :n) g) x
-JOIN slots s ON s.slot = (x.g * 7919) % (SELECT count(*) FROM slots);
+JOIN slots s ON s.slot = (x.g::bigint * 7919) % (SELECT count(*) FROM slots);
 
 INSERT INTO complaint_categories (complaint_id, category)
 SELECT id, c FROM (

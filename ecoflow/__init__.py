@@ -60,6 +60,7 @@ def register_assessment(app: Flask, norm):
 
 def register_blueprints(app: Flask):
     from .assessment.api import bp as assessment_api
+    from .assessment.views import bp as assessment_views
     from .complaints.api import bp as complaints_api
     from .escalation.api import bp as escalation_api
     from .exposure.api import bp as exposure_api
@@ -67,15 +68,8 @@ def register_blueprints(app: Flask):
     from .notifications.api import bp as notifications_api
     from .officers.api import bp as officers_api
 
-    for blueprint in (
-        officers_api,
-        complaints_api,
-        escalation_api,
-        notifications_api,
-        assessment_api,
-        exposure_api,
-        exposure_views,
-    ):
+    api = (officers_api, complaints_api, escalation_api, notifications_api, assessment_api, exposure_api)
+    for blueprint in (*api, assessment_views, exposure_views):
         app.register_blueprint(blueprint)
 
 

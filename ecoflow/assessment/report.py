@@ -19,13 +19,13 @@ LIST_LIMIT = 5000
 DIMENSIONS = {"unit": "承办单位", "category": "类别", "channel": "渠道", "district": "区域"}
 
 
-def _shift(month: int, months: int) -> int:
+def shift(month: int, months: int) -> int:
     index = (month // 100) * 12 + month % 100 - 1 + months
     return (index // 12) * 100 + index % 12 + 1
 
 
 def _month_end(month: int) -> datetime:
-    following = _shift(month, 1)
+    following = shift(month, 1)
     return datetime.combine(datetime(following // 100, following % 100, 1), time(), tzinfo=SHANGHAI)
 
 
@@ -41,7 +41,7 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
         "generated_at": now,
         "summary": services.assess(officer, the_month, at),
         "by": {name: services.assess(officer, {**the_month, "group_by": name}, at)["groups"] for name in DIMENSIONS},
-        "trend": services.assess(officer, {**base, "from_": _shift(month, -11), "to": month, "group_by": "month"}, at)[
+        "trend": services.assess(officer, {**base, "from_": shift(month, -11), "to": month, "group_by": "month"}, at)[
             "groups"
         ],
         "hotspots": [c.as_dict() for c in hotspots.visible_hotspots(officer, base, at)],

@@ -40,12 +40,21 @@ LABELS = {
     "response": "响应率", "reply": "按时答复率", "resolution": "解决率", "satisfaction": "满意率",
     "reopen": "重办率", "overdue": "超期数", "whistle": "吹哨报到率", "lead": "线索签收及时率",
 }  # fmt: skip
+GROUP_LABELS = {
+    "unit": "承办单位", "officer": "承办人", "bureau": "单位", "district": "区域", "category": "类别",
+    "channel": "渠道", "month": "月份",
+}  # fmt: skip
 # Figures whose items are one measure of facts, with "ok" meaning met.
 SIMPLE = {"response": "response", "reply": "reply", "resolution": "follow_up", "whistle": "whistle", "lead": "lead"}
 
 
 def _norm():
     return current_app.extensions["ecoflow.norm"]
+
+
+def catalog():
+    """The norm's code lists (bureaus, categories, channels ...) with their labels."""
+    return _norm().catalog
 
 
 # --- who sees what --------------------------------------------------------------------------
