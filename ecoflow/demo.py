@@ -9,6 +9,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from .complaints import services
+from .complaints.models import Complaint
 from .extensions import db
 from .officers.models import Bureau, Officer, RoleGrant, Unit
 from .officers.services import hash_password
@@ -100,10 +101,28 @@ def load_demo() -> bool:
             )  # fmt: skip
             officer.grants.append(RoleGrant(role=role, bureau_code=code))
             db.session.add(officer)
+    # 京津冀协调办: sees the three bureaus' figures and gets the hotspot alerts.
+    coordinator = Officer(
+        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code="BJ"
+    )
+    coordinator.grants.append(RoleGrant(role="coordinator", bureau_code="BJ"))
+    db.session.add(coordinator)
     db.session.flush()
     for code, complaints in COMPLAINTS.items():
         _load_complaints(code, complaints, now)
+    _publish_typical_case(now)
     return True
+
+
+def _publish_typical_case(now):
+    """One closed Beijing case on the public board of typical cases."""
+    from .exposure.services import publish_exposure
+
+    case = db.session.scalar(select(Complaint).where(Complaint.bureau_code == "BJ", Complaint.state == "closed")
+                             .order_by(Complaint.id))  # fmt: skip
+    supervisor = db.session.scalar(select(Officer).where(Officer.username == "bj-supervisor"))
+    if case is not None:
+        publish_exposure(supervisor, case, {"title": "工地夜间施工扰民，责令整改后恢复安宁"}, now)
 
 
 def _load_complaints(code, complaints, now):

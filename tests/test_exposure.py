@@ -82,3 +82,11 @@ def test_a_withdrawn_case_leaves_the_board(api, client):
         assert api.post(f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-supervisor").status_code == 409
     assert client.get("/api/v1/public/exposures").json["items"] == []
     assert "暂无典型案例" in client.get("/public/exposures").get_data(as_text=True)
+
+
+def test_the_demo_board_has_a_typical_case_without_its_complainant(runner, client):
+    assert runner.invoke(args=["ecoflow", "seed-demo"]).exit_code == 0
+    board = client.get("/api/v1/public/exposures").get_data(as_text=True)
+    assert "工地夜间施工" in board
+    for secret in ("张伟", "13811112201", "云景里"):  # the first Beijing demo case's complainant
+        assert secret not in board
