@@ -8,7 +8,7 @@ import time_machine
 from sqlalchemy import select
 
 from ecoflow.assessment.facts import rebuild_facts
-from ecoflow.assessment.models import Fact
+from ecoflow.assessment.models import Fact, MonthlyCount
 from ecoflow.escalation.jobs import sweep
 
 from .conftest import shanghai
@@ -268,7 +268,8 @@ def test_malformed_filters_are_refused_with_the_one_error_shape(api, params):
 
 
 def test_kept_facts_equal_facts_rebuilt_from_the_cases(api, db):
-    """The facts the listener keeps action by action are exactly those recomputed from scratch."""
+    """The facts and monthly counts the listener keeps action by action are exactly those recomputed
+    from scratch (moves between units, pauses, reopenings, whistles and the sweep included)."""
     twice = handling(api)
     reply(api, START + timedelta(hours=1), twice)
     follow_up(api, START + timedelta(hours=5), twice, False, "unsatisfied")
@@ -276,15 +277,25 @@ def test_kept_facts_equal_facts_rebuilt_from_the_cases(api, db):
     act(api, START + timedelta(days=1), twice, "resume", "bj-supervisor")
     other = handling(api, officer="bj-officer2", unit="chaoyang")
     act(api, START + timedelta(hours=2), other, "whistle", "bj-officer2", reason="联合执法")
+    whistle = api.get("/api/v1/whistles", "bj-supervisor").json[0]
+    with at(START + timedelta(hours=2, minutes=20)):
+        api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-leader", json={"who_will_act": "带队"})
+    moved = handling(api)
+    act(api, START + timedelta(hours=2), moved, "return", "bj-officer", reason="不属于本单位辖区")
+    act(api, START + timedelta(hours=3), moved, "assign", "bj-dispatcher", unit="chaoyang", officer="bj-officer2",
+        categories=["noise", "water"])  # fmt: skip
     with at(START + timedelta(days=3)):
         sweep(START + timedelta(days=3))
 
     def snapshot():
         columns = [c for c in Fact.__table__.columns if c.name != "id"]
-        return sorted(tuple(row) for row in db.session.execute(select(*columns)))
+        facts = sorted(tuple(row) for row in db.session.execute(select(*columns)))
+        columns = [c for c in MonthlyCount.__table__.columns if c.name != "id"]
+        counts = sorted(tuple(r) for r in db.session.execute(select(*columns).where(MonthlyCount.n != 0)))
+        return facts, counts
 
     kept = snapshot()
-    assert len(kept) > 6
+    assert len(kept[0]) > 6 and len(kept[1]) > 3
     with at(START + timedelta(days=3)):
         rebuild_facts()
     db.session.commit()

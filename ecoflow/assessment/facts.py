@@ -1,15 +1,19 @@
-"""Keeping the assessment facts in step with the cases. Whenever a clock, an event or a whistle
-party is written, its fact is written in the same flush (and so the same transaction) by a session
-listener; when a case moves to another unit or officer, its facts move with it. The hot action
-path pays one statement per flush that touches a counted item, nothing more."""
+"""Keeping the assessment facts, and their monthly counts, in step with the cases.
+
+Whenever a clock, an event or a whistle party is written, its fact is written in the same flush (and
+so the same transaction) by a session listener; when a case moves to another unit or officer or
+changes categories, its facts move with it. Each change also moves the monthly counts: the old fact's
+contribution out, the new one's in. An action that touches a counted item pays a few indexed
+statements (read the old facts it changes, write the facts, add to the counts), nothing more."""
 
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
 from itertools import chain
 
 from flask import current_app
-from sqlalchemy import delete, event, inspect, select, update
+from sqlalchemy import case, delete, event, func, insert, inspect, literal, select, tuple_, update
 
 from ecoflow.complaints.models import Clock, Complaint, Event
 from ecoflow.complaints.privacy import address_district
@@ -17,7 +21,7 @@ from ecoflow.escalation.models import Whistle, WhistleParty
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.timeutil import SHANGHAI
 
-from .models import Fact
+from .models import ROLLUP_KEY, Fact, MonthlyCount
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +29,9 @@ log = logging.getLogger(__name__)
 PARTY_MEASURE = "whistle"
 CLOCK_ATTRS = ("due_at", "stopped_at", "stopped_by", "paused_at")
 PARTY_ATTRS = ("reported_at", "report_by", "reported_by_id")
-DIMENSION_ATTRS = ("unit_id", "officer_id", "district_code", "address", "bureau_code")
+DIMENSION_ATTRS = ("unit_id", "officer_id", "district_code", "address", "bureau_code", "category_rows")
+# What a case's facts carry of it, and move with it.
+MOVING = ("bureau_code", "unit_id", "officer_id", "district", "channel", "categories")
 
 
 def month_of(moment) -> int | None:
@@ -42,6 +48,12 @@ def district_of(complaint: Complaint) -> str | None:
     return complaint.district_code or address_district(complaint.address)
 
 
+def category_bits(categories) -> int:
+    """The categories as bits, in the order of the norm's catalog."""
+    order = list(current_app.extensions["ecoflow.norm"].catalog["categories"])
+    return sum(1 << order.index(c) for c in set(categories) if c in order)
+
+
 def dimensions(complaint: Complaint) -> dict:
     return {
         "complaint_id": complaint.id,
@@ -50,6 +62,7 @@ def dimensions(complaint: Complaint) -> dict:
         "officer_id": complaint.officer_id,
         "district": district_of(complaint),
         "channel": complaint.channel,
+        "categories": category_bits(complaint.categories),
     }
 
 
@@ -129,33 +142,84 @@ def write_facts(connection, rows: list[dict]):
     connection.execute(statement.on_conflict_do_update(index_elements=["measure", "source_id"], set_=columns), rows)
 
 
+def _rollup_key(fact) -> tuple | None:
+    if fact["month"] is None:
+        return None
+    return (fact["month"], fact["bureau_code"], fact["unit_id"] or 0, fact["officer_id"] or 0, fact["district"] or "",
+            fact["channel"], fact["categories"] or 0, fact["measure"], fact["level"] or "")  # fmt: skip
+
+
+def count_changes(connection, old: list, new: list):
+    """Move the monthly counts from the `old` facts to the `new` ones: −old, +new."""
+    deltas = defaultdict(lambda: [0, 0, 0, 0])
+    for facts, sign in ((old, -1), (new, 1)):
+        for fact in facts:
+            key = _rollup_key(fact)
+            if key is None:
+                continue
+            delta = deltas[key]
+            delta[0] += sign
+            delta[1] += sign * (fact["is_ok"] is True)
+            delta[2] += sign * (fact["seconds"] or 0)
+            delta[3] += sign * (fact["seconds"] is not None)
+    rows = [dict(zip(ROLLUP_KEY, key, strict=True), n=d[0], ok=d[1], seconds=d[2], timed=d[3])
+            for key, d in deltas.items() if any(d)]  # fmt: skip
+    if not rows:
+        return
+    statement = dialect_insert(MonthlyCount)
+    added = {c: getattr(MonthlyCount, c) + getattr(statement.excluded, c) for c in ("n", "ok", "seconds", "timed")}
+    connection.execute(statement.on_conflict_do_update(index_elements=list(ROLLUP_KEY), set_=added), rows)
+
+
+def _old_facts(connection, condition) -> list:
+    return connection.execute(select(Fact.__table__).where(condition)).mappings().all()
+
+
 @event.listens_for(db.session, "after_flush")
 def _keep_facts(session, flush_context):
-    """Every counted item written in this flush gets its fact written too, on the same connection."""
+    """Every counted item written in this flush gets its fact (and counts) written too, on the same
+    connection."""
     rules = current_app.extensions.get("ecoflow.assessment")
     if rules is None:
         return
     norm = current_app.extensions["ecoflow.norm"]
-    rows, moved = [], []
+    rows, changed, moved = [], [], []
     for obj in chain(session.new, session.dirty):
         is_new = obj in session.new
         if isinstance(obj, Clock) and (is_new or _changed(obj, CLOCK_ATTRS)):
-            rows.append(clock_fact(obj, obj.complaint, norm, rules))
+            (rows if is_new else changed).append(clock_fact(obj, obj.complaint, norm, rules))
         elif isinstance(obj, Event) and is_new:
             rows.extend(event_facts(obj, obj.complaint, norm, rules))
         elif isinstance(obj, WhistleParty) and (is_new or _changed(obj, PARTY_ATTRS)):
-            rows.append(party_fact(obj, obj.whistle.complaint))
+            (rows if is_new else changed).append(party_fact(obj, obj.whistle.complaint))
         elif isinstance(obj, Complaint) and not is_new and _changed(obj, DIMENSION_ATTRS):
             moved.append(obj)
     connection = session.connection()
     for complaint in moved:
-        dims = dimensions(complaint)
-        connection.execute(
-            update(Fact)
-            .where(Fact.complaint_id == complaint.id, Fact.measure != PARTY_MEASURE)
-            .values(**{k: v for k, v in dims.items() if k != "complaint_id"})
-        )
-    write_facts(connection, [row for row in rows if row is not None])
+        dims = {k: v for k, v in dimensions(complaint).items() if k in MOVING}
+        old = _old_facts(connection, (Fact.complaint_id == complaint.id) & (Fact.measure != PARTY_MEASURE))
+        if old:
+            count_changes(connection, old, [{**fact, **dims} for fact in old])
+            connection.execute(
+                update(Fact).where(Fact.complaint_id == complaint.id, Fact.measure != PARTY_MEASURE).values(**dims)
+            )
+    changed = [row for row in changed if row is not None]
+    keys = [(row["measure"], row["source_id"]) for row in changed]
+    old = _old_facts(connection, tuple_(Fact.measure, Fact.source_id).in_(keys)) if keys else []
+    rows = [row for row in rows if row is not None] + changed
+    count_changes(connection, old, rows)
+    write_facts(connection, rows)
+
+
+def refresh_counts(connection):
+    """Recount every month from the facts (after a rebuild or a bulk load)."""
+    connection.execute(delete(MonthlyCount))
+    none = {"unit_id": 0, "officer_id": 0, "district": "", "categories": 0, "level": ""}
+    key = [func.coalesce(getattr(Fact, c), literal(none[c])) if c in none else getattr(Fact, c) for c in ROLLUP_KEY]
+    met = func.sum(case((Fact.is_ok.is_(True), 1), else_=0))
+    counts = [func.count(), met, func.coalesce(func.sum(Fact.seconds), 0), func.count(Fact.seconds)]
+    query = select(*key, *counts).where(Fact.month.is_not(None)).group_by(*key)
+    connection.execute(insert(MonthlyCount).from_select([*ROLLUP_KEY, "n", "ok", "seconds", "timed"], query))
 
 
 def rebuild_facts(batch: int = 500) -> int:
@@ -169,7 +233,7 @@ def rebuild_facts(batch: int = 500) -> int:
             select(Complaint).where(Complaint.id > last_id).order_by(Complaint.id).limit(batch)
         ).all()
         if not complaints:
-            return written
+            break
         by_id = {c.id: c for c in complaints}
         rows = [clock_fact(clock, c, norm, rules) for c in complaints for clock in c.clocks]
         events = db.session.scalars(select(Event).where(Event.complaint_id.in_(by_id)).order_by(Event.id))
@@ -183,3 +247,5 @@ def rebuild_facts(batch: int = 500) -> int:
         written += len(rows)
         last_id = complaints[-1].id
         db.session.expunge_all()
+    refresh_counts(db.session.connection())
+    return written

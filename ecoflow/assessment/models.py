@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecoflow.extensions import db
@@ -25,6 +25,8 @@ class Fact(db.Model):
     __table_args__ = (
         UniqueConstraint("measure", "source_id"),
         Index("ix_assessment_facts_month", "month", "bureau_code", "measure"),
+        # The items that count only later (pending, due ahead): what the monthly counts must leave out.
+        Index("ix_assessment_facts_counted_at", "counted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,6 +47,35 @@ class Fact(db.Model):
     officer_id: Mapped[int | None] = mapped_column(Integer)
     district: Mapped[str | None] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
+    # The case's categories as bits, in the order of workflows/catalog.yaml (multi-label).
+    categories: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The dimensions the monthly counts are kept by; "none" is 0 or "" there, so that the key is unique.
+ROLLUP_KEY = ("month", "bureau_code", "unit_id", "officer_id", "district", "channel", "categories", "measure", "level")
+
+
+class MonthlyCount(db.Model):
+    """The facts counted per month and dimensions, kept in step with them (+new −old) by the same
+    listener in the same transaction: what the dashboard and the report add up."""
+
+    __tablename__ = "assessment_monthly"
+    __table_args__ = (UniqueConstraint(*ROLLUP_KEY),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    month: Mapped[int] = mapped_column(Integer)
+    bureau_code: Mapped[str] = mapped_column(String(8))
+    unit_id: Mapped[int] = mapped_column(Integer)
+    officer_id: Mapped[int] = mapped_column(Integer)
+    district: Mapped[str] = mapped_column(String(40))
+    channel: Mapped[str] = mapped_column(String(20))
+    categories: Mapped[int] = mapped_column(Integer)
+    measure: Mapped[str] = mapped_column(String(20))
+    level: Mapped[str] = mapped_column(String(20))
+    n: Mapped[int] = mapped_column(Integer)  # items
+    ok: Mapped[int] = mapped_column(Integer)  # items met
+    seconds: Mapped[int] = mapped_column(BigInteger)  # their timed seconds in all
+    timed: Mapped[int] = mapped_column(Integer)  # items with a time
 
 
 class HotspotAlert(db.Model):

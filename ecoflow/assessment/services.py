@@ -23,15 +23,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import case, func, not_, or_, select
+from sqlalchemy import case, func, literal, not_, or_, select
 
-from ecoflow.complaints.models import Complaint, ComplaintCategory
+from ecoflow.complaints.models import Complaint
 from ecoflow.errors import Forbidden, Invalid
 from ecoflow.extensions import db
 from ecoflow.officers.models import Officer, Unit
 
-from .facts import month_of
-from .models import Fact
+from .facts import category_bits, month_of
+from .models import Fact, MonthlyCount
 from .rules import Rules, get_rules
 
 GROUPS = ("bureau", "unit", "officer", "district", "category", "channel", "month")
@@ -94,25 +94,25 @@ def default_months(filters: dict, now: datetime) -> tuple[int, int]:
     return low, high
 
 
-def _conditions(officer: Officer, filters: dict, now: datetime) -> list:
-    """What every query of these filters asks of a fact."""
+def _conditions(model, officer: Officer, filters: dict, now: datetime) -> list:
+    """What a query of these filters asks of the facts or of the monthly counts (`model`)."""
     low, high = default_months(filters, now)
-    conditions = [
-        Fact.month.between(low, high),
-        Fact.bureau_code.in_(scope(officer, filters)),
-        Fact.counted_at <= now,  # NULL (not counted) never matches
-    ]
+    conditions = [model.month.between(low, high), model.bureau_code.in_(scope(officer, filters))]
     if filters.get("unit"):
-        conditions.append(Fact.unit_id.in_(select(Unit.id).where(Unit.code == filters["unit"])))
+        conditions.append(model.unit_id.in_(select(Unit.id).where(Unit.code == filters["unit"])))
     if filters.get("officer"):
-        conditions.append(Fact.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
+        conditions.append(model.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
     for name in ("district", "channel"):
         if filters.get(name):
-            conditions.append(getattr(Fact, name) == filters[name])
+            conditions.append(getattr(model, name) == filters[name])
     if filters.get("category"):
-        in_category = select(ComplaintCategory.complaint_id).where(ComplaintCategory.category == filters["category"])
-        conditions.append(Fact.complaint_id.in_(in_category))
+        conditions.append(model.categories.op("&")(category_bits([filters["category"]])) != 0)
     return conditions
+
+
+def _fact_conditions(officer: Officer, filters: dict, now: datetime) -> list:
+    # Counted by now: a NULL counted_at (not counted) never matches.
+    return [*_conditions(Fact, officer, filters, now), Fact.counted_at <= now]
 
 
 # --- the figures ----------------------------------------------------------------------------
@@ -160,37 +160,53 @@ def figures(counts: dict[str, dict], rules: Rules) -> dict:
     }
 
 
-def _group_column(group_by: str):
-    return {
-        "bureau": Fact.bureau_code, "unit": Fact.unit_id, "officer": Fact.officer_id, "district": Fact.district,
-        "channel": Fact.channel, "month": Fact.month, "category": ComplaintCategory.category,
-    }[group_by]  # fmt: skip
+def _group_column(model, group_by: str):
+    return getattr(model, {"bureau": "bureau_code", "unit": "unit_id", "officer": "officer_id",
+                           "category": "categories"}.get(group_by, group_by))  # fmt: skip
 
 
 def count_facts(officer: Officer, filters: dict, now: datetime, group_by: str | None) -> dict:
-    """{group key: {measure: {n, ok, seconds, timed, levels}}} in one query."""
-    levels = list(_norm().catalog["satisfaction"])
-    key = _group_column(group_by) if group_by else None
-    columns = [
-        Fact.measure,
-        func.count().label("n"),
-        func.sum(case((Fact.is_ok.is_(True), 1), else_=0)).label("ok"),
-        func.coalesce(func.sum(Fact.seconds), 0).label("seconds"),
-        func.count(Fact.seconds).label("timed"),
-        *(func.sum(case((Fact.level == level, 1), else_=0)).label(f"level_{level}") for level in levels),
-    ]
-    query = select(*([key] if key is not None else []), *columns).where(*_conditions(officer, filters, now))
-    if group_by == "category":
-        query = query.join(ComplaintCategory, ComplaintCategory.complaint_id == Fact.complaint_id)
-    query = query.group_by(*([key] if key is not None else []), Fact.measure)
+    """{group key: {measure: {n, ok, seconds, timed, levels}}}: the monthly counts, less the items
+    they hold that count only later than `now` (still pending, due ahead): two indexed queries."""
+    kept = _grouped(MonthlyCount, group_by, [func.sum(MonthlyCount.n), func.sum(MonthlyCount.ok),
+                                             func.sum(MonthlyCount.seconds), func.sum(MonthlyCount.timed)],
+                    _conditions(MonthlyCount, officer, filters, now))  # fmt: skip
+    met = func.sum(case((Fact.is_ok.is_(True), 1), else_=0))
+    ahead = _grouped(Fact, group_by, [func.count(), met, func.coalesce(func.sum(Fact.seconds), 0),
+                                      func.count(Fact.seconds)],
+                     [*_conditions(Fact, officer, filters, now), Fact.counted_at > now])  # fmt: skip
     result: dict = {}
-    for row in db.session.execute(query).mappings():
-        counts = {
-            "n": row["n"], "ok": row["ok"] or 0, "seconds": row["seconds"] or 0, "timed": row["timed"],
-            "levels": {level: row[f"level_{level}"] or 0 for level in levels},
-        }  # fmt: skip
-        result.setdefault(row[key.key] if key is not None else None, {})[row["measure"]] = counts
-    return result
+    for rows, sign in ((kept, 1), (ahead, -1)):
+        for key, measure, level, n, ok, seconds, timed in rows:
+            for group in _group_keys(group_by, key):
+                counts = result.setdefault(group, {}).setdefault(
+                    measure, {"n": 0, "ok": 0, "seconds": 0, "timed": 0, "levels": {}}
+                )
+                counts["n"] += sign * n
+                counts["ok"] += sign * (ok or 0)
+                counts["seconds"] += sign * (seconds or 0)
+                counts["timed"] += sign * (timed or 0)
+                if level:
+                    counts["levels"][level] = counts["levels"].get(level, 0) + sign * n
+    # A count that went back to nothing (a case moved away) is no group.
+    result = {group: {m: c for m, c in measures.items() if c["n"]} for group, measures in result.items()}
+    return {group: measures for group, measures in result.items() if measures}
+
+
+def _grouped(model, group_by, columns, conditions):
+    key = _group_column(model, group_by) if group_by else literal(None)
+    query = select(key, model.measure, model.level, *columns).where(*conditions)
+    return db.session.execute(query.group_by(key, model.measure, model.level)).all()
+
+
+def _group_keys(group_by: str | None, key) -> list:
+    """The groups a row counts in: its key, or each of its categories (a case counts in each)."""
+    if group_by == "category":
+        order = list(_norm().catalog["categories"])
+        return [category for bit, category in enumerate(order) if (key or 0) & (1 << bit)]
+    if group_by in ("unit", "officer"):
+        return [key or None]  # 0 in the monthly counts: none
+    return [key if key != "" else None]
 
 
 def _labels(group_by: str, keys) -> dict:
@@ -279,7 +295,7 @@ def _figure_conditions(figure: str, part: str, rules: Rules) -> list:
 def figure_cases(officer: Officer, filters: dict, now: datetime) -> tuple[list[dict], int]:
     """The items behind one figure, with their cases, one page, latest first."""
     rules = get_rules()
-    conditions = _conditions(officer, filters, now) + _figure_conditions(filters["figure"], filters["part"], rules)
+    conditions = _fact_conditions(officer, filters, now) + _figure_conditions(filters["figure"], filters["part"], rules)
     query = (
         select(Complaint.case_no, Fact.measure, Fact.counted_at, Fact.is_ok, Fact.level, Fact.seconds,
                Unit.code.label("unit"), Officer.username.label("officer"), Fact.bureau_code.label("bureau"))

@@ -1,4 +1,4 @@
-"""assessment facts, hotspot alerts, exposures
+"""assessment facts and monthly counts, hotspot alerts, exposures
 
 A database that already holds cases needs its facts computed once after this upgrade:
 flask --app wsgi ecoflow assessment rebuild
@@ -48,6 +48,7 @@ def upgrade():
     sa.Column('officer_id', sa.Integer(), nullable=True),
     sa.Column('district', sa.String(length=40), nullable=True),
     sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('categories', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['complaint_id'], ['complaints.id'], name=op.f('fk_assessment_facts_complaint_id_complaints')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_facts')),
     sa.UniqueConstraint('measure', 'source_id', name=op.f('uq_assessment_facts_measure'))
@@ -55,6 +56,26 @@ def upgrade():
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_facts_complaint_id'), ['complaint_id'], unique=False)
         batch_op.create_index('ix_assessment_facts_month', ['month', 'bureau_code', 'measure'], unique=False)
+        batch_op.create_index('ix_assessment_facts_counted_at', ['counted_at'], unique=False)
+
+    op.create_table('assessment_monthly',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('month', sa.Integer(), nullable=False),
+    sa.Column('bureau_code', sa.String(length=8), nullable=False),
+    sa.Column('unit_id', sa.Integer(), nullable=False),
+    sa.Column('officer_id', sa.Integer(), nullable=False),
+    sa.Column('district', sa.String(length=40), nullable=False),
+    sa.Column('channel', sa.String(length=20), nullable=False),
+    sa.Column('categories', sa.Integer(), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=False),
+    sa.Column('level', sa.String(length=20), nullable=False),
+    sa.Column('n', sa.Integer(), nullable=False),
+    sa.Column('ok', sa.Integer(), nullable=False),
+    sa.Column('seconds', sa.BigInteger(), nullable=False),
+    sa.Column('timed', sa.Integer(), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_monthly')),
+    sa.UniqueConstraint('month', 'bureau_code', 'unit_id', 'officer_id', 'district', 'channel', 'categories', 'measure', 'level', name=op.f('uq_assessment_monthly_month'))
+    )
 
     op.create_table('exposures',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -89,7 +110,9 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_exposures_published_at'))
 
     op.drop_table('exposures')
+    op.drop_table('assessment_monthly')
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_assessment_facts_counted_at')
         batch_op.drop_index('ix_assessment_facts_month')
         batch_op.drop_index(batch_op.f('ix_assessment_facts_complaint_id'))
 
