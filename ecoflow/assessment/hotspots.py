@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ecoflow.complaints.models import Complaint, ComplaintCategory
 from ecoflow.complaints.privacy import address_district
@@ -71,26 +71,37 @@ def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster
     """The clusters of the window ending `now`, the fastest-growing first."""
     settings = get_rules().hotspots
     window = timedelta(days=window_days or settings["window_days"])
-    rows = db.session.execute(
-        select(Complaint.bureau_code, Complaint.district_code, Complaint.address, Complaint.lat, Complaint.lng,
-               Complaint.received_at, ComplaintCategory.category, Complaint.suggestion)
-        .outerjoin(ComplaintCategory, ComplaintCategory.complaint_id == Complaint.id)
-        .where(Complaint.received_at > now - 2 * window, Complaint.received_at <= now)
+    cutoff = now - window
+    place = (Complaint.bureau_code, Complaint.district_code, Complaint.address, Complaint.lat, Complaint.lng,
+             (Complaint.received_at > cutoff).label("current"))  # fmt: skip
+    in_window = (Complaint.received_at > now - 2 * window, Complaint.received_at <= now)
+    graded = db.session.execute(
+        select(*place, ComplaintCategory.category, func.count())
+        .join(ComplaintCategory, ComplaintCategory.complaint_id == Complaint.id)
+        .where(*in_window).group_by(*place, ComplaintCategory.category)
     )  # fmt: skip
+    # Not graded yet: the categories suggested at intake, so that the signal comes early.
+    ungraded = db.session.execute(
+        select(*place, Complaint.suggestion)
+        .where(*in_window, Complaint.id.not_in(select(ComplaintCategory.complaint_id).distinct()))
+    )  # fmt: skip
+    counted = [(*row[:6], row[6], row[7]) for row in graded]
+    counted += [(*row[:6], category, 1) for row in ungraded for category in row[6].get("categories", [])]
     clusters: dict[tuple[str, str], Cluster] = {}
-    for bureau, code, address, lat, lng, received_at, category, suggestion in rows:
-        district = code or address_district(address)
-        area = area_of(lat, lng, district, settings["grid_degrees"])
-        # Not graded yet: the categories suggested at intake, so that the signal comes early.
-        for category_ in [category] if category else suggestion.get("categories", []):
-            cluster = clusters.setdefault((area, category_), Cluster(area, category_))
-            if received_at > now - window:
-                cluster.cases += 1
-                cluster.bureaus.add(bureau)
-                if district:
-                    cluster.districts.add(district)
-            else:
-                cluster.previous += 1
+    places: dict[tuple, tuple[str, str | None]] = {}
+    for bureau, code, address, lat, lng, current, category, count in counted:
+        if (code, address, lat, lng) not in places:
+            district = code or address_district(address)
+            places[code, address, lat, lng] = area_of(lat, lng, district, settings["grid_degrees"]), district
+        area, district = places[code, address, lat, lng]
+        cluster = clusters.setdefault((area, category), Cluster(area, category))
+        if current:
+            cluster.cases += count
+            cluster.bureaus.add(bureau)
+            if district:
+                cluster.districts.add(district)
+        else:
+            cluster.previous += count
     listed = [c for c in clusters.values() if c.cases >= settings["min_cases"]]
     return sorted(listed, key=lambda c: (-c.growth, -c.cases, c.area, c.category))
 
