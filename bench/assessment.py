@@ -266,12 +266,22 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--hot-path", type=int, default=0, metavar="N", help="also time N lifecycles")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--reuse", action="store_true", help="measure the database a --keep run left")
     args = parser.parse_args()
 
     from ecoflow import create_app
 
-    load_seconds = prepare(args.cases, args.months)
-    app = create_app({"SQLALCHEMY_DATABASE_URI": URL, "SECRET_KEY": "bench"})
+    if args.reuse:
+        load_seconds = 0.0
+        app = create_app({"SQLALCHEMY_DATABASE_URI": URL, "SECRET_KEY": "bench"})
+    else:
+        load_seconds = prepare(args.cases, args.months)
+        app = create_app({"SQLALCHEMY_DATABASE_URI": URL, "SECRET_KEY": "bench"})
+        recount(app)
+    measured(app, args, load_seconds)
+
+
+def recount(app):
     with app.app_context():
         from ecoflow.assessment.facts import refresh_counts
         from ecoflow.extensions import db
@@ -282,6 +292,9 @@ def main():
         db.session.execute(db.text("ANALYZE"))
         db.session.commit()
         print(f"monthly counts recounted in {time.perf_counter() - started:.0f} s")
+
+
+def measured(app, args, load_seconds):
     meta, *results = measure(app, args.repeat)
     print(f"{meta['counts']['cases']:,} cases, {meta['counts']['facts']:,} facts "
           f"({meta['counts']['facts_in_month']:,} in {meta['month']}), generated in {load_seconds:.0f} s")  # fmt: skip

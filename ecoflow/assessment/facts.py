@@ -145,8 +145,8 @@ def write_facts(connection, rows: list[dict]):
 def _rollup_key(fact) -> tuple | None:
     if fact["month"] is None:
         return None
-    return (fact["month"], fact["bureau_code"], fact["unit_id"] or 0, fact["officer_id"] or 0, fact["district"] or "",
-            fact["channel"], fact["categories"] or 0, fact["measure"], fact["level"] or "")  # fmt: skip
+    return (fact["month"], fact["bureau_code"], fact["unit_id"] or 0, fact["district"] or "", fact["channel"],
+            fact["categories"] or 0, fact["measure"], fact["level"] or "")  # fmt: skip
 
 
 def count_changes(connection, old: list, new: list):
@@ -214,7 +214,7 @@ def _keep_facts(session, flush_context):
 def refresh_counts(connection):
     """Recount every month from the facts (after a rebuild or a bulk load)."""
     connection.execute(delete(MonthlyCount))
-    none = {"unit_id": 0, "officer_id": 0, "district": "", "categories": 0, "level": ""}
+    none = {"unit_id": 0, "district": "", "categories": 0, "level": ""}
     key = [func.coalesce(getattr(Fact, c), literal(none[c])) if c in none else getattr(Fact, c) for c in ROLLUP_KEY]
     met = func.sum(case((Fact.is_ok.is_(True), 1), else_=0))
     counts = [func.count(), met, func.coalesce(func.sum(Fact.seconds), 0), func.count(Fact.seconds)]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import exists, func, select
 
 from ecoflow.complaints.models import Complaint, ComplaintCategory
 from ecoflow.complaints.privacy import address_district
@@ -83,7 +83,7 @@ def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster
     # Not graded yet: the categories suggested at intake, so that the signal comes early.
     ungraded = db.session.execute(
         select(*place, Complaint.suggestion)
-        .where(*in_window, Complaint.id.not_in(select(ComplaintCategory.complaint_id).distinct()))
+        .where(*in_window, ~exists().where(ComplaintCategory.complaint_id == Complaint.id))
     )  # fmt: skip
     counted = [(*row[:6], row[6], row[7]) for row in graded]
     counted += [(*row[:6], category, 1) for row in ungraded for category in row[6].get("categories", [])]

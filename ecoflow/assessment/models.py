@@ -27,6 +27,7 @@ class Fact(db.Model):
         Index("ix_assessment_facts_month", "month", "bureau_code", "measure"),
         # The items that count only later (pending, due ahead): what the monthly counts must leave out.
         Index("ix_assessment_facts_counted_at", "counted_at"),
+        Index("ix_assessment_facts_officer", "officer_id", "month"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -51,8 +52,9 @@ class Fact(db.Model):
     categories: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# The dimensions the monthly counts are kept by; "none" is 0 or "" there, so that the key is unique.
-ROLLUP_KEY = ("month", "bureau_code", "unit_id", "officer_id", "district", "channel", "categories", "measure", "level")
+# The dimensions the monthly counts are kept by (not the officer: figures of or by officer add up the
+# facts themselves); "none" is 0 or "" there, so that the key is unique.
+ROLLUP_KEY = ("month", "bureau_code", "unit_id", "district", "channel", "categories", "measure", "level")
 
 
 class MonthlyCount(db.Model):
@@ -66,7 +68,6 @@ class MonthlyCount(db.Model):
     month: Mapped[int] = mapped_column(Integer)
     bureau_code: Mapped[str] = mapped_column(String(8))
     unit_id: Mapped[int] = mapped_column(Integer)
-    officer_id: Mapped[int] = mapped_column(Integer)
     district: Mapped[str] = mapped_column(String(40))
     channel: Mapped[str] = mapped_column(String(20))
     categories: Mapped[int] = mapped_column(Integer)

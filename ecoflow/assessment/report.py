@@ -40,10 +40,8 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
         "title": f"{month // 100}年{month % 100}月接诉即办考核月报",
         "generated_at": now,
         "summary": services.assess(officer, the_month, at),
-        "by": {name: services.assess(officer, {**the_month, "group_by": name}, at)["groups"] for name in DIMENSIONS},
-        "trend": services.assess(officer, {**base, "from_": shift(month, -11), "to": month, "group_by": "month"}, at)[
-            "groups"
-        ],
+        "by": {name: services.grouped(officer, the_month, at, name) for name in DIMENSIONS},
+        "trend": services.grouped(officer, {**base, "from_": shift(month, -11), "to": month}, at, "month"),
         "hotspots": [c.as_dict() for c in hotspots.visible_hotspots(officer, base, at)],
     }
     for figure, part in (("overdue", "denominator"), ("reopen", "numerator")):

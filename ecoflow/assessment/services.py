@@ -166,17 +166,22 @@ def _group_column(model, group_by: str):
 
 
 def count_facts(officer: Officer, filters: dict, now: datetime, group_by: str | None) -> dict:
-    """{group key: {measure: {n, ok, seconds, timed, levels}}}: the monthly counts, less the items
-    they hold that count only later than `now` (still pending, due ahead): two indexed queries."""
-    kept = _grouped(MonthlyCount, group_by, [func.sum(MonthlyCount.n), func.sum(MonthlyCount.ok),
-                                             func.sum(MonthlyCount.seconds), func.sum(MonthlyCount.timed)],
-                    _conditions(MonthlyCount, officer, filters, now))  # fmt: skip
+    """{group key: {measure: {n, ok, seconds, timed, levels}}}.
+
+    From the monthly counts, less the items they hold that count only later than `now` (pending, due
+    ahead); by or of one officer, from the facts themselves (the counts are not kept per officer)."""
     met = func.sum(case((Fact.is_ok.is_(True), 1), else_=0))
-    ahead = _grouped(Fact, group_by, [func.count(), met, func.coalesce(func.sum(Fact.seconds), 0),
-                                      func.count(Fact.seconds)],
-                     [*_conditions(Fact, officer, filters, now), Fact.counted_at > now])  # fmt: skip
+    fact_sums = [func.count(), met, func.coalesce(func.sum(Fact.seconds), 0), func.count(Fact.seconds)]
+    if group_by == "officer" or filters.get("officer"):
+        parts = [(_grouped(Fact, group_by, fact_sums, _fact_conditions(officer, filters, now)), 1)]
+    else:
+        sums = [func.sum(MonthlyCount.n), func.sum(MonthlyCount.ok), func.sum(MonthlyCount.seconds),
+                func.sum(MonthlyCount.timed)]  # fmt: skip
+        kept = _grouped(MonthlyCount, group_by, sums, _conditions(MonthlyCount, officer, filters, now))
+        ahead = _grouped(Fact, group_by, fact_sums, [*_conditions(Fact, officer, filters, now), Fact.counted_at > now])
+        parts = [(kept, 1), (ahead, -1)]
     result: dict = {}
-    for rows, sign in ((kept, 1), (ahead, -1)):
+    for rows, sign in parts:
         for key, measure, level, n, ok, seconds, timed in rows:
             for group in _group_keys(group_by, key):
                 counts = result.setdefault(group, {}).setdefault(
@@ -238,20 +243,23 @@ def score(figure_set: dict, rules: Rules) -> float | None:
 
 
 def assess(officer: Officer, filters: dict, now: datetime) -> dict:
-    """The figures for the filters: the total, and per group when `group_by` is given (with a
-    ranking when grouped by unit or officer)."""
-    rules = get_rules()
+    """The figures for the filters: the total, and per group when `group_by` is given."""
     low, high = default_months(filters, now)
-    total = figures(count_facts(officer, filters, now, None).get(None, {}), rules)
     body = {
         "bureaus": scope(officer, filters),
         "from": f"{low // 100:04d}-{low % 100:02d}",
         "to": f"{high // 100:04d}-{high % 100:02d}",
-        "total": total,
+        "total": figures(count_facts(officer, filters, now, None).get(None, {}), get_rules()),
     }
-    group_by = filters.get("group_by")
-    if not group_by:
-        return body
+    if filters.get("group_by"):
+        body["group_by"] = filters["group_by"]
+        body["groups"] = grouped(officer, filters, now, filters["group_by"])
+    return body
+
+
+def grouped(officer: Officer, filters: dict, now: datetime, group_by: str) -> list[dict]:
+    """The figures per group: by month in order, or ranked by score (rank None: nothing to rank)."""
+    rules = get_rules()
     counts = count_facts(officer, filters, now, group_by)
     labels = _labels(group_by, [k for k in counts if k is not None])
     groups = []
@@ -259,16 +267,13 @@ def assess(officer: Officer, filters: dict, now: datetime) -> dict:
         label = labels.get(key, {"key": None, "label": "（未派单）" if group_by in ("unit", "officer") else "（未知）"})
         groups.append({**label, "figures": figures(per_measure, rules)})
     if group_by == "month":
-        groups.sort(key=lambda g: g["key"])
-    else:
-        for group in groups:
-            group["score"] = score(group["figures"], rules)
-        groups.sort(key=lambda g: (g["score"] is None, -(g["score"] or 0), str(g["key"])))
-        for rank, group in enumerate(groups, 1):
-            group["rank"] = rank if group["score"] is not None else None
-    body["group_by"] = group_by
-    body["groups"] = groups
-    return body
+        return sorted(groups, key=lambda g: g["key"])
+    for group in groups:
+        group["score"] = score(group["figures"], rules)
+    groups.sort(key=lambda g: (g["score"] is None, -(g["score"] or 0), str(g["key"])))
+    for rank, group in enumerate(groups, 1):
+        group["rank"] = rank if group["score"] is not None else None
+    return groups
 
 
 # --- the cases behind a figure ----------------------------------------------------------------

@@ -95,7 +95,7 @@ def dashboard():
     query = {k: v for k, v in request.args.items() if v}
     scope = {k: v for k, v in query.items() if k != "group_by"}
     first = report.shift(month, -11)
-    trend = services.assess(g.officer, {**base, "from_": first, "to": month, "group_by": "month"}, now)["groups"]
+    trend = services.grouped(g.officer, {**base, "from_": first, "to": month}, now, "month")
     return render_template(
         "assessment/dashboard.html", body=body, trend=trend, group_by=group_by, month=body["to"],
         query=query, scope=scope, trend_scope={k: v for k, v in scope.items() if k != "month"}, labels=services.LABELS,

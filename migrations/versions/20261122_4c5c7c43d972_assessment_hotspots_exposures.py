@@ -57,13 +57,13 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_assessment_facts_complaint_id'), ['complaint_id'], unique=False)
         batch_op.create_index('ix_assessment_facts_month', ['month', 'bureau_code', 'measure'], unique=False)
         batch_op.create_index('ix_assessment_facts_counted_at', ['counted_at'], unique=False)
+        batch_op.create_index('ix_assessment_facts_officer', ['officer_id', 'month'], unique=False)
 
     op.create_table('assessment_monthly',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('month', sa.Integer(), nullable=False),
     sa.Column('bureau_code', sa.String(length=8), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=False),
-    sa.Column('officer_id', sa.Integer(), nullable=False),
     sa.Column('district', sa.String(length=40), nullable=False),
     sa.Column('channel', sa.String(length=20), nullable=False),
     sa.Column('categories', sa.Integer(), nullable=False),
@@ -74,7 +74,7 @@ def upgrade():
     sa.Column('seconds', sa.BigInteger(), nullable=False),
     sa.Column('timed', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_monthly')),
-    sa.UniqueConstraint('month', 'bureau_code', 'unit_id', 'officer_id', 'district', 'channel', 'categories', 'measure', 'level', name=op.f('uq_assessment_monthly_month'))
+    sa.UniqueConstraint('month', 'bureau_code', 'unit_id', 'district', 'channel', 'categories', 'measure', 'level', name=op.f('uq_assessment_monthly_month'))
     )
 
     op.create_table('exposures',
@@ -112,6 +112,7 @@ def downgrade():
     op.drop_table('exposures')
     op.drop_table('assessment_monthly')
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
+        batch_op.drop_index('ix_assessment_facts_officer')
         batch_op.drop_index('ix_assessment_facts_counted_at')
         batch_op.drop_index('ix_assessment_facts_month')
         batch_op.drop_index(batch_op.f('ix_assessment_facts_complaint_id'))
