@@ -1,13 +1,13 @@
 """月报: the month's measures, rankings, trend, hotspots and the overdue and reopened cases, as data
-for the printable page and as an Excel workbook (openpyxl)."""
+for the printable page and as an Excel workbook (XlsxWriter)."""
 
 from __future__ import annotations
 
 from datetime import datetime, time
 from io import BytesIO
 
+import xlsxwriter
 from flask import current_app
-from openpyxl import Workbook
 
 from ecoflow.timeutil import SHANGHAI
 
@@ -44,11 +44,11 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
         "trend": services.grouped(officer, {**base, "from_": shift(month, -11), "to": month}, at, "month"),
         "hotspots": [c.as_dict() for c in hotspots.visible_hotspots(officer, base, at)],
     }
-    for figure, part in (("overdue", "denominator"), ("reopen", "numerator")):
-        items, total = services.figure_cases(
-            officer, {**the_month, "figure": figure, "part": part, "page": 1, "per_page": LIST_LIMIT}, at
-        )
-        data[figure] = {"items": items, "total": total}
+    totals = data["summary"]["total"]
+    for figure, part, total in (("overdue", "denominator", totals["overdue"]["count"]),
+                                ("reopen", "numerator", totals["reopen"]["numerator"])):  # fmt: skip
+        page = {**the_month, "figure": figure, "part": part, "page": 1, "per_page": LIST_LIMIT}
+        data[figure] = {"items": services.figure_cases(officer, page, at, count=False)[0], "total": total}
     bureaus = current_app.extensions["ecoflow.norm"].catalog["bureaus"]
     data["bureaus"] = "、".join(bureaus[b] for b in data["summary"]["bureaus"])
     return data
@@ -86,43 +86,61 @@ def _case_row(item: dict) -> list:
     return [item["case_no"], item["unit"], item["officer"], at, outcome]
 
 
+class _Book:
+    """An .xlsx workbook written sheet by sheet, row by row (XlsxWriter, in memory)."""
+
+    def __init__(self):
+        self.out = BytesIO()
+        self.book = xlsxwriter.Workbook(self.out, {"in_memory": True})
+        self.sheet, self.row = None, 0
+
+    def sheet_named(self, name: str):
+        self.sheet, self.row = self.book.add_worksheet(name), 0
+
+    def append(self, values=()):
+        self.sheet.write_row(self.row, 0, values)
+        self.row += 1
+
+    def close(self) -> BytesIO:
+        self.book.close()
+        self.out.seek(0)
+        return self.out
+
+
 def workbook(data: dict) -> BytesIO:
     """The report as an .xlsx workbook, one sheet per part."""
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("概览")
-    sheet.append([data["title"]])
-    sheet.append(["范围", data["bureaus"]])
-    sheet.append(["生成时间", data["generated_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")])
-    sheet.append([])
-    sheet.append(["指标", "分子", "分母", "比率"])
+    book = _Book()
+    book.sheet_named("概览")
+    book.append([data["title"]])
+    book.append(["范围", data["bureaus"]])
+    book.append(["生成时间", data["generated_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")])
+    book.append()
+    book.append(["指标", "分子", "分母", "比率"])
     for name, label in services.LABELS.items():
         figure = data["summary"]["total"][name]
         if "count" in figure:
-            sheet.append([label, figure["count"], None, None])
+            book.append([label, figure["count"]])
         else:
-            sheet.append([label, figure["numerator"], figure["denominator"], figure["rate"]])
+            book.append([label, figure["numerator"], figure["denominator"], figure["rate"]])
     for name, label in DIMENSIONS.items():
-        sheet = book.create_sheet(f"按{label}")
-        sheet.append(["排名", label, "综合得分", *FIGURE_HEADER])
+        book.sheet_named(f"按{label}")
+        book.append(["排名", label, "综合得分", *FIGURE_HEADER])
         for group in data["by"][name]:
-            sheet.append([group.get("rank"), group["label"], group.get("score"), *figure_row(group["figures"])])
-    sheet = book.create_sheet("月度趋势")
-    sheet.append(["月份", *FIGURE_HEADER])
+            book.append([group.get("rank"), group["label"], group.get("score"), *figure_row(group["figures"])])
+    book.sheet_named("月度趋势")
+    book.append(["月份", *FIGURE_HEADER])
     for group in data["trend"]:
-        sheet.append([group["key"], *figure_row(group["figures"])])
-    sheet = book.create_sheet("热点")
-    sheet.append(["区域", "类别", "本期件数", "上期件数", "增长", "涉及单位", "跨界"])
+        book.append([group["key"], *figure_row(group["figures"])])
+    book.sheet_named("热点")
+    book.append(["区域", "类别", "本期件数", "上期件数", "增长", "涉及单位", "跨界"])
     for c in data["hotspots"]:
-        sheet.append([c["label"], c["category_label"], c["cases"], c["previous"], c["growth"],
-                      "、".join(c["bureaus"]), "是" if c["crosses_border"] else "否"])  # fmt: skip
+        book.append([c["label"], c["category_label"], c["cases"], c["previous"], c["growth"],
+                     "、".join(c["bureaus"]), "是" if c["crosses_border"] else "否"])  # fmt: skip
     for key, title in (("overdue", "超期案件"), ("reopen", "重办案件")):
-        sheet = book.create_sheet(title)
-        sheet.append([f"共 {data[key]['total']} 项" + (f"，列出前 {LIST_LIMIT} 项" if data[key]["total"] > LIST_LIMIT
-                                                      else "")])  # fmt: skip
-        sheet.append(CASE_HEADER)
+        book.sheet_named(title)
+        total = data[key]["total"]
+        book.append([f"共 {total} 项" + (f"，列出前 {LIST_LIMIT} 项" if total > LIST_LIMIT else "")])
+        book.append(CASE_HEADER)
         for item in data[key]["items"]:
-            sheet.append(_case_row(item))
-    out = BytesIO()
-    book.save(out)
-    out.seek(0)
-    return out
+            book.append(_case_row(item))
+    return book.close()

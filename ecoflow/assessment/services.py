@@ -297,8 +297,9 @@ def _figure_conditions(figure: str, part: str, rules: Rules) -> list:
     return [Fact.measure == measure, *({"numerator": [met], "missed": [missed]}.get(part, []))]
 
 
-def figure_cases(officer: Officer, filters: dict, now: datetime) -> tuple[list[dict], int]:
-    """The items behind one figure, with their cases, one page, latest first."""
+def figure_cases(officer: Officer, filters: dict, now: datetime, count: bool = True) -> tuple[list[dict], int | None]:
+    """The items behind one figure, with their cases, one page, latest first, and how many in all
+    (None when not asked to count)."""
     rules = get_rules()
     conditions = _fact_conditions(officer, filters, now) + _figure_conditions(filters["figure"], filters["part"], rules)
     query = (
@@ -309,7 +310,7 @@ def figure_cases(officer: Officer, filters: dict, now: datetime) -> tuple[list[d
         .outerjoin(Officer, Officer.id == Fact.officer_id)
         .where(*conditions)
     )  # fmt: skip
-    total = db.session.scalar(select(func.count()).select_from(Fact).where(*conditions))
+    total = db.session.scalar(select(func.count()).select_from(Fact).where(*conditions)) if count else None
     page, per_page = filters["page"], filters["per_page"]
     rows = db.session.execute(
         query.order_by(Fact.counted_at.desc(), Fact.id.desc()).limit(per_page).offset((page - 1) * per_page)
