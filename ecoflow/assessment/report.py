@@ -14,8 +14,9 @@ from ecoflow.timeutil import SHANGHAI
 from . import hotspots, services
 from .facts import month_of
 
-# The case lists of a report stop here (the workbook says how many there were in all).
-LIST_LIMIT = 5000
+# The case lists of a report stop here, the latest first (the workbook says how many there were in all;
+# the dashboard lists every one).
+LIST_LIMIT = 2000
 DIMENSIONS = {"unit": "承办单位", "category": "类别", "channel": "渠道", "district": "区域"}
 
 
@@ -139,7 +140,8 @@ def workbook(data: dict) -> BytesIO:
     for key, title in (("overdue", "超期案件"), ("reopen", "重办案件")):
         book.sheet_named(title)
         total = data[key]["total"]
-        book.append([f"共 {total} 项" + (f"，列出前 {LIST_LIMIT} 项" if total > LIST_LIMIT else "")])
+        more = f"，列出最近 {LIST_LIMIT} 项（看板可查看全部）" if total > LIST_LIMIT else ""
+        book.append([f"共 {total} 项{more}"])
         book.append(CASE_HEADER)
         for item in data[key]["items"]:
             book.append(_case_row(item))
