@@ -178,8 +178,10 @@ def count_facts(officer: Officer, filters: dict, now: datetime, group_by: str | 
         sums = [func.sum(MonthlyCount.n), func.sum(MonthlyCount.ok), func.sum(MonthlyCount.seconds),
                 func.sum(MonthlyCount.timed)]  # fmt: skip
         kept = _grouped(MonthlyCount, group_by, sums, _conditions(MonthlyCount, officer, filters, now))
-        ahead = _grouped(Fact, group_by, fact_sums, [*_conditions(Fact, officer, filters, now), Fact.counted_at > now])
-        parts = [(kept, 1), (ahead, -1)]
+        parts = [(kept, 1)]
+        if default_months(filters, now)[1] >= month_of(now):  # a past month holds nothing that counts later
+            ahead = [*_conditions(Fact, officer, filters, now), Fact.counted_at > now]
+            parts.append((_grouped(Fact, group_by, fact_sums, ahead), -1))
     result: dict = {}
     for rows, sign in parts:
         for key, measure, level, n, ok, seconds, timed in rows:
