@@ -8,17 +8,19 @@ statements (read the old facts it changes, write the facts, add to the counts), 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections import defaultdict
 from itertools import chain
 
 from flask import current_app
 from sqlalchemy import case, delete, event, func, insert, inspect, literal, select, tuple_, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ecoflow.complaints.models import Clock, Complaint, Event
 from ecoflow.complaints.privacy import address_district
 from ecoflow.escalation.models import Whistle, WhistleParty
-from ecoflow.extensions import db, dialect_insert
+from ecoflow.extensions import db
 from ecoflow.timeutil import SHANGHAI
 
 from .models import ROLLUP_KEY, Fact, MonthlyCount
@@ -133,13 +135,20 @@ def _changed(obj, names) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
+@functools.cache
+def _upsert(dialect: str, model, key: tuple[str, ...], columns: tuple[str, ...], add: bool):
+    """INSERT ... ON CONFLICT (key) DO UPDATE: set `columns` (or add them to what is there), built once."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(model)
+    table = model.__table__.c
+    new = {c: (table[c] + statement.excluded[c]) if add else statement.excluded[c] for c in columns}
+    return statement.on_conflict_do_update(index_elements=list(key), set_=new)
+
+
 def write_facts(connection, rows: list[dict]):
     """Insert the facts, or update them where their item is counted already."""
-    if not rows:
-        return
-    statement = dialect_insert(Fact)
-    columns = {c: getattr(statement.excluded, c) for c in rows[0] if c not in ("measure", "source_id")}
-    connection.execute(statement.on_conflict_do_update(index_elements=["measure", "source_id"], set_=columns), rows)
+    if rows:
+        columns = tuple(c for c in rows[0] if c not in ("measure", "source_id"))
+        connection.execute(_upsert(connection.dialect.name, Fact, ("measure", "source_id"), columns, False), rows)
 
 
 def _rollup_key(fact) -> tuple | None:
@@ -164,11 +173,9 @@ def count_changes(connection, old: list, new: list):
             delta[3] += sign * (fact["seconds"] is not None)
     rows = [dict(zip(ROLLUP_KEY, key, strict=True), n=d[0], ok=d[1], seconds=d[2], timed=d[3])
             for key, d in deltas.items() if any(d)]  # fmt: skip
-    if not rows:
-        return
-    statement = dialect_insert(MonthlyCount)
-    added = {c: getattr(MonthlyCount, c) + getattr(statement.excluded, c) for c in ("n", "ok", "seconds", "timed")}
-    connection.execute(statement.on_conflict_do_update(index_elements=list(ROLLUP_KEY), set_=added), rows)
+    if rows:
+        statement = _upsert(connection.dialect.name, MonthlyCount, ROLLUP_KEY, ("n", "ok", "seconds", "timed"), True)
+        connection.execute(statement, rows)
 
 
 def _old_facts(connection, condition) -> list:
