@@ -90,3 +90,17 @@ def test_the_demo_board_has_a_typical_case_without_its_complainant(runner, clien
     assert "工地夜间施工" in board
     for secret in ("张伟", "13811112201", "云景里"):  # the first Beijing demo case's complainant
         assert secret not in board
+
+
+def test_the_message_for_the_peers_carries_only_the_scrubbed_record(api, db):
+    from ecoflow.complaints.models import Complaint
+    from ecoflow.exposure.models import Exposure
+    from ecoflow.exposure.services import peer_message
+
+    case_no = closed_case(api)
+    publish(api, case_no)
+    exposure = db.session.query(Exposure).one()
+    message = peer_message(exposure, db.session.query(Complaint).filter_by(case_no=case_no).one())
+    assert message["case_no"] == case_no and message["categories"] == ["air"]
+    for secret in SECRETS:
+        assert secret not in str(message)

@@ -68,17 +68,28 @@ def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: date
     db.session.add(exposure)
     db.session.flush()
     record_event(complaint, actor, "expose", complaint.state, {"exposure": exposure.id, "title": exposure.title}, now)
-    share_with_peers(exposure)
+    share_with_peers(exposure, complaint, now)
     return exposure
 
 
-def share_with_peers(exposure: Exposure):
-    """Send the public record to the peer bureaus as `exposure.publish`.
+def peer_message(exposure: Exposure, complaint: Complaint) -> dict:
+    """The `exposure.publish` payload of the exchange: the board's scrubbed text and the case number."""
+    return {
+        "case_no": complaint.case_no, "title": exposure.title, "summary": exposure.summary,
+        "categories": list(complaint.categories), "district": complaint.district_code,
+        "result": exposure.handling, "closed_at": complaint.closed_at.isoformat(),
+    }  # fmt: skip
 
-    The exchange (issue 4) has not landed on main yet: until it does this only logs. At merge, write
-    the message to the exchange's outbox here, inside this transaction, with the same public fields
-    the board shows (public_exposure_schema.dump(exposure)); nothing personal is in them."""
-    log.info("Exposure %s published; sharing with peers awaits the exchange (exposure.publish)", exposure.id)
+
+def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) -> dict:
+    """Send the public record to the peer bureaus as `exposure.publish`, in this transaction.
+
+    The exchange (issue 4, branch `exchange`) has not landed on main yet: until it does, this builds the
+    message and logs it. At merge, queue it to every peer here, e.g.
+    `exchange.outbox.enqueue("exposure.publish", complaint.bureau_code, peer, complaint.case_no, message, now)`."""
+    message = peer_message(exposure, complaint)
+    log.info("Exposure %s of %s published; sharing with peers awaits the exchange", exposure.id, complaint.case_no)
+    return message
 
 
 def get_exposure(exposure_id: int) -> Exposure:
