@@ -300,3 +300,11 @@ def test_kept_facts_equal_facts_rebuilt_from_the_cases(api, db):
         rebuild_facts()
     db.session.commit()
     assert snapshot() == kept
+
+
+def test_an_odd_address_never_stops_an_action(api):
+    """A district read from an address is cut to fit; the case goes on and counts."""
+    odd = "很长的地名" * 20 + "区某路1号"
+    case_no = handling(api, location={"address": odd})
+    act(api, START + timedelta(hours=1), case_no, "contact", "bj-officer", method="电话")
+    assert figure(assess(api), "response") == (1, 1, 1.0)

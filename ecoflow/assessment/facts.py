@@ -9,7 +9,6 @@ statements (read the old facts it changes, write the facts, add to the counts), 
 from __future__ import annotations
 
 import functools
-import logging
 from collections import defaultdict
 from itertools import chain
 
@@ -24,8 +23,6 @@ from ecoflow.extensions import db
 from ecoflow.timeutil import SHANGHAI
 
 from .models import ROLLUP_KEY, Fact, MonthlyCount
-
-log = logging.getLogger(__name__)
 
 # A summoned party is counted for its own bureau and unit, not for the case's.
 PARTY_MEASURE = "whistle"
@@ -46,8 +43,10 @@ def month_of(moment) -> int | None:
 
 def district_of(complaint: Complaint) -> str | None:
     """The district a case counts in: its district code, else the district its address names.
-    (Issue 6's address routing gives every complaint a district code; the fallback then goes idle.)"""
-    return complaint.district_code or address_district(complaint.address)
+    (Issue 6's address routing gives every complaint a district code; the fallback then goes idle.)
+    Cut to the column's 40 characters: an odd address must never stop an action."""
+    district = complaint.district_code or address_district(complaint.address)
+    return district[:40] if district else None
 
 
 def category_bits(categories) -> int:

@@ -64,7 +64,7 @@ def area_of(lat, lng, district: str | None, grid: float) -> str:
     its district. (Issue 6's district codes make the fallback exact.)"""
     if lat is not None and lng is not None:
         return f"grid:{math.floor(lat / grid) * grid:.3f},{math.floor(lng / grid) * grid:.3f}"
-    return f"district:{district or '未知'}"
+    return f"district:{(district or '未知')[:40]}"  # fits the alert's key, however odd the address
 
 
 def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster]:
