@@ -14,7 +14,7 @@ bp = Blueprint("assessment_api", __name__, url_prefix="/api/v1")
 
 def _with_links(body: dict, filters: dict) -> dict:
     """Each figure names where to list the cases behind it."""
-    base = {k: v for k, v in request.args.items() if k not in ("group_by", "rank_by")}
+    base = {k: v for k, v in request.args.items() if k != "group_by"}
 
     def link(figure_set, extra):
         for name in services.FIGURES:
