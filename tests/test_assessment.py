@@ -308,3 +308,15 @@ def test_an_odd_address_never_stops_an_action(api):
     case_no = handling(api, location={"address": odd})
     act(api, START + timedelta(hours=1), case_no, "contact", "bj-officer", method="电话")
     assert figure(assess(api), "response") == (1, 1, 1.0)
+
+
+def test_the_rebuild_command_restores_lost_facts(api, runner, db):
+    case_no = handling(api)
+    act(api, START + timedelta(hours=1), case_no, "contact", "bj-officer", method="电话")
+    db.session.execute(Fact.__table__.delete())
+    db.session.execute(MonthlyCount.__table__.delete())
+    db.session.commit()
+    assert figure(assess(api), "response") == (0, 0, None)
+    result = runner.invoke(args=["ecoflow", "assessment", "rebuild"])
+    assert result.exit_code == 0 and "fact(s) written" in result.output
+    assert figure(assess(api), "response") == (1, 1, 1.0)

@@ -99,3 +99,12 @@ def test_the_scheduler_raises_hotspot_alerts(app, api, db, coordinator):
         complain(api, START + timedelta(hours=hour), "HE" if hour == 2 else "BJ")
     run_jobs(app, "test-holder", now=START + timedelta(hours=3))
     assert len(hotspot_notices(db)) == 1
+
+
+def test_the_hotspots_command_lists_and_alerts(api, runner, db, coordinator):
+    for hour in range(3):
+        complain(api, START + timedelta(hours=hour), "HE" if hour == 2 else "BJ")
+    result = runner.invoke(args=["ecoflow", "assessment", "hotspots", "--at", "2026-11-02T13:00", "--alert"])
+    assert result.exit_code == 0, result.output
+    assert "cases=3" in result.output and "bureaus=BJ,HE" in result.output and "ALERT" in result.output
+    assert len(hotspot_notices(db)) == 1
