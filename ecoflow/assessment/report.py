@@ -55,6 +55,20 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
     return data
 
 
+def dashboard(officer, filters: dict, now: datetime, hotspot_rows: int = 10) -> dict:
+    """What the dashboard shows: the month's figures grouped (by unit unless asked otherwise) and
+    ranked, the 12-month trend, the top hotspots."""
+    month = services.default_months(filters, now)[1]
+    group_by = filters.get("group_by") or "unit"
+    base = {k: v for k, v in filters.items() if k not in ("month", "from_", "to", "group_by") and v}
+    body = services.assess(officer, {**base, "month": month, "group_by": group_by}, now)
+    return {
+        "body": body, "group_by": group_by, "month": body["to"],
+        "trend": services.grouped(officer, {**base, "from_": shift(month, -11), "to": month}, now, "month"),
+        "hotspots": [c.as_dict() for c in hotspots.visible_hotspots(officer, base, now)][:hotspot_rows],
+    }  # fmt: skip
+
+
 def filename(data: dict) -> str:
     return f"ecoflow-monthly-{data['month']}.xlsx"
 

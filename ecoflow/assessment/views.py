@@ -17,7 +17,7 @@ from ecoflow.officers.services import authenticate, officer_for_token
 from ecoflow.rest import load
 from ecoflow.timeutil import SHANGHAI, utcnow
 
-from . import charts, hotspots, report, services
+from . import charts, report, services
 from .schemas import assessment_filter_schema, figure_cases_schema
 
 bp = Blueprint("assessment", __name__, url_prefix="/assessment")
@@ -86,21 +86,13 @@ def _filters():
 @bp.get("/")
 @page_officer
 def dashboard():
-    filters = _filters()
-    now = utcnow()
-    month = services.default_months(filters, now)[1]
-    group_by = filters.get("group_by") or "unit"
-    base = {k: v for k, v in filters.items() if k not in ("month", "from_", "to", "group_by") and v}
-    body = services.assess(g.officer, {**base, "month": month, "group_by": group_by}, now)
+    data = report.dashboard(g.officer, _filters(), utcnow())
     query = {k: v for k, v in request.args.items() if v}
     scope = {k: v for k, v in query.items() if k != "group_by"}
-    first = report.shift(month, -11)
-    trend = services.grouped(g.officer, {**base, "from_": first, "to": month}, now, "month")
     return render_template(
-        "assessment/dashboard.html", body=body, trend=trend, group_by=group_by, month=body["to"],
-        query=query, scope=scope, trend_scope={k: v for k, v in scope.items() if k != "month"}, labels=services.LABELS,
-        trend_svg=charts.trend_chart(trend), ranking_svg=charts.ranking_chart(body["groups"]),
-        hotspots=[c.as_dict() for c in hotspots.visible_hotspots(g.officer, base, now)][:10],
+        "assessment/dashboard.html", **data, query=query, scope=scope,
+        trend_scope={k: v for k, v in scope.items() if k != "month"}, labels=services.LABELS,
+        trend_svg=charts.trend_chart(data["trend"]), ranking_svg=charts.ranking_chart(data["body"]["groups"]),
         bureaus=services.visible_bureaus(g.officer), catalog=services.catalog(), groups=services.GROUP_LABELS,
     )  # fmt: skip
 
