@@ -24,9 +24,9 @@ class Fact(db.Model):
     __tablename__ = "assessment_facts"
     __table_args__ = (
         UniqueConstraint("measure", "source_id"),
-        Index("ix_assessment_facts_month", "month", "bureau_code", "measure"),
-        # The items that count only later (pending, due ahead): what the monthly counts must leave out.
-        Index("ix_assessment_facts_counted_at", "counted_at"),
+        # A month's items in the order they counted: the cases behind a figure, latest first, and
+        # the items that count only later than now (pending, due ahead), which the monthly counts hold.
+        Index("ix_assessment_facts_month", "month", "counted_at"),
         Index("ix_assessment_facts_officer", "officer_id", "month"),
     )
 

@@ -55,8 +55,7 @@ def upgrade():
     )
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_facts_complaint_id'), ['complaint_id'], unique=False)
-        batch_op.create_index('ix_assessment_facts_month', ['month', 'bureau_code', 'measure'], unique=False)
-        batch_op.create_index('ix_assessment_facts_counted_at', ['counted_at'], unique=False)
+        batch_op.create_index('ix_assessment_facts_month', ['month', 'counted_at'], unique=False)
         batch_op.create_index('ix_assessment_facts_officer', ['officer_id', 'month'], unique=False)
 
     op.create_table('assessment_monthly',
@@ -113,7 +112,6 @@ def downgrade():
     op.drop_table('assessment_monthly')
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
         batch_op.drop_index('ix_assessment_facts_officer')
-        batch_op.drop_index('ix_assessment_facts_counted_at')
         batch_op.drop_index('ix_assessment_facts_month')
         batch_op.drop_index(batch_op.f('ix_assessment_facts_complaint_id'))
 
