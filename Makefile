@@ -4,10 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 
-.PHONY: run test install migrate demo lint format bench clean
+.PHONY: run test install migrate demo federation lint format bench clean
 
 run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data and the scheduler
 	ECOFLOW_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
+
+federation: install  ## three instances, one bureau each, over the exchange: BJ :5001, TJ :5002, HE :5003
+	$(BIN)/python scripts/federation.py
 
 test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .

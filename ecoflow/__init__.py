@@ -38,11 +38,13 @@ def register_norm(app: Flask):
     """Load workflows/ once; a broken file stops start-up here, naming the file and the fault."""
     from .complaints.schemas import action_schemas, complaint_create_schema
     from .complaints.services import CONDITIONS
+    from .exchange.trust import Trust
     from .norm import load_norm
 
     norm = load_norm(app.config["WORKFLOWS_DIR"])
     app.extensions["ecoflow.norm"] = norm
     app.extensions["ecoflow.machine"] = norm.build_machine(CONDITIONS)
+    app.extensions["ecoflow.trust"] = Trust(app.config, list(norm.catalog["bureaus"]))
     app.extensions["ecoflow.schemas"] = {
         "create": complaint_create_schema(norm),
         "actions": action_schemas(norm),
@@ -63,12 +65,15 @@ def register_blueprints(app: Flask):
     from .assessment.views import bp as assessment_views
     from .complaints.api import bp as complaints_api
     from .escalation.api import bp as escalation_api
+    from .exchange.api import bp as exchange_api
+    from .exchange.api import peer_bp as exchange_peer_api
     from .exposure.api import bp as exposure_api
     from .exposure.views import bp as exposure_views
     from .notifications.api import bp as notifications_api
     from .officers.api import bp as officers_api
 
-    api = (officers_api, complaints_api, escalation_api, notifications_api, assessment_api, exposure_api)
+    api = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
+           assessment_api, exposure_api)  # fmt: skip
     for blueprint in (*api, assessment_views, exposure_views):
         app.register_blueprint(blueprint)
 
@@ -86,3 +91,4 @@ def register_cli(app: Flask):
     if not app.debug:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("transitions").setLevel(logging.WARNING)
+    logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)  # a line per run of each job

@@ -6,9 +6,11 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .exchange.cli import exchange_cli
 from .extensions import db
 
 ecoflow_cli = AppGroup("ecoflow", help="EcoFlow operator commands.")
+ecoflow_cli.add_command(exchange_cli)
 
 
 @ecoflow_cli.command("seed-demo")
@@ -40,6 +42,16 @@ def audit_verify():
         click.echo(f"{len(broken)} case(s) with a broken audit trail.")
         sys.exit(1)
     click.echo("Every audit trail is intact.")
+
+
+@ecoflow_cli.command("rehash-complainants")
+def rehash_complainants_command():
+    """Key every complainant's phone number with HISTORY_KEY, for matching across bureaus."""
+    from .complaints.history import rehash_complainants
+
+    changed = rehash_complainants()
+    db.session.commit()
+    click.echo(f"{changed} complaint(s) rehashed.")
 
 
 AT_FORMATS = ["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M"]

@@ -1,6 +1,7 @@
 """Configuration: one documented set of defaults; environment variables override them;
 tests pass a mapping to create_app."""
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -26,8 +27,35 @@ DEFAULTS = {
     "SCHEDULER_INTERVAL_SECONDS": 60,
     # Where notices go besides the inbox: an import path to a class with send(notification).
     "NOTIFICATION_SENDER": "ecoflow.notifications.senders:LoggingSender",
-    # Larger request bodies are refused with 413.
+    # Larger request bodies are refused with 413; a batch of envelopes from a peer may be larger.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
+    "EXCHANGE_MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # The exchange (docs/exchange.md). The bureaus this instance speaks for: all of the catalog
+    # (the unified platform) unless named, e.g. ["HE"] for Hebei's own instance.
+    "EXCHANGE_BUREAUS": None,
+    # Where each hosted bureau's Ed25519 private key lives (<code>.pem; made on first start when
+    # missing); default instance/exchange_keys. Never in the repository.
+    "EXCHANGE_KEYS_DIR": None,
+    # The peers registry: {"HE": {"url": "https://...", "public_key": "<base64>"}}.
+    "EXCHANGE_PEERS": {},
+    # Delivery: every EXCHANGE_INTERVAL_SECONDS, up to EXCHANGE_BATCH envelopes per POST and up to
+    # EXCHANGE_CONCURRENCY POSTs to a peer at once (messages about one case in one of them); a failed
+    # message waits BACKOFF * 2^(attempts-1) (at most BACKOFF_MAX, less up to half of it as jitter)
+    # and is dead-lettered after MAX_ATTEMPTS.
+    "EXCHANGE_INTERVAL_SECONDS": 10,
+    "EXCHANGE_BATCH": 200,
+    "EXCHANGE_CONCURRENCY": 2,
+    "EXCHANGE_BACKOFF_SECONDS": 10,
+    "EXCHANGE_BACKOFF_MAX_SECONDS": 3600,
+    "EXCHANGE_MAX_ATTEMPTS": 10,
+    "EXCHANGE_TIMEOUT_SECONDS": 10,
+    # How long an officer's screen waits for a peer's answer (history), in seconds.
+    "EXCHANGE_QUERY_TIMEOUT_SECONDS": 3,
+    # A message sent further from our clock than this is refused.
+    "EXCHANGE_MAX_CLOCK_SKEW_SECONDS": 300,
+    # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
+    # the three bureaus must share it. Default: derived from SECRET_KEY (enough for one instance).
+    "HISTORY_KEY": None,
 }
 
 ENVIRONMENT = {
@@ -36,15 +64,22 @@ ENVIRONMENT = {
     "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
     "ECOFLOW_SCHEDULER": "SCHEDULER_IN_PROCESS",
     "ECOFLOW_NOTIFICATION_SENDER": "NOTIFICATION_SENDER",
+    "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
+    "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
 }
 
 
 def load_config(app, overrides=None):
-    """Fill app.config from the defaults, the environment, then `overrides`."""
+    """Fill app.config from the defaults, the environment, the JSON file ECOFLOW_CONFIG names
+    (one bureau's instance: its bureau, keys and peers), then `overrides`."""
     app.config.from_mapping(DEFAULTS)
     for variable, key in ENVIRONMENT.items():
         if os.environ.get(variable):
             app.config[key] = os.environ[variable]
+    if os.environ.get("ECOFLOW_BUREAUS"):
+        app.config["EXCHANGE_BUREAUS"] = os.environ["ECOFLOW_BUREAUS"].split(",")
+    if os.environ.get("ECOFLOW_CONFIG"):
+        app.config.from_file(os.environ["ECOFLOW_CONFIG"], load=json.load)
     if isinstance(app.config["SCHEDULER_IN_PROCESS"], str):
         app.config["SCHEDULER_IN_PROCESS"] = app.config["SCHEDULER_IN_PROCESS"].lower() in ("1", "true", "yes")
     app.config.from_mapping(overrides or {})
@@ -54,6 +89,8 @@ def load_config(app, overrides=None):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ecoflow.sqlite'}"
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    if not app.config["EXCHANGE_KEYS_DIR"]:
+        app.config["EXCHANGE_KEYS_DIR"] = str(instance / "exchange_keys")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith(("postgres://", "postgresql://")):
         # psycopg 3 is the driver we ship.

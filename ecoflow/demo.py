@@ -87,6 +87,7 @@ def load_demo() -> bool:
     if db.session.scalar(select(Bureau).limit(1)) is not None:
         return False
     norm = current_app.extensions["ecoflow.norm"]
+    hosted = current_app.extensions["ecoflow.trust"].hosted  # one bureau's instance: only its people and cases
     now = utcnow()
     password_hash = hash_password(PASSWORD)
     for code, name in norm.catalog["bureaus"].items():
@@ -94,6 +95,8 @@ def load_demo() -> bool:
         units = [Unit(bureau_code=code, code=c, name=n, district_code=d) for c, n, d in UNITS[code]]
         db.session.add_all(units)
         db.session.flush()
+        if code not in hosted:
+            continue
         for role, person in zip(ROLES, NAMES[code], strict=True):
             officer = Officer(
                 username=f"{code.lower()}-{role}", name=person, password_hash=password_hash,
@@ -102,14 +105,16 @@ def load_demo() -> bool:
             officer.grants.append(RoleGrant(role=role, bureau_code=code))
             db.session.add(officer)
     # 京津冀协调办: sees the three bureaus' figures and gets the hotspot alerts.
+    home = sorted(hosted)[0]
     coordinator = Officer(
-        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code="BJ"
+        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code=home
     )
-    coordinator.grants.append(RoleGrant(role="coordinator", bureau_code="BJ"))
+    coordinator.grants.append(RoleGrant(role="coordinator", bureau_code=home))
     db.session.add(coordinator)
     db.session.flush()
     for code, complaints in COMPLAINTS.items():
-        _load_complaints(code, complaints, now)
+        if code in hosted:
+            _load_complaints(code, complaints, now)
     _publish_typical_case(now)
     return True
 

@@ -55,7 +55,7 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/")
+    return request.path.startswith(("/api/", "/exchange/"))
 
 
 def register_errorhandlers(app):

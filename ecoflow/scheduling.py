@@ -1,5 +1,6 @@
-"""The scheduler: runs the sweep (and sends notices) every minute. APScheduler keeps its jobs in
-memory, so one process per database runs them, holding a lease in the database."""
+"""The scheduler: runs the sweep (and sends notices) every minute, and delivers the exchange's
+outbox. APScheduler keeps its jobs in memory, so one process per database runs them, holding a
+lease in the database."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from .timeutil import utcnow
 log = logging.getLogger(__name__)
 
 LEASE = "scheduler"
+EXCHANGE_LEASE = "exchange"
 
 
 class Lease(db.Model):
@@ -74,6 +76,20 @@ def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
         return fired
 
 
+def run_exchange(app, holder: str, now: datetime | None = None) -> int:
+    """One tick of the exchange: deliver the due outbox messages. Does nothing without its lease."""
+    from .exchange.outbox import deliver_outbox
+
+    with app.app_context():
+        now = now or utcnow()
+        ttl = timedelta(seconds=3 * app.config["EXCHANGE_INTERVAL_SECONDS"])
+        if not hold_lease(EXCHANGE_LEASE, holder, ttl, now):
+            return 0
+        delivered = deliver_outbox(now)
+        db.session.commit()
+        return delivered
+
+
 def make_scheduler(app, blocking: bool):
     """A scheduler that runs the jobs every SCHEDULER_INTERVAL_SECONDS, starting now."""
     holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -81,6 +97,11 @@ def make_scheduler(app, blocking: bool):
     scheduler.add_job(
         run_jobs, "interval", seconds=app.config["SCHEDULER_INTERVAL_SECONDS"], args=[app, holder],
         id="sweep", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
+    )  # fmt: skip
+    # The exchange on its own, shorter beat: a peer that comes back gets its backlog soon.
+    scheduler.add_job(
+        run_exchange, "interval", seconds=app.config["EXCHANGE_INTERVAL_SECONDS"], args=[app, holder],
+        id="exchange", max_instances=1, coalesce=True, next_run_time=datetime.now(UTC),
     )  # fmt: skip
     return scheduler
 

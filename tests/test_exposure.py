@@ -104,3 +104,16 @@ def test_the_message_for_the_peers_carries_only_the_scrubbed_record(api, db):
     assert message["case_no"] == case_no and message["categories"] == ["air"]
     for secret in SECRETS:
         assert secret not in str(message)
+
+
+def test_a_published_case_is_queued_for_every_peer(api, db):
+    from ecoflow.exchange.models import OutboxMessage
+
+    case_no = closed_case(api)
+    publish(api, case_no)
+    messages = db.session.query(OutboxMessage).filter_by(type="exposure.publish").all()
+    assert sorted(m.recipient for m in messages) == ["HE", "TJ"]
+    for message in messages:
+        assert message.sender == "BJ" and message.payload["title"].startswith("欧某")
+        for secret in SECRETS:
+            assert secret not in str(message.payload)

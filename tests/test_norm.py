@@ -34,7 +34,8 @@ def workflows(tmp_path):
 def test_the_shipped_norm_loads(app):
     norm = load_norm(WORKFLOWS)
     assert set(norm.states) == {
-        "received", "accepted", "rejected", "merged", "graded", "assigned", "handling", "replied", "verifying", "closed"
+        "received", "accepted", "rejected", "merged", "graded", "assigned", "handling", "transferred", "replied",
+        "verifying", "closed", "returned",
     }  # fmt: skip
     assert norm.actions["assign"].sources == ("graded", "accepted")
     assert norm.grades["general"].clocks["reply"].unit == "natural_days"

@@ -1,26 +1,16 @@
-"""Charts for the dashboard and the printable report: SVG rendered on the server by pygal, with no
-script or style fetched from anywhere else."""
+"""Charts for the dashboard and the printable report: plain SVG drawn on the server, nothing fetched
+from anywhere else. (pygal was tried: its import hook breaks other imports on Python 3.11.)"""
 
 from __future__ import annotations
 
-import pygal
+from flask import render_template
 from markupsafe import Markup
-from pygal.style import Style
 
 from .services import LABELS
 
-STYLE = Style(
-    background="white", plot_background="white", font_family='"PingFang SC", "Microsoft YaHei", sans-serif',
-    colors=("#1d6f42", "#2f80ed", "#f2994a", "#9b51e0", "#eb5757"), title_font_size=14, label_font_size=11,
-    legend_font_size=11,
-)  # fmt: skip
-OPTIONS = {"js": [], "disable_xml_declaration": True, "style": STYLE, "width": 640, "height": 300,
-           "explicit_size": True}  # fmt: skip
+COLORS = ("#1d6f42", "#2f80ed", "#f2994a", "#9b51e0")
 TREND_FIGURES = ("response", "reply", "resolution", "satisfaction")
-
-
-def _svg(chart) -> Markup:
-    return Markup(chart.render(is_unicode=True))
+WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 300, 48, 16, 36, 64
 
 
 def _percent(figure):
@@ -28,18 +18,27 @@ def _percent(figure):
 
 
 def trend_chart(groups: list[dict]) -> Markup:
-    """The rates month by month."""
-    chart = pygal.Line(title="月度趋势（%）", range=(0, 100), show_dots=True, legend_at_bottom=True, **OPTIONS)
-    chart.x_labels = [g["key"] for g in groups]
-    for name in TREND_FIGURES:
-        chart.add(LABELS[name], [_percent(g["figures"][name]) for g in groups])
-    return _svg(chart)
+    """The rates month by month, one line each (a month without items leaves a gap)."""
+    plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+    step = plot_w / max(1, len(groups) - 1)
+    xs = [LEFT + i * step if len(groups) > 1 else LEFT + plot_w / 2 for i in range(len(groups))]
+    series = []
+    for color, name in zip(COLORS, TREND_FIGURES, strict=True):
+        points = [(x, TOP + plot_h * (1 - v / 100)) for x, v in zip(xs, (_percent(g["figures"][name]) for g in groups),
+                                                                     strict=True) if v is not None]  # fmt: skip
+        series.append({"label": LABELS[name], "color": color, "points": points})
+    frame = {"width": WIDTH, "height": HEIGHT, "left": LEFT, "top": TOP, "plot_w": plot_w, "plot_h": plot_h}
+    months = [g["key"] for g in groups]
+    return Markup(render_template("assessment/_trend.svg", series=series, months=months, xs=xs, **frame))
 
 
 def ranking_chart(groups: list[dict], limit: int = 15) -> Markup:
-    """The units (or other groups) by ranking score."""
+    """The groups by ranking score, best first."""
     ranked = [g for g in groups if g.get("score") is not None][:limit]
-    chart = pygal.HorizontalBar(title="综合得分排名（%）", range=(0, 100), show_legend=False, **OPTIONS)
-    chart.x_labels = [g["label"] for g in reversed(ranked)]
-    chart.add("综合得分", [round(g["score"] * 100, 1) for g in reversed(ranked)])
-    return _svg(chart)
+    bar, label_w = 18, 150
+    plot_w = WIDTH - label_w - 60
+    bars = [{"label": g["label"], "value": round(g["score"] * 100, 1), "y": TOP + i * (bar + 6),
+             "w": plot_w * g["score"]} for i, g in enumerate(ranked)]  # fmt: skip
+    height = TOP + len(bars) * (bar + 6) + 16
+    return Markup(render_template("assessment/_ranking.svg", bars=bars, bar=bar, label_w=label_w, width=WIDTH,
+                                  height=height, color=COLORS[0]))  # fmt: skip

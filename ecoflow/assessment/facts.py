@@ -83,13 +83,17 @@ def _deadline(done_at, due_at):
 
 
 def clock_fact(clock: Clock, complaint: Complaint, norm, rules) -> dict | None:
-    """响应 (first contact), 答复 (reply) or another watched clock, as the clock's status says."""
+    """响应 (first contact), 答复 (reply), 线索签收 (a lead's acknowledgement) or another watched clock,
+    as the clock's status says."""
     measure = rules.clock_measures.get(clock.kind)
     if measure is None or (measure == "response" and complaint.channel in rules.complainant_measures_skip_channels):
         return None
+    seconds = None
     if clock.stopped_at is not None:
         if clock.stopped_by in norm.clocks[clock.kind].stops_on:
             counted_at, is_ok = _deadline(clock.stopped_at, clock.due_at)
+            if measure == "lead":  # 线索签收: how long the lead waited to be acknowledged
+                seconds = int((clock.stopped_at - clock.started_at).total_seconds())
         elif clock.stopped_at > clock.due_at:  # ran out before the case ended otherwise
             counted_at, is_ok = clock.due_at, False
         else:  # cancelled in time (re-graded, case ended): not counted
@@ -98,11 +102,11 @@ def clock_fact(clock: Clock, complaint: Complaint, norm, rules) -> dict | None:
         counted_at, is_ok = None, None
     else:
         counted_at, is_ok = clock.due_at, None
-    return _fact(measure, clock.id, complaint, counted_at, is_ok)
+    return _fact(measure, clock.id, complaint, counted_at, is_ok, seconds=seconds)
 
 
 def event_facts(event_: Event, complaint: Complaint, norm, rules) -> list[dict]:
-    """回访 (follow-up), 答复 (an answer), 重办 (a reopening), 线索签收 (a lead acknowledged)."""
+    """回访 (follow-up), 答复 (an answer), 重办 (a reopening)."""
     action, at, facts = event_.action, event_.occurred_at, []
     skip = complaint.channel in rules.complainant_measures_skip_channels
     if action == rules.follow_up_action and not skip:
@@ -114,10 +118,6 @@ def event_facts(event_: Event, complaint: Complaint, norm, rules) -> list[dict]:
     outcome = spec.outcome_to(event_.to_state) if spec and event_.from_state != event_.to_state else None
     if outcome is not None and outcome.reopens:
         facts.append(_fact("reopen", event_.id, complaint, at, True))
-    if action == rules.lead_acknowledge_action and complaint.channel in rules.lead_channels:
-        seconds = int((at - complaint.received_at).total_seconds())
-        facts.append(_fact("lead", event_.id, complaint, at, seconds <= rules.lead_acknowledge_hours * 3600,
-                           seconds=seconds))  # fmt: skip
     return facts
 
 

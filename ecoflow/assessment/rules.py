@@ -24,9 +24,7 @@ class MeasuresSchema(Schema):
     follow_up_action = fields.String(required=True)
     satisfied_levels = Names
     answer_actions = Names
-    lead_channels = Names
-    lead_acknowledge_action = fields.String(required=True)
-    lead_acknowledge_hours = Positive
+    lead_clock = fields.String(required=True)
     complainant_measures_skip_channels = Names
 
 
@@ -56,9 +54,7 @@ class Rules:
     follow_up_action: str
     satisfied_levels: frozenset[str]
     answer_actions: frozenset[str]
-    lead_channels: frozenset[str]
-    lead_acknowledge_action: str
-    lead_acknowledge_hours: int
+    lead_clock: str
     complainant_measures_skip_channels: frozenset[str]
     ranking: MappingProxyType
     viewers: frozenset[str]
@@ -69,7 +65,7 @@ class Rules:
     def clock_measures(self) -> dict[str, str]:
         """Clock kind → the measure its clocks are counted in."""
         kinds = {kind: kind for kind in self.overdue_clocks}
-        return kinds | {self.response_clock: "response", self.reply_clock: "reply"}
+        return kinds | {self.response_clock: "response", self.reply_clock: "reply", self.lead_clock: "lead"}
 
 
 RATES = ("response", "reply", "resolution", "satisfaction", "reopen", "whistle", "lead")
@@ -86,12 +82,11 @@ def load_rules(directory, norm: Norm) -> Rules:
             if name not in known:
                 raise NormError(f"{where}: {what}: unknown '{name}'")
 
-    check([measures["response_clock"], measures["reply_clock"], *measures["overdue_clocks"]], norm.clocks, "clock")
-    check([measures["follow_up_action"], measures["lead_acknowledge_action"], *measures["answer_actions"]],
-          norm.actions, "action")  # fmt: skip
+    clocks = [measures["response_clock"], measures["reply_clock"], measures["lead_clock"], *measures["overdue_clocks"]]
+    check(clocks, norm.clocks, "clock")
+    check([measures["follow_up_action"], *measures["answer_actions"]], norm.actions, "action")
     check(measures["satisfied_levels"], norm.catalog["satisfaction"], "satisfied_levels")
-    check(measures["lead_channels"] + measures["complainant_measures_skip_channels"], norm.catalog["channels"],
-          "channel")  # fmt: skip
+    check(measures["complainant_measures_skip_channels"], norm.catalog["channels"], "channel")
     check(list(spec["ranking"]), RATES, "ranking")
     check(spec["viewers"] + spec["all_bureaus"] + [spec["hotspots"]["alert_role"]], norm.catalog["roles"], "role")
     frozen = {k: frozenset(v) if isinstance(v, list) else v for k, v in measures.items()}

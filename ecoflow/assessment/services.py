@@ -13,7 +13,8 @@ known (a clock met: when it stopped; a clock that ran out: at its due time):
 - 超期数 overdue: clocks (签收, 首次联系, 答复) that ran past due.
 - 吹哨报到率 whistle: summoned parties who reported in by the deadline
   ÷ summoned parties whose deadline passed or who reported; and the average time to report in.
-- 线索签收 lead: leads from peer bureaus accepted within the norm's hours ÷ leads accepted; average time.
+- 线索签收 lead: leads from peer bureaus signed for (签收) by their clock's due time ÷ lead clocks that
+  ended; and the average time from arrival to 签收.
 
 Leads from a peer bureau (channel peer_transfer) are left out of 响应率, 解决率 and 满意率: the origin
 bureau answers and counts that complainant, so a transferred case is counted once."""

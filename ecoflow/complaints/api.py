@@ -7,7 +7,7 @@ from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
-from . import services
+from . import history, services
 from .schemas import ComplaintContext, complaint_filter_schema, complaint_schema, complaints_schema, events_schema
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
@@ -74,6 +74,14 @@ def list_events(case_no):
         body = events_schema.dump(services.list_events(complaint))
     db.session.commit()
     return jsonify(body)
+
+
+@bp.get("/complaints/<case_no>/history")
+@login_required
+def complaint_history(case_no):
+    """信访大数据共享: earlier complaints by the same complainant or at the same place, every bureau."""
+    complaint = services.get_complaint(g.officer, case_no)
+    return {"items": history.complaint_history(g.officer, complaint)}
 
 
 @bp.get("/workflow")

@@ -86,6 +86,8 @@ def _action_field(spec: dict, norm):
         return Code(catalog["satisfaction"], required=required)
     if kind == "parties":
         return fields.List(Code(norm.ladder.parties), required=required, validate=validate.Length(min=1, max=6))
+    if kind == "bureau":
+        return Code(catalog["bureaus"], required=required)
     if kind == "evidence":
         return fields.List(Text(500), required=required, validate=validate.Length(max=50))
     raise AssertionError(kind)  # the norm loader admits no other type

@@ -3,7 +3,10 @@ its audit trail. Services take the acting officer and the time; they flush, the 
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
+import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -235,12 +238,23 @@ def _find_by_external_id(bureau_code, channel, external_id) -> Complaint | None:
     )
 
 
-def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Complaint, bool]:
+def complainant_key(phone: str | None) -> str | None:
+    """The keyed hash (HMAC-SHA256) that matches a complainant across bureaus, never the number."""
+    digits = re.sub(r"\D", "", phone or "")
+    if not digits:
+        return None
+    config = current_app.config
+    key = config["HISTORY_KEY"] or hmac.new(config["SECRET_KEY"].encode(), b"history", hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), digits.encode(), hashlib.sha256).hexdigest()
+
+
+def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tuple[Complaint, bool]:
     """登记: a new complaint in state `received`, or the existing one when the channel's external
-    id was seen before. Returns the complaint and whether it was created."""
+    id was seen before. Returns the complaint and whether it was created. `actor` None: the
+    system registers it (a lead from a peer bureau)."""
     norm = get_norm()
     bureau_code = data.get("bureau") or actor.bureau_code
-    if "intake" not in actor.roles_for(bureau_code):
+    if actor is not None and "intake" not in actor.roles_for(bureau_code):
         raise Forbidden(f"没有在 {bureau_code} 登记诉求的权限（需要受理员角色）。", code="role_not_allowed")
     external_id = data.get("external_id")
     if external_id:
@@ -270,6 +284,9 @@ def register_complaint(actor: Officer, data: dict, now: datetime) -> tuple[Compl
         description=data["description"],
         complainant_name=complainant.get("name"),
         complainant_phone=complainant.get("phone"),
+        complainant_key=complainant_key(complainant.get("phone")) or data.get("complainant_key"),
+        peer_bureau=data.get("peer_bureau"),
+        peer_case_no=data.get("peer_case_no"),
         callback_consent=complainant.get("callback_consent", False),
         is_sensitive=data.get("sensitive", False),
         address=location["address"],
@@ -334,23 +351,18 @@ EFFECTS = {}
 
 def effect(name):
     """Registers what an action of workflows/lifecycle.yaml does beyond changing state.
-    An action with no registered effect only records its fields."""
+    An action with no registered effect only records its fields; one with several runs them in
+    the order they were registered."""
 
     def register(function):
-        EFFECTS[name] = function
+        EFFECTS.setdefault(name, []).append(function)
         return function
 
     return register
 
 
-def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, now: datetime) -> Complaint:
-    """Take action `name` on `complaint` with the validated fields `data` (which include the
-    `version` the caller saw). Raises and changes nothing when the norm does not allow it."""
+def _check_officer_may(actor: Officer, complaint: Complaint, action: Action, data: dict):
     norm = get_norm()
-    check_can_view(actor, complaint)
-    action = norm.actions.get(name)
-    if action is None:
-        raise NotFound(f"没有名为 {name} 的操作。", {"actions": list(norm.actions)}, code="unknown_action")
     roles = roles_on(actor, complaint)
     if not roles & action.roles:
         raise Forbidden(
@@ -364,22 +376,39 @@ def perform_action(actor: Officer, complaint: Complaint, name: str, data: dict, 
             {"version": complaint.version, "state": complaint.state},
             code="stale_version",
         )
+
+
+def perform_action(actor: Officer | None, complaint: Complaint, name: str, data: dict, now: datetime) -> Complaint:
+    """Take action `name` on `complaint` with the validated fields `data` (which include the
+    `version` the caller saw). Raises and changes nothing when the norm does not allow it.
+    `actor` None: EcoFlow itself (the exchange) takes an action of the role `system`."""
+    norm = get_norm()
+    if actor is not None:
+        check_can_view(actor, complaint)
+    action = norm.actions.get(name)
+    if action is None:
+        raise NotFound(f"没有名为 {name} 的操作。", {"actions": list(norm.actions)}, code="unknown_action")
+    if actor is None:
+        if "system" not in action.roles:
+            raise Forbidden(f"“{action.label}”只能由办理人员执行。", code="role_not_allowed")
+        data = {**data, "version": complaint.version}
+    else:
+        _check_officer_may(actor, complaint, action, data)
     if complaint.state not in action.sources:
-        allowed = allowed_actions(actor, complaint)
+        allowed = allowed_actions(actor, complaint) if actor else []
         raise Conflict(
             f"案件当前状态为“{norm.states[complaint.state]['label']}”（{complaint.state}），不能“{action.label}”。"
             f"可执行的操作：{', '.join(allowed) or '无'}。",
             {"state": complaint.state, "allowed_actions": allowed},
             code="action_not_allowed",
         )
-
-    if action.assignee_only and complaint.officer_id != actor.id:
+    if actor is not None and action.assignee_only and complaint.officer_id != actor.id:
         raise Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
     step = Step(norm, actor, complaint, action, {k: v for k, v in data.items() if k != "version"}, now)
     step.record.update(step.data)
     from_state = complaint.state
-    if name in EFFECTS:
-        EFFECTS[name](step)
+    for function in EFFECTS.get(name, ()):
+        function(step)
     if not _machine().events[name].trigger(complaint, data=step.data):
         raise Conflict(f"当前不能“{action.label}”。", {"state": complaint.state}, code="action_not_allowed")
 
@@ -447,6 +476,11 @@ def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: da
     complaint.clocks.append(clock)
     _retime(norm, clock, complaint.grade)
     return clock
+
+
+def start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime) -> Clock:
+    """Start a clock of `kind` on the case from `started_at` (the ladder runs on it at once)."""
+    return _start_clock(complaint, kind, period, started_at, get_norm())
 
 
 def _set_grade_clocks(step: Step):

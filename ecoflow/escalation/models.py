@@ -65,6 +65,9 @@ class Whistle(db.Model):
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     joint_action: Mapped[str | None] = mapped_column(Text)
+    # A whistle a peer bureau blew at this one (over the exchange): its 报到 goes back there.
+    peer_bureau: Mapped[str | None] = mapped_column(String(8))
+    peer_whistle_id: Mapped[int | None]
 
     complaint: Mapped[Complaint] = relationship(lazy="joined")
     parties: Mapped[list[WhistleParty]] = relationship(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.services import (
@@ -14,11 +14,13 @@ from ecoflow.complaints.services import (
     effect,
     end_pause_at_cap,
     get_norm,
+    perform_action,
     record_event,
     roles_on,
     running_since,
 )
 from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant, Unit
@@ -35,6 +37,8 @@ log = logging.getLogger(__name__)
 def party_unit_id(name: str, complaint: Complaint) -> int | None:
     """The unit a party stands for on this case: a fixed unit by code, or the case's unit."""
     party = get_norm().ladder.parties[name]
+    if party["peer"]:
+        return None
     if party["unit"]:
         return db.session.scalar(
             select(Unit.id).where(Unit.bureau_code == complaint.bureau_code, Unit.code == party["unit"])
@@ -50,6 +54,8 @@ def party_officer_ids(name: str, complaint: Complaint, bureau_code: str | None =
     party = get_norm().ladder.parties[name]
     if party["assignee"]:
         return [complaint.officer_id] if complaint.officer_id else []
+    if party["peer"]:
+        return []  # officers of another bureau: reached over the exchange
     holders = (
         select(RoleGrant.officer_id, RoleGrant.unit_id, Officer.unit_id)
         .join(Officer)
@@ -115,6 +121,18 @@ def _apply_rung(clock: Clock, name: str, now: datetime):
         data["whistle"] = whistle.id
     complaint.updated_at = now
     record_event(complaint, None, name, complaint.state, data, now)
+    if rung.transfers:
+        _transfer_if_elsewhere(complaint, norm, now)
+
+
+def _transfer_if_elsewhere(complaint: Complaint, norm, now: datetime):
+    """线索移送 by the ladder: a late case in handling whose place lies in another bureau's jurisdiction."""
+    bureau = norm.bureau_of_place(complaint.district_code)
+    if complaint.state != "handling" or bureau in (None, complaint.bureau_code):
+        return
+    place = f"{norm.catalog['bureaus'][bureau]}辖区（区划代码 {complaint.district_code}）"
+    reason = f"案件超期，且诉求地点位于{place}，由系统移送。"
+    perform_action(None, complaint, "transfer", {"to_bureau": bureau, "reason": reason}, now)
 
 
 def _local(moment: datetime) -> str:
@@ -124,8 +142,9 @@ def _local(moment: datetime) -> str:
 # --- whistles ---------------------------------------------------------------------------------
 
 
-def blow_whistle(complaint, reason, parties, actor, now, clock=None) -> Whistle:
-    """吹哨: summon `parties` (names of workflows/ladder.yaml) to report in by the norm's deadline."""
+def blow_whistle(complaint, reason, parties, actor, now, clock=None, peer=None) -> Whistle:
+    """吹哨: summon `parties` (names of workflows/ladder.yaml) to report in by the norm's deadline.
+    `peer` (bureau, whistle id): the whistle a peer bureau blew at this one, answered over the exchange."""
     norm = get_norm()
     ladder = norm.ladder
     across = complaint.peer_bureau is not None
@@ -136,6 +155,7 @@ def blow_whistle(complaint, reason, parties, actor, now, clock=None) -> Whistle:
     whistle = Whistle(
         complaint_id=complaint.id, clock_id=clock.id if clock else None, reason=reason, blown_at=now,
         blown_by_id=actor.id if actor else None, level=max(levels, default=-1), escalate_at=report_by,
+        peer_bureau=peer[0] if peer else None, peer_whistle_id=peer[1] if peer else None,
     )  # fmt: skip
     db.session.add(whistle)
     db.session.flush()
@@ -146,11 +166,19 @@ def blow_whistle(complaint, reason, parties, actor, now, clock=None) -> Whistle:
 
 def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, report_by: datetime):
     ladder = get_norm().ladder
+    peer = ladder.parties[name]["peer"]
+    if peer and (complaint.peer_bureau is None or whistle.peer_bureau is not None):
+        return  # no other bureau on this case, or the whistle came from it
     party = WhistleParty(
-        whistle_id=whistle.id, party=name, bureau_code=complaint.bureau_code,
+        whistle_id=whistle.id, party=name, bureau_code=complaint.peer_bureau if peer else complaint.bureau_code,
         unit_id=party_unit_id(name, complaint), summoned_at=now, report_by=report_by, level=whistle.level,
     )  # fmt: skip
     whistle.parties.append(party)
+    if peer:
+        payload = {"whistle_id": whistle.id, "case_no": complaint.case_no, "peer_case_no": complaint.peer_case_no,
+                   "reason": whistle.reason, "report_by": report_by.isoformat()}  # fmt: skip
+        enqueue("whistle.blow", complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, now)
+        return
     label = ladder.parties[name]["label"]
     message = f"吹哨：案件 {complaint.case_no} 请{label}于 {_local(report_by)} 前报到。事由：{whistle.reason}"
     notify(party_officer_ids(name, complaint), "whistle", message, complaint.case_no, now)
@@ -215,12 +243,55 @@ def report_in(officer: Officer, whistle: Whistle, who_will_act: str, now: dateti
     )
     if party is None:
         raise Forbidden("您不在本次吹哨的被召集方中，或已报到。", code="not_summoned")
+    first = all(p.reported_at is None for p in whistle.parties)
     party.reported_at, party.reported_by_id, party.who_will_act = now, officer.id, who_will_act
     whistle.escalate_at = _next_escalation(whistle)
     complaint = whistle.complaint
+    if whistle.peer_bureau and first:  # this bureau reports in to the peer that summoned it
+        payload = {"whistle_id": whistle.peer_whistle_id, "who_will_act": who_will_act}
+        enqueue("whistle.report_in", complaint.bureau_code, whistle.peer_bureau, complaint.case_no, payload, now)
     complaint.updated_at = now
     record_event(complaint, officer, "report_in", complaint.state,
                  {"whistle": whistle.id, "party": party.party, "who_will_act": who_will_act}, now)  # fmt: skip
+    return party
+
+
+def whistle_from_peer(sender: str, recipient: str, payload: dict, now: datetime) -> Whistle:
+    """A peer bureau blew a whistle on a case linked to one of ours: summon our own parties."""
+    complaint = db.session.scalar(select(Complaint).where(
+        Complaint.bureau_code == recipient, Complaint.peer_bureau == sender,
+        or_(Complaint.case_no == payload.get("peer_case_no"), Complaint.peer_case_no == payload["case_no"]),
+    ))  # fmt: skip
+    if complaint is None:
+        raise NotFound(f"{recipient} 没有与 {sender} 的案件 {payload['case_no']} 关联的案件。", code="unknown_case")
+    parties = [p for p in get_norm().ladder.rung("whistle").summon if not get_norm().ladder.parties[p]["peer"]]
+    reason = f"{sender} 吹哨（案件 {payload['case_no']}）：{payload['reason']}"
+    whistle = blow_whistle(complaint, reason, parties, None, now, peer=(sender, payload["whistle_id"]))
+    complaint.updated_at = now
+    record_event(complaint, None, "whistle", complaint.state,
+                 {"whistle": whistle.id, "peer": sender, "peer_whistle": payload["whistle_id"], "by": "exchange"},
+                 now)  # fmt: skip
+    return whistle
+
+
+def report_in_from_peer(sender: str, recipient: str, payload: dict, now: datetime) -> WhistleParty:
+    """报到 of a peer bureau this bureau summoned, come back over the exchange."""
+    party = db.session.scalar(
+        select(WhistleParty).join(Whistle).join(Complaint).where(
+            WhistleParty.whistle_id == payload["whistle_id"], WhistleParty.bureau_code == sender,
+            Complaint.bureau_code == recipient,
+        )
+    )  # fmt: skip
+    if party is None:
+        raise NotFound(f"没有召集 {sender} 的吹哨 {payload['whistle_id']}。", code="unknown_whistle")
+    if party.reported_at is None:
+        party.reported_at, party.who_will_act = now, payload["who_will_act"]
+        whistle = party.whistle
+        whistle.escalate_at = _next_escalation(whistle)
+        complaint = whistle.complaint
+        complaint.updated_at = now
+        record_event(complaint, None, "report_in", complaint.state, {"whistle": whistle.id, "party": party.party,
+                     "bureau": sender, "who_will_act": party.who_will_act, "by": "exchange"}, now)  # fmt: skip
     return party
 
 

@@ -12,6 +12,8 @@ from ecoflow.assessment.facts import district_of
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.complaints.services import get_norm, record_event, roles_on
 from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.exchange.outbox import enqueue
+from ecoflow.exchange.trust import get_trust
 from ecoflow.extensions import db
 from ecoflow.officers.models import Officer
 from ecoflow.timeutil import SHANGHAI
@@ -81,15 +83,14 @@ def peer_message(exposure: Exposure, complaint: Complaint) -> dict:
     }  # fmt: skip
 
 
-def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) -> dict:
-    """Send the public record to the peer bureaus as `exposure.publish`, in this transaction.
-
-    The exchange (issue 4, branch `exchange`) has not landed on main yet: until it does, this builds the
-    message and logs it. At merge, queue it to every peer here, e.g.
-    `exchange.outbox.enqueue("exposure.publish", complaint.bureau_code, peer, complaint.case_no, message, now)`."""
+def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) -> list[str]:
+    """宣传曝光 is shared with the peers: `exposure.publish` to every other bureau, queued in this
+    transaction and sent by the exchange after the commit. Returns to whom."""
     message = peer_message(exposure, complaint)
-    log.info("Exposure %s of %s published; sharing with peers awaits the exchange", exposure.id, complaint.case_no)
-    return message
+    peers = sorted(code for code in get_trust().peers if code != complaint.bureau_code)
+    for peer in peers:
+        enqueue("exposure.publish", complaint.bureau_code, peer, complaint.case_no, message, now)
+    return peers
 
 
 def get_exposure(exposure_id: int) -> Exposure:

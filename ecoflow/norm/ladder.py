@@ -23,12 +23,13 @@ class Rung:
     notify: tuple[str, ...]
     summon: tuple[str, ...]
     opens_supervision: bool
+    transfers: bool = False  # a late case whose place lies in another bureau's jurisdiction goes there
 
 
 @dataclass(frozen=True)
 class Ladder:
     rungs: tuple[Rung, ...]
-    parties: MappingProxyType  # name -> {"label", "role", "unit", "assignee", "bureau_wide", "any_bureau"}
+    parties: MappingProxyType  # name -> {"label", "role", "unit", "assignee", "bureau_wide", "any_bureau", "peer"}
     report_within: MappingProxyType  # "urgent" | "within_bureau" | "across_bureaus" -> Period
     escalation: tuple[str, ...]
 

@@ -15,7 +15,7 @@ from .ladder import Ladder, Rung
 
 FIELD_TYPES = (
     "text", "string", "boolean", "integer", "case_no", "unit", "officer",
-    "grade", "categories", "satisfaction", "evidence", "parties",
+    "grade", "categories", "satisfaction", "evidence", "parties", "bureau",
 )  # fmt: skip
 
 
@@ -134,6 +134,7 @@ class RungSchema(Schema):
     notify = Names
     summon = Names
     opens_supervision = fields.Boolean(load_default=False)
+    transfers = fields.Boolean(load_default=False)
 
 
 class PartySchema(Schema):
@@ -143,6 +144,7 @@ class PartySchema(Schema):
     assignee = fields.Boolean(load_default=False)
     bureau_wide = fields.Boolean(load_default=False)
     any_bureau = fields.Boolean(load_default=False)
+    peer = fields.Boolean(load_default=False)
 
 
 class WhistleRulesSchema(Schema):
@@ -155,6 +157,16 @@ class LadderSchema(Schema):
     rungs = fields.Dict(fields.String(), fields.Nested(RungSchema), required=True, validate=validate.Length(min=1))
     parties = fields.Dict(fields.String(), fields.Nested(PartySchema), required=True)
     whistle = fields.Nested(WhistleRulesSchema, required=True)
+
+
+class LeadSchema(Schema):
+    clocks = fields.Dict(fields.String(), fields.Nested(PeriodSchema), required=True)
+
+
+class ExchangeSchema(Schema):
+    lead = fields.Nested(LeadSchema, required=True)
+    jurisdiction = fields.Dict(fields.String(), fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{2,6}$"))),
+                               load_default=dict)  # fmt: skip
 
 
 class CalendarSchema(Schema):
@@ -219,7 +231,16 @@ class Norm:
     grading: MappingProxyType
     calendar: WorkCalendar
     ladder: Ladder
+    lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
+    jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
+
+    def bureau_of_place(self, district_code: str | None) -> str | None:
+        """The bureau whose jurisdiction a division code lies in (exchange.yaml), if any."""
+        for bureau, prefixes in self.jurisdiction.items():
+            if district_code and district_code.startswith(tuple(prefixes)):
+                return bureau
+        return None
 
     def build_machine(self, conditions) -> Machine:
         """One `transitions` machine for every complaint; `conditions` maps each `when` name
@@ -295,6 +316,7 @@ def load_norm(directory) -> Norm:
     grading = _read(directory, "grading.yaml", GradingSchema())
     calendar = _read(directory, "calendar.yaml", CalendarSchema())
     ladder = _read(directory, "ladder.yaml", LadderSchema())
+    exchange = _read(directory, "exchange.yaml", ExchangeSchema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -361,6 +383,14 @@ def load_norm(directory) -> Norm:
 
     ladder = _ladder(ladder, catalog, grades)
 
+    where = "workflows/exchange.yaml"
+    lead_clocks = {}
+    for kind, period in exchange["lead"]["clocks"].items():
+        _check(kind in clocks, f"{where}: lead.clocks: unknown clock '{kind}' (declare it in grades.yaml)")
+        lead_clocks[kind] = _period(period, f"{where}: lead.clocks.{kind}")
+    for bureau in exchange["jurisdiction"]:
+        _check(bureau in catalog["bureaus"], f"{where}: jurisdiction: unknown bureau '{bureau}'")
+
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
                "roles": sorted(a.roles), "assignee_only": a.assignee_only, "fields": dict(a.fields)}
@@ -382,6 +412,8 @@ def load_norm(directory) -> Norm:
         grading=MappingProxyType(grading),
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
         ladder=ladder,
+        lead_clocks=MappingProxyType(lead_clocks),
+        jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         raw=MappingProxyType(raw),
     )
 
@@ -390,7 +422,8 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
     where = "workflows/ladder.yaml"
     parties = spec["parties"]
     for name, party in parties.items():
-        _check(party["assignee"] or party["role"], f"{where}: parties.{name}: give a role or assignee: true")
+        _check(party["assignee"] or party["role"] or party["peer"],
+               f"{where}: parties.{name}: give a role, assignee: true or peer: true")  # fmt: skip
         if party["role"]:
             _check(party["role"] in catalog["roles"], f"{where}: parties.{name}.role: unknown role '{party['role']}'")
     rungs = []
@@ -404,7 +437,7 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
             name=name, label=rung["label"], at=rung["at"],
             not_later_than_before_due=_period(before, f"{where}: rungs.{name}") if before else None,
             at_once_for_grades=frozenset(rung["at_once_for_grades"]), notify=tuple(rung["notify"]),
-            summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"],
+            summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"], transfers=rung["transfers"],
         ))  # fmt: skip
     # Named in code: the responsible officer, the unit's supervisor and leader, the whistle rung.
     for party in ("officer", "unit_supervisor", "unit_leader"):

@@ -1,0 +1,161 @@
+"""线索移送: a lead handed to the bureau with jurisdiction over its source, and the linked case the
+receiving bureau makes of it. The rules of both sides; the exchange carries the messages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ecoflow.errors import Conflict, Invalid, NotFound
+from ecoflow.exchange.outbox import enqueue
+from ecoflow.extensions import db
+
+from .models import Complaint
+from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
+
+CHANNEL = "peer_transfer"
+
+
+def _is_lead(complaint: Complaint) -> bool:
+    return complaint.channel == CHANNEL and complaint.peer_bureau is not None
+
+
+def _tell_origin(complaint: Complaint, kind: str, payload: dict, now: datetime):
+    payload = {"origin_case_no": complaint.peer_case_no, "case_no": complaint.case_no, **payload}
+    enqueue(kind, complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, now)
+
+
+# --- the origin -------------------------------------------------------------------------------
+
+
+def lead_payload(complaint: Complaint, data: dict) -> dict:
+    """What the lead carries (NORM.md); the complainant's contact only when the transfer asks for a
+    call-back, the complainant agreed to one and the case was not dispatched anonymously."""
+    reply = complaint.running_clock("reply")
+    payload = {
+        "origin_case_no": complaint.case_no,
+        "type": complaint.type,
+        "summary": complaint.description,
+        "categories": list(complaint.categories),
+        "grade": complaint.grade,
+        "received_at": complaint.received_at.isoformat(),
+        "location": {"address": complaint.address, "district": complaint.district_code,
+                     "lat": complaint.lat, "lng": complaint.lng},
+        "suspected_source": data.get("suspected_source"),
+        "evidence": data.get("evidence") or [],
+        "asks": data.get("asks"),
+        "reason": data["reason"],
+        "reply_due_at": reply.due_at.isoformat() if reply else None,
+        "complainant_key": complaint.complainant_key,
+    }  # fmt: skip
+    if data.get("callback") and complaint.callback_consent and not complaint.is_sensitive:
+        payload["complainant"] = {"name": complaint.complainant_name, "phone": complaint.complainant_phone}
+    return payload
+
+
+@effect("transfer")
+def _transfer(step: Step):
+    complaint, to = step.complaint, step.data["to_bureau"]
+    if to == complaint.bureau_code:
+        raise Invalid("不能移送给本单位。", {"fields": {"to_bureau": ["不能移送给本单位。"]}})
+    payload = lead_payload(complaint, step.data)
+    enqueue("lead.transfer", complaint.bureau_code, to, complaint.case_no, payload, step.now)
+    complaint.peer_bureau, complaint.peer_case_no = to, None
+    step.record["contact_sent"] = "complainant" in payload
+
+
+def _origin_case(sender: str, recipient: str, payload: dict) -> Complaint:
+    complaint = db.session.scalar(
+        select(Complaint).where(Complaint.case_no == payload["origin_case_no"], Complaint.bureau_code == recipient)
+    )
+    if complaint is None or complaint.peer_bureau != sender:
+        raise NotFound(f"{recipient} 没有移送给 {sender} 的案件 {payload['origin_case_no']}。", code="unknown_lead")
+    return complaint
+
+
+def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, now: datetime) -> Complaint:
+    """The peer signed for, accepted, returned or reported on a lead this bureau transferred."""
+    complaint = _origin_case(sender, recipient, payload)
+    complaint.peer_case_no = payload["case_no"]
+    if kind == "lead.ack":
+        complaint.updated_at = now
+        data = {"peer": sender, "peer_case_no": payload["case_no"], "stage": payload["stage"], "by": "exchange"}
+        record_event(complaint, None, f"lead_{payload['stage']}", complaint.state, data, now)
+        return complaint
+    if kind == "lead.return":
+        data = {"outcome": "returned", "reason": payload["reason"]}
+    else:
+        data = {"outcome": "result", "result": payload["result"], "text": payload["text"]}
+    data["peer_case_no"] = payload["case_no"]
+    if complaint.state != "transferred":
+        # A later result (the peer reopened and answered again): on the record, the case stays where it is.
+        complaint.updated_at = now
+        record_event(complaint, None, "lead_update", complaint.state, {**data, "by": "exchange"}, now)
+        return complaint
+    return perform_action(None, complaint, "lead_result", data, now)
+
+
+# --- the receiver -----------------------------------------------------------------------------
+
+
+def register_lead(sender: str, recipient: str, message_id: str, payload: dict, now: datetime) -> Complaint:
+    """The lead becomes a case of this bureau (channel peer_transfer, linked to the origin's case
+    number) in `received`, with its own 签收 and 受理 clocks running from now."""
+    norm = get_norm()
+    location = payload["location"]
+    data = {
+        "bureau": recipient, "channel": CHANNEL, "external_id": message_id,
+        "type": payload.get("type") if payload.get("type") in norm.catalog["types"] else "complaint",
+        "description": payload["summary"],
+        "location": {"address": location["address"], "district": location.get("district"),
+                     "lat": location.get("lat"), "lng": location.get("lng")},
+        "peer_bureau": sender, "peer_case_no": payload["origin_case_no"],
+        "complainant_key": payload.get("complainant_key"),
+    }  # fmt: skip
+    if payload.get("complainant"):
+        data["complainant"] = {**payload["complainant"], "callback_consent": True}
+    complaint, created = register_complaint(None, data, now)
+    if created:
+        for kind, period in norm.lead_clocks.items():
+            start_clock(complaint, kind, period, now)
+        db.session.flush()
+    return complaint
+
+
+def _lead_only(step: Step):
+    if not _is_lead(step.complaint):
+        raise Conflict("只有兄弟单位移送来的线索可以这样处理。", code="not_a_lead")
+
+
+@effect("sign_lead")
+def _sign_lead(step: Step):
+    _lead_only(step)
+    if step.complaint.running_clock("lead_sign") is None:
+        raise Conflict("该线索已签收。", code="already_signed")
+    _tell_origin(step.complaint, "lead.ack", {"stage": "signed"}, step.now)
+
+
+@effect("accept")
+def _accept_lead(step: Step):
+    if _is_lead(step.complaint):
+        _tell_origin(step.complaint, "lead.ack", {"stage": "accepted"}, step.now)
+
+
+@effect("return_lead")
+def _return_lead(step: Step):
+    _lead_only(step)
+    _tell_origin(step.complaint, "lead.return", {"reason": step.data["reason"]}, step.now)
+
+
+@effect("reject")
+def _reject_lead(step: Step):
+    if _is_lead(step.complaint):
+        raise Conflict("兄弟单位移送的线索不能不予受理，请用“退回线索”并说明理由。", code="use_return_lead")
+
+
+@effect("reply")
+def _report_result(step: Step):
+    if _is_lead(step.complaint):
+        _tell_origin(step.complaint, "lead.result", {"result": step.data["result"], "text": step.data["text"]},
+                     step.now)  # fmt: skip

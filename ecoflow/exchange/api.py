@@ -1,0 +1,77 @@
+"""The receiving endpoint peers POST to, and the operators' view of the exchange (monitoring, retry)."""
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from ecoflow.errors import Forbidden
+from ecoflow.extensions import db
+from ecoflow.officers.auth import login_required
+from ecoflow.rest import json_body, load
+from ecoflow.timeutil import utcnow
+
+from . import handlers, inbox, outbox  # noqa: F401  (handlers: registers what each message type does)
+from .schemas import (
+    batch_schema,
+    outbox_filter_schema,
+    outbox_message_schema,
+    outbox_messages_schema,
+    received_exposures_schema,
+)
+
+# Peers authenticate by the signature on each envelope, not by a token.
+peer_bp = Blueprint("exchange_peer", __name__, url_prefix="/exchange/v1")
+bp = Blueprint("exchange_api", __name__, url_prefix="/api/v1/exchange")
+
+
+@peer_bp.before_request
+def _batches_may_be_larger():
+    request.max_content_length = current_app.config["EXCHANGE_MAX_CONTENT_LENGTH"]
+
+
+@peer_bp.post("/messages")
+def receive_batch():
+    """A batch of envelopes; one result per envelope, in order."""
+    data = load(batch_schema, json_body())
+    return {"results": inbox.receive_batch(data["messages"], utcnow(), request.remote_addr)}
+
+
+@peer_bp.post("/message")
+def receive_one():
+    """One envelope: its result, or the reason it was refused in the JSON error shape."""
+    return inbox.receive(json_body(), utcnow(), request.remote_addr)
+
+
+def _check_operator():
+    if not {"admin", "supervisor"} & {grant.role for grant in g.officer.grants}:
+        raise Forbidden("需要管理员或督办员角色。", code="role_not_allowed")
+
+
+@bp.get("/status")
+@login_required
+def status():
+    _check_operator()
+    return outbox.exchange_status()
+
+
+@bp.get("/outbox")
+@login_required
+def list_outbox():
+    _check_operator()
+    filters = load(outbox_filter_schema, request.args)
+    return jsonify(outbox_messages_schema.dump(outbox.list_messages(filters.get("state"), filters.get("peer"))))
+
+
+@bp.get("/exposures")
+@login_required
+def received_exposures():
+    """Typical cases the peers published (宣传曝光), newest first, as they came."""
+    return jsonify(received_exposures_schema.dump(outbox.received_exposures()))
+
+
+@bp.post("/outbox/<message_id>/retry")
+@login_required
+def retry(message_id):
+    _check_operator()
+    message = outbox.retry(outbox.get_message(message_id), utcnow())
+    body = outbox_message_schema.dump(message)
+    db.session.commit()
+    return body

@@ -1,0 +1,79 @@
+"""Operator commands: flask --app wsgi ecoflow exchange ..."""
+
+import json
+from pathlib import Path
+
+import click
+from flask import current_app
+
+from ecoflow.extensions import db
+from ecoflow.timeutil import utcnow
+
+
+@click.group("exchange")
+def exchange_cli():
+    """The exchange between bureaus: keys, monitoring, delivery, dead letters."""
+
+
+@exchange_cli.command("keygen")
+@click.argument("bureau")
+@click.option("--force", is_flag=True, help="Replace an existing key (peers must then be given the new public key).")
+def keygen(bureau, force):
+    """Make BUREAU's Ed25519 key pair here; prints the public key for the peers' configuration."""
+    from .trust import new_private_key, public_key_text
+
+    path = Path(current_app.config["EXCHANGE_KEYS_DIR"]) / f"{bureau}.pem"
+    if path.exists() and not force:
+        raise click.ClickException(f"{path} exists; --force replaces it.")
+    key = new_private_key(path)
+    click.echo(f"Private key written to {path} (keep it there; never commit it).")
+    click.echo(f"Public key of {bureau} for the peers registry:")
+    click.echo(public_key_text(key))
+
+
+@exchange_cli.command("public-key")
+@click.argument("bureau")
+def public_key(bureau):
+    """Print the public key of a bureau this instance hosts."""
+    from .trust import get_trust, public_key_text
+
+    trust = get_trust()
+    if not trust.is_local(bureau):
+        raise click.ClickException(f"This instance does not host {bureau}.")
+    click.echo(public_key_text(trust.private[bureau]))
+
+
+@exchange_cli.command("status")
+def status():
+    """Outbox and inbox per peer: queued, failing, delivered, dead; applied and refused."""
+    from .outbox import exchange_status
+
+    click.echo(json.dumps(exchange_status(), ensure_ascii=False, indent=2))
+
+
+@exchange_cli.command("deliver")
+def deliver():
+    """Deliver every due outbox message now (the scheduler does this on its own)."""
+    from .outbox import deliver_outbox
+
+    click.echo(f"{deliver_outbox(utcnow())} message(s) delivered.")
+
+
+@exchange_cli.command("retry")
+@click.argument("message_id", required=False)
+@click.option("--dead", is_flag=True, help="Every dead message (of --peer, if given).")
+@click.option("--peer", help="With --dead: only those to this bureau.")
+def retry(message_id, dead, peer):
+    """Queue a dead or failing message again (by id), or every dead one (--dead)."""
+    from . import outbox
+
+    now = utcnow()
+    if dead:
+        count = outbox.retry_dead(peer, now)
+    elif message_id:
+        outbox.retry(outbox.get_message(message_id), now)
+        count = 1
+    else:
+        raise click.UsageError("Name a message id or give --dead.")
+    db.session.commit()
+    click.echo(f"{count} message(s) queued again.")

@@ -1,0 +1,60 @@
+"""What each incoming message does here. Sits above the domains: it calls their services; nothing
+below imports it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from ecoflow.complaints import history, leads
+from ecoflow.escalation import services as escalation
+from ecoflow.extensions import db
+
+from .inbox import handles
+from .models import ReceivedExposure
+from .query import signed_answer
+
+
+@handles("lead.transfer")
+def _lead_transfer(envelope: dict, now: datetime) -> dict:
+    complaint = leads.register_lead(envelope["from"], envelope["to"], envelope["id"], envelope["payload"], now)
+    return {"case_no": complaint.case_no}
+
+
+@handles("lead.ack")
+@handles("lead.return")
+@handles("lead.result")
+def _lead_answer(envelope: dict, now: datetime) -> dict:
+    complaint = leads.record_peer_answer(envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now)
+    return {"case_no": complaint.case_no, "state": complaint.state}
+
+
+@handles("whistle.blow")
+def _whistle(envelope: dict, now: datetime) -> dict:
+    whistle = escalation.whistle_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
+    return {"whistle": whistle.id, "case_no": whistle.complaint.case_no}
+
+
+@handles("whistle.report_in")
+def _report_in(envelope: dict, now: datetime) -> dict:
+    party = escalation.report_in_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
+    return {"whistle": party.whistle_id, "reported_at": party.reported_at.isoformat()}
+
+
+@handles("exposure.publish")
+def _exposure(envelope: dict, now: datetime) -> dict:
+    """Stored as it came, for the exposure board to show beside this bureau's own."""
+    db.session.execute(insert(ReceivedExposure).values(
+        message_id=envelope["id"], bureau_code=envelope["from"], case_no=envelope["payload"]["case_no"],
+        payload=envelope["payload"], received_at=now,
+    ))  # fmt: skip
+    return {"case_no": envelope["payload"]["case_no"]}
+
+
+@handles("history.query")
+def _history(envelope: dict, now: datetime) -> dict:
+    """Summaries only: the answer names no complainant and is signed like any message."""
+    payload = envelope["payload"]
+    items = history.local_history(payload["complainant_key"], payload["address"])
+    return signed_answer(envelope, "history.answer", {"items": items}, now)

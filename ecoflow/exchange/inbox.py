@@ -1,0 +1,152 @@
+"""The receiving side: check an envelope (shape, recipient, sender, signature, freshness, replay),
+apply it once through the handler registered for its type, answer a redelivery as before."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, Unauthorized
+from ecoflow.extensions import db
+
+from . import envelope as envelopes
+from .models import ExchangeRejection, InboxMessage
+from .trust import get_trust
+
+log = logging.getLogger(__name__)
+
+HANDLERS: dict[str, Callable[[dict, datetime], dict | None]] = {}
+
+
+def handles(kind: str):
+    """Registers the function that applies incoming messages of `kind` (it flushes, never commits)."""
+
+    def register(function):
+        HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+def _check(envelope, now: datetime):
+    """Raises the reason to refuse `envelope`, in the order a forger would meet them."""
+    if not isinstance(envelope, dict):
+        raise Invalid("报文必须是 JSON 对象。", code="invalid_envelope")
+    faults = envelopes.problems("envelope", envelope)
+    if faults:
+        raise Invalid("报文格式不正确。", {"problems": faults[:20]}, code="invalid_envelope")
+    trust = get_trust()
+    if not trust.is_local(envelope["to"]):
+        raise Forbidden(f"本系统不代表 {envelope['to']}，报文不是发给本单位的。", code="wrong_recipient")
+    if envelope["from"] not in trust.peers or envelope["from"] == envelope["to"]:
+        raise Forbidden(f"发送方 {envelope['from']} 不在可信单位名单中。", code="unknown_sender")
+    if not trust.verify(envelope):
+        raise Unauthorized("报文签名无效（内容被改动或密钥不符）。", code="bad_signature")
+    skew = timedelta(seconds=current_app.config["EXCHANGE_MAX_CLOCK_SKEW_SECONDS"])
+    sent_at, created_at = (datetime.fromisoformat(envelope[k]) for k in ("sent_at", "created_at"))
+    if abs(now - sent_at) > skew or created_at > now + skew or created_at > sent_at + skew:
+        raise Unauthorized("报文时间与当前时间相差过大。", {"sent_at": envelope["sent_at"]}, code="stale_message")
+    if envelope["type"] not in HANDLERS:  # e.g. an answer, which only ever comes back in a result
+        raise Invalid(f"本单位不受理 {envelope['type']} 类报文。", code="unsupported_type")
+    faults = envelopes.problems(envelope["type"], envelope["payload"])
+    if faults:
+        raise Invalid("报文内容不符合其类型的格式。", {"problems": faults[:20]}, code="invalid_message")
+
+
+def _refuse(envelope, exc: ApiError, now: datetime, remote_addr: str | None):
+    """The refusal goes on the record (in the unit of work; what the message changed is rolled back)."""
+    fields = envelope if isinstance(envelope, dict) else {}
+
+    def text(key, size):
+        value = fields.get(key)
+        return str(value)[:size] if value is not None else None
+
+    db.session.add(ExchangeRejection(
+        rejected_at=now, sender=text("from", 40), recipient=text("to", 40), message_id=text("id", 64),
+        type=text("type", 40), error=exc.code, message=exc.message, remote_addr=(remote_addr or "")[:64] or None,
+    ))  # fmt: skip
+    log.warning("Exchange message refused (%s): %s from %s", exc.code, fields.get("id"), fields.get("from"))
+
+
+def _seen(envelope, digest: str, known: InboxMessage | None) -> dict | None:
+    """The stored result of a message applied before; a different body under its id is a replay."""
+    if known is None:
+        return None
+    if known.body_hash != digest:
+        raise Conflict("报文编号已使用过，内容却不同（重放）。", {"id": envelope["id"]}, code="replayed_message")
+    return {"id": known.message_id, "status": "duplicate", "answer": known.answer}
+
+
+def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
+    """Apply one checked envelope inside a savepoint: {"id", "status", "answer"}."""
+    digest = envelopes.body_hash(envelope)
+    try:
+        with db.session.begin_nested():
+            seen = _seen(envelope, digest, known)
+            if seen:
+                return seen
+            answer = HANDLERS[envelope["type"]](envelope, now)
+            db.session.execute(insert(InboxMessage).values(
+                message_id=envelope["id"], type=envelope["type"], sender=envelope["from"],
+                recipient=envelope["to"], case_no=envelope["case"], body_hash=digest, received_at=now, answer=answer,
+            ))  # fmt: skip
+    except IntegrityError:
+        # The same message applied at the same moment by another worker: that one stands.
+        seen = _seen(envelope, digest, db.session.get(InboxMessage, envelope["id"]))
+        if seen is None:
+            raise
+        return seen
+    return {"id": envelope["id"], "status": "applied", "answer": answer}
+
+
+def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
+    """Apply one envelope and commit; raises (after recording why) when it is refused."""
+    (result,) = receive_batch([envelope], now, remote_addr, raise_refusal=True)
+    return result
+
+
+def _refused(envelope, exc: ApiError) -> dict:
+    message_id = envelope.get("id") if isinstance(envelope, dict) else None
+    return {"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message, "details": exc.details}
+
+
+def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, raise_refusal=False) -> list[dict]:
+    """Each envelope in order, each in its own savepoint, one commit for the batch before it is
+    answered (a batch cut short is redelivered whole, and what was applied is answered as before).
+    After one about a case is refused, the later ones about that case wait (`deferred`), so that
+    messages about one case are applied in order. Signatures and schemas are checked first, before
+    the database is touched, so that workers check in parallel."""
+    checked = []
+    for envelope in batch:
+        try:
+            _check(envelope, now)
+        except ApiError as exc:
+            checked.append(exc)
+        else:
+            checked.append(None)
+    ids = [e["id"] for e, fault in zip(batch, checked, strict=True) if fault is None]
+    known = {m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))}
+    results, failed = [], set()
+    for envelope, fault in zip(batch, checked, strict=True):
+        key = (envelope.get("from"), envelope.get("case")) if isinstance(envelope, dict) else None
+        if key and key[1] and key in failed:
+            results.append({"id": envelope.get("id"), "status": "deferred"})
+            continue
+        try:
+            if fault:
+                raise fault
+            results.append(_apply(envelope, now, known.get(envelope["id"])))
+        except ApiError as exc:
+            failed.add(key)
+            _refuse(envelope, exc, now, remote_addr)
+            if raise_refusal:
+                db.session.commit()
+                raise
+            results.append(_refused(envelope, exc))
+    db.session.commit()
+    return results

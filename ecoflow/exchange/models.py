@@ -1,0 +1,79 @@
+"""The outbox, the inbox, the record of refused messages and exposures received from peers."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ecoflow.extensions import db
+from ecoflow.sqltypes import UTCDateTime
+
+
+class OutboxMessage(db.Model):
+    """A message to a peer, written in the transaction of the change that caused it."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_messages_due", "state", "recipient", "id"),)
+
+    # The integer key orders messages: those about one case go out in this order.
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(String(8))
+    recipient: Mapped[str] = mapped_column(String(8))
+    case_no: Mapped[str | None] = mapped_column(String(24))
+    payload: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # queued (never tried or failing), delivered, dead (gave up; an operator may retry it).
+    state: Mapped[str] = mapped_column(String(12), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    answer: Mapped[dict | None] = mapped_column(JSON)
+
+
+class InboxMessage(db.Model):
+    """A message applied here, kept so that a redelivery gets the same answer and changes nothing."""
+
+    __tablename__ = "inbox_messages"
+
+    message_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(String(8), index=True)
+    recipient: Mapped[str] = mapped_column(String(8))
+    case_no: Mapped[str | None] = mapped_column(String(24))
+    body_hash: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    answer: Mapped[dict | None] = mapped_column(JSON)
+
+
+class ExchangeRejection(db.Model):
+    """留痕 of a refused message: who claimed to send it, what it was, why it was refused."""
+
+    __tablename__ = "exchange_rejections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sender: Mapped[str | None] = mapped_column(String(40))
+    recipient: Mapped[str | None] = mapped_column(String(40))
+    message_id: Mapped[str | None] = mapped_column(String(64))
+    type: Mapped[str | None] = mapped_column(String(40))
+    error: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(Text)
+    remote_addr: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReceivedExposure(db.Model):
+    """宣传曝光: a typical case a peer published, stored as it came (no personal data travels)."""
+
+    __tablename__ = "received_exposures"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[str] = mapped_column(String(36), unique=True)
+    bureau_code: Mapped[str] = mapped_column(String(8))
+    case_no: Mapped[str] = mapped_column(String(24))
+    payload: Mapped[dict] = mapped_column(JSON)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)

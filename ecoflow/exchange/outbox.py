@@ -1,0 +1,251 @@
+"""The transactional outbox: messages written with the change that caused them, delivered by the
+scheduler after the commit, retried with exponential backoff and jitter, dead-lettered at last."""
+
+from __future__ import annotations
+
+import logging
+import random
+import zlib
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, literal_column, select, update
+
+from ecoflow.errors import Conflict, NotFound
+from ecoflow.extensions import db
+from ecoflow.notifications.services import notify
+from ecoflow.officers.models import Officer, RoleGrant
+
+from . import envelope as envelopes
+from .models import ExchangeRejection, InboxMessage, OutboxMessage, ReceivedExposure
+from .transport import TransportError, send
+from .trust import get_trust
+
+log = logging.getLogger(__name__)
+
+
+def enqueue(kind: str, sender: str, recipient: str, case_no: str | None, payload: dict, now: datetime):
+    """Queue a message in the current transaction; it leaves only if that transaction commits."""
+    faults = envelopes.problems(kind, payload)
+    if faults:  # a fault of ours, not of the peer: refuse to queue what the peer would refuse
+        raise ValueError(f"{kind} payload does not match its schema: {faults}")
+    if recipient not in get_trust().peers:
+        raise Conflict(f"{recipient} 不在可信单位名单中，无法发送。", code="unknown_peer")
+    message = OutboxMessage(
+        message_id=envelopes.new_envelope(kind, sender, recipient, case_no, payload, now)["id"],
+        type=kind, sender=sender, recipient=recipient, case_no=case_no, payload=payload,
+        created_at=now, state="queued", attempts=0, next_attempt_at=now,
+    )  # fmt: skip
+    db.session.add(message)
+    return message
+
+
+def _envelope(message: OutboxMessage, now: datetime) -> dict:
+    """The message signed for this attempt (sent now)."""
+    return get_trust().sign({
+        "v": envelopes.VERSION, "id": message.message_id, "type": message.type, "from": message.sender,
+        "to": message.recipient, "created_at": message.created_at.isoformat(), "sent_at": now.isoformat(),
+        "case": message.case_no, "payload": message.payload,
+    })  # fmt: skip
+
+
+def _backoff(attempts: int) -> timedelta:
+    """Exponential in the attempts made, capped, with jitter so that retries do not march in step."""
+    config = current_app.config
+    delay = min(config["EXCHANGE_BACKOFF_MAX_SECONDS"], config["EXCHANGE_BACKOFF_SECONDS"] * 2 ** (attempts - 1))
+    return timedelta(seconds=delay * random.uniform(0.5, 1.0))
+
+
+def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]:
+    """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting."""
+    rows = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient)
+        .where(OutboxMessage.next_attempt_at <= now)
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    waiting = {
+        (sender, case_no): first
+        for sender, case_no, first in db.session.execute(
+            select(OutboxMessage.sender, OutboxMessage.case_no, func.min(OutboxMessage.id))
+            .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient,
+                   OutboxMessage.next_attempt_at > now, OutboxMessage.case_no.is_not(None))
+            .group_by(OutboxMessage.sender, OutboxMessage.case_no)
+        )
+    }  # fmt: skip
+    return [m for m in rows if waiting.get((m.sender, m.case_no), m.id + 1) > m.id]
+
+
+def _failed(message: OutboxMessage, error: str, now: datetime):
+    message.attempts += 1
+    message.last_error = error[:2000]
+    if message.attempts >= current_app.config["EXCHANGE_MAX_ATTEMPTS"]:
+        message.state = "dead"
+        supervisors = db.session.scalars(
+            select(RoleGrant.officer_id).join(Officer).where(
+                RoleGrant.role == "supervisor", RoleGrant.bureau_code == message.sender, Officer.is_active.is_(True)
+            )
+        ).all()  # fmt: skip
+        notify(supervisors, "exchange_dead",
+               f"发往 {message.recipient} 的{message.type}报文（{message.case_no or '无案件'}）"
+               f"{message.attempts} 次投递失败，已转入死信，请处理后重试：{message.last_error}",
+               message.case_no, now)  # fmt: skip
+        log.error("Exchange message %s to %s dead after %s attempts: %s",
+                  message.message_id, message.recipient, message.attempts, error)  # fmt: skip
+    else:
+        message.next_attempt_at = now + _backoff(message.attempts)
+
+
+def _lanes(batch: list[OutboxMessage], count: int) -> list[list[int]]:
+    """Positions in `batch` split into up to `count` lanes, all messages about one case in one lane
+    and in their order, so that lanes may be sent at the same time."""
+    lanes = [[] for _ in range(count)]
+    for position, message in enumerate(batch):
+        key = f"{message.sender}/{message.case_no}" if message.case_no else message.message_id
+        lanes[zlib.crc32(key.encode()) % count].append(position)
+    return [lane for lane in lanes if lane]
+
+
+def _send_lanes(recipient: str, signed: list[dict], lanes: list[list[int]], now: datetime) -> list[dict]:
+    """One POST per lane, in parallel; the result of each envelope, `unreachable` where the POST failed."""
+    peer = get_trust().peers[recipient]
+    timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+
+    def post(lane):
+        try:
+            return send(peer, [signed[i] for i in lane], now, timeout)
+        except TransportError as exc:
+            log.warning("Exchange peer %s unreachable: %s", recipient, exc)
+            return [{"status": "unreachable", "message": str(exc)}] * len(lane)
+
+    if len(lanes) == 1:
+        answers = [post(lanes[0])]
+    else:
+        with ThreadPoolExecutor(len(lanes)) as pool:
+            answers = list(pool.map(post, lanes))
+    results = [None] * len(signed)
+    for lane, answer in zip(lanes, answers, strict=True):
+        for position, result in zip(lane, answer, strict=True):
+            results[position] = result
+    return results
+
+
+def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
+    """Send the next due messages to one peer; (how many were delivered, whether to go on)."""
+    config = current_app.config
+    local = get_trust().is_local(recipient)
+    concurrency = 1 if local else config["EXCHANGE_CONCURRENCY"]
+    limit = config["EXCHANGE_BATCH"] * concurrency
+    batch = _due_batch(recipient, now, limit)
+    if not batch:
+        db.session.commit()
+        return 0, False
+    ids = [m.id for m in batch]
+    signed = [_envelope(m, now) for m in batch]
+    lanes = _lanes(batch, concurrency)
+    db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
+    results = _send_lanes(recipient, signed, lanes, now)
+    messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+    delivered = []
+    for message_id, result in zip(ids, results, strict=True):
+        message = messages[message_id]
+        if message.state != "queued":
+            continue  # settled meanwhile (an operator, another deliverer)
+        if result.get("status") in ("applied", "duplicate"):
+            delivered.append(message_id)
+            message.answer = result.get("answer")
+        elif result.get("status") != "deferred":
+            _failed(message, f"{result.get('error', result.get('status'))}: {result.get('message')}", now)
+    if delivered:
+        db.session.execute(
+            update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(state="delivered", delivered_at=now)
+        )
+    db.session.commit()
+    reachable = any(r.get("status") != "unreachable" for r in results)
+    return len(delivered), reachable and len(batch) == limit
+
+
+def deliver_outbox(now: datetime) -> int:
+    """Deliver every due message, peer by peer, batch by batch; returns how many were delivered.
+    A peer that cannot be reached is left for the next run after one try."""
+    recipients = db.session.scalars(
+        select(OutboxMessage.recipient).where(OutboxMessage.state == "queued").distinct()
+    ).all()
+    total = 0
+    for recipient in recipients:
+        go_on = True
+        while go_on:
+            delivered, go_on = _deliver_batch(recipient, now)
+            total += delivered
+    db.session.commit()
+    return total
+
+
+def get_message(message_id: str) -> OutboxMessage:
+    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id[:36]))
+    if message is None:
+        raise NotFound(f"没有编号为 {message_id} 的报文。", code="unknown_message")
+    return message
+
+
+def retry(message: OutboxMessage, now: datetime) -> OutboxMessage:
+    """An operator sends a dead (or failing) message again from now, with a fresh count of attempts."""
+    if message.state == "delivered":
+        raise Conflict("该报文已送达。", code="already_delivered")
+    message.state, message.attempts, message.next_attempt_at = "queued", 0, now
+    return message
+
+
+def retry_dead(recipient: str | None, now: datetime) -> int:
+    """Every dead message (to `recipient`, if named) queued again; returns how many."""
+    query = update(OutboxMessage).where(OutboxMessage.state == "dead")
+    if recipient:
+        query = query.where(OutboxMessage.recipient == recipient)
+    return db.session.execute(query.values(state="queued", attempts=0, next_attempt_at=now)).rowcount
+
+
+def list_messages(state: str | None, recipient: str | None, limit: int = 200) -> list[OutboxMessage]:
+    query = select(OutboxMessage)
+    if state == "failing":
+        query = query.where(OutboxMessage.state == "queued", OutboxMessage.attempts > 0)
+    elif state:
+        query = query.where(OutboxMessage.state == state)
+    if recipient:
+        query = query.where(OutboxMessage.recipient == recipient)
+    return db.session.scalars(query.order_by(OutboxMessage.id.desc()).limit(limit)).all()
+
+
+def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
+    query = select(ReceivedExposure).order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    return db.session.scalars(query.limit(limit)).all()
+
+
+def exchange_status() -> dict:
+    """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages."""
+    trust = get_trust()
+    peers = {code: {"url": peer.url, "local": peer.url is None, "outbox": dict.fromkeys(
+        ("queued", "failing", "delivered", "dead"), 0), "inbox": {"applied": 0, "refused": 0}}
+        for code, peer in trust.peers.items()}  # fmt: skip
+    tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
+    counts = db.session.execute(
+        select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count()).group_by(
+            OutboxMessage.recipient, OutboxMessage.state, tried
+        )
+    )
+    for recipient, state, tried, count in counts:
+        box = peers.setdefault(recipient, {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
+                                           "inbox": {"applied": 0, "refused": 0}})  # fmt: skip
+        box["outbox"]["failing" if state == "queued" and tried else state] += count
+    for sender, count in db.session.execute(select(InboxMessage.sender, func.count()).group_by(InboxMessage.sender)):
+        if sender in peers:
+            peers[sender]["inbox"]["applied"] = count
+    refused = db.session.execute(select(ExchangeRejection.sender, func.count()).group_by(ExchangeRejection.sender))
+    unknown = 0
+    for sender, count in refused:
+        if sender in peers:
+            peers[sender]["inbox"]["refused"] = count
+        else:
+            unknown += count
+    return {"bureaus": trust.hosted, "peers": peers, "refused_from_unknown": unknown}

@@ -1,0 +1,101 @@
+"""The must-hold of the exchange with real processes: Beijing and Hebei as separate instances on
+loopback, talking signed JSON over HTTP; Hebei down, then killed in the middle of receiving."""
+
+import os
+
+import pytest
+
+from .federation import Federation, wait_for
+
+COMPLAINT = {
+    "channel": "hotline_12345", "type": "complaint",
+    "description": "每天傍晚闻到刺鼻的化工异味，怀疑来自东边河北境内的化工厂。",
+    "complainant": {"name": "李娜", "phone": "13800009999", "callback_consent": True},
+    "location": {"address": "北京市通州区宋庄镇小堡村"},
+}  # fmt: skip
+
+
+@pytest.fixture
+def federation(tmp_path):
+    federation = Federation(tmp_path)
+    yield federation
+    federation.stop()
+
+
+def transfer_lead(bj) -> str:
+    case_no = bj.call("POST", "/api/v1/complaints", "bj-intake", COMPLAINT)["case_no"]
+    bj.act(case_no, "accept", "bj-intake")
+    bj.act(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="general",
+           categories=["air"])  # fmt: skip
+    bj.act(case_no, "sign", "bj-officer")
+    # No call-back asked for: the complainant's contact stays in Beijing.
+    bj.act(case_no, "transfer", "bj-officer", to_bureau="HE", reason="污染源位于三河市燕郊镇。", callback=False)
+    return case_no
+
+
+def leads_at(he) -> list[dict]:
+    return he.call("GET", "/api/v1/complaints?channel=peer_transfer", "he-intake")["items"]
+
+
+def complete_on_both_sides(bj, he, origin):
+    (lead,) = wait_for(lambda: leads_at(he), "the lead at Hebei")
+    he_case = he.call("GET", f"/api/v1/complaints/{lead['case_no']}", "he-intake")
+    assert he_case["complainant"]["name"] is None and he_case["complainant"]["phone"] is None
+    assert lead["state"] == "received"
+    he.act(lead["case_no"], "sign_lead", "he-intake")
+    he.act(lead["case_no"], "accept", "he-intake")
+    he.act(lead["case_no"], "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
+           categories=["air"])  # fmt: skip
+    he.act(lead["case_no"], "sign", "he-officer")
+    he.act(lead["case_no"], "reply", "he-officer", result="已责令停产整改", text="经现场检查问题属实，已立案处罚。")
+    closed = he.act(lead["case_no"], "follow_up", "he-intake", resolved=True, satisfaction="satisfied")
+    assert closed["state"] == "closed"
+
+    wait_for(lambda: bj.call("GET", f"/api/v1/complaints/{origin}", "bj-officer")["state"] == "handling",
+             "the result back in Beijing")  # fmt: skip
+    bj.act(origin, "reply", "bj-officer", result="河北省生态环境厅已查处", text="您反映的问题已由河北方面查处。")
+    assert bj.act(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"
+
+    events = [e["action"] for e in bj.call("GET", f"/api/v1/complaints/{origin}/events", "bj-officer")]
+    assert events.count("lead_result") == 1 and events.count("lead_signed") == 1
+    assert len(leads_at(he)) == 1  # exactly once
+    status = he.call("GET", "/api/v1/exchange/status", "he-supervisor")
+    assert status["peers"]["BJ"]["inbox"]["applied"] == 1
+    wait_for(lambda: bj.call("GET", "/api/v1/exchange/status", "bj-supervisor")["peers"]["HE"]["inbox"]["applied"] == 3,
+             "Hebei's acks and result applied in Beijing")  # fmt: skip
+
+
+def test_a_lead_sent_while_hebei_is_down_arrives_once_when_it_comes_back(federation):
+    bj, he = federation["BJ"], federation["HE"]
+    bj.start()
+    origin = transfer_lead(bj)
+    # Beijing keeps trying, failing, backing off.
+    wait_for(lambda: bj.call("GET", "/api/v1/exchange/outbox?state=failing", "bj-supervisor")[0]["attempts"] >= 3
+             if bj.call("GET", "/api/v1/exchange/outbox?state=failing", "bj-supervisor") else False,
+             "Beijing to retry")  # fmt: skip
+    assert bj.call("GET", f"/api/v1/complaints/{origin}", "bj-officer")["state"] == "transferred"
+    he.start()
+    complete_on_both_sides(bj, he, origin)
+
+    # The same complainant calls again: Beijing's officer sees Hebei's case too, asked over the
+    # exchange by the keyed hash of the phone number, in summary.
+    again = bj.call("POST", "/api/v1/complaints", "bj-intake", {**COMPLAINT, "location": {"address": "北京市通州区"}})
+    response = bj.call("GET", f"/api/v1/complaints/{again['case_no']}/history", "bj-officer")
+    by_bureau = {item["bureau"]: item for item in response["items"]}
+    assert by_bureau["BJ"]["case_no"] == origin and by_bureau["BJ"]["matched_by"] == ["complainant"]
+    assert by_bureau["HE"]["matched_by"] == ["complainant"] and by_bureau["HE"]["result"] == "已责令停产整改"
+    assert "13800009999" not in str(response) and "李娜" not in str(response)
+
+
+def test_a_lead_arrives_once_when_hebei_dies_in_the_middle_of_receiving_it(federation, monkeypatch):
+    bj, he = federation["BJ"], federation["HE"]
+    mark = he.dir / "received-then-died"
+    monkeypatch.setenv("ECOFLOW_DYING_MARK", str(mark))
+    he.start("tests.dying_receiver:app")
+    bj.start()
+    origin = transfer_lead(bj)
+    wait_for(mark.exists, "Hebei to apply the lead")
+    he.kill()  # applied and committed in Hebei, never answered to Beijing
+    assert not os.path.exists(he.dir / "nothing")
+    he.start()
+    complete_on_both_sides(bj, he, origin)
