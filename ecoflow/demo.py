@@ -9,7 +9,6 @@ from flask import current_app
 from sqlalchemy import select
 
 from .complaints import services
-from .complaints.models import Complaint
 from .extensions import db
 from .officers.models import Bureau, Officer, RoleGrant, Unit
 from .officers.services import hash_password
@@ -115,19 +114,7 @@ def load_demo() -> bool:
     for code, complaints in COMPLAINTS.items():
         if code in hosted:
             _load_complaints(code, complaints, now)
-    _publish_typical_case(now)
     return True
-
-
-def _publish_typical_case(now):
-    """One closed Beijing case on the public board of typical cases."""
-    from .exposure.services import publish_exposure
-
-    case = db.session.scalar(select(Complaint).where(Complaint.bureau_code == "BJ", Complaint.state == "closed")
-                             .order_by(Complaint.id))  # fmt: skip
-    supervisor = db.session.scalar(select(Officer).where(Officer.username == "bj-supervisor"))
-    if case is not None:
-        publish_exposure(supervisor, case, {"title": "工地夜间施工扰民，责令整改后恢复安宁"}, now)
 
 
 def _load_complaints(code, complaints, now):

@@ -38,7 +38,7 @@ def test_the_dashboard_shows_the_figures_charts_and_ranking(api, client):
     assert response.status_code == 200
     assert "响应率" in html and "50.0%" in html and "1 / 2" in html
     assert html.count("<svg") == 2 and "月度趋势" in html
-    ranking_svg = html[html.index('aria-label="综合得分排名"'):]
+    ranking_svg = html[html.index('aria-label="综合得分排名"') :]
     assert ranking_svg.index("通州分局") < ranking_svg.index("朝阳分局") and "<rect" in ranking_svg  # bars, best first
     # Nothing is fetched from elsewhere: no script or style source, no CDN.
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=|https?://(?!www\.w3\.org|pygal\.org|github\.com)", html)

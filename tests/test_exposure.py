@@ -84,14 +84,6 @@ def test_a_withdrawn_case_leaves_the_board(api, client):
     assert "暂无典型案例" in client.get("/public/exposures").get_data(as_text=True)
 
 
-def test_the_demo_board_has_a_typical_case_without_its_complainant(runner, client):
-    assert runner.invoke(args=["ecoflow", "seed-demo"]).exit_code == 0
-    board = client.get("/api/v1/public/exposures").get_data(as_text=True)
-    assert "工地夜间施工" in board
-    for secret in ("张伟", "13811112201", "云景里"):  # the first Beijing demo case's complainant
-        assert secret not in board
-
-
 def test_the_message_for_the_peers_carries_only_the_scrubbed_record(api, db):
     from ecoflow.complaints.models import Complaint
     from ecoflow.exposure.models import Exposure
