@@ -109,3 +109,24 @@ def test_a_published_case_is_queued_for_every_peer(api, db):
         assert message.sender == "BJ" and message.payload["title"].startswith("欧某")
         for secret in SECRETS:
             assert secret not in str(message.payload)
+
+
+def test_the_board_shows_what_peers_of_other_instances_published(api, app, client, db, monkeypatch):
+    from ecoflow.exchange.models import ReceivedExposure
+    from ecoflow.timeutil import utcnow
+
+    payload = {
+        "case_no": "HE-20261101-0007", "title": "石料厂粉尘污染整改到位", "summary": "群众（13733334403）反映粉尘污染。",
+        "categories": ["air"], "district": "131082", "result": "已责令覆盖料堆", "closed_at": "2026-11-05T10:00:00+08:00",
+    }  # fmt: skip
+    db.session.add(ReceivedExposure(message_id="m-1", bureau_code="HE", case_no=payload["case_no"], payload=payload,
+                                    received_at=utcnow()))  # fmt: skip
+    db.session.commit()
+    assert client.get("/api/v1/public/exposures").json["peers"] == []  # HE is hosted here: its own board shows it
+    monkeypatch.setattr(app.extensions["ecoflow.trust"], "hosted", ["BJ"])
+    [item] = client.get("/api/v1/public/exposures").json["peers"]
+    assert item["title"] == "石料厂粉尘污染整改到位" and item["categories"] == "大气"
+    html = client.get("/public/exposures").get_data(as_text=True)
+    assert "兄弟单位发布的典型案例" in html and "石料厂粉尘污染整改到位" in html
+    for public in (str(item), html):
+        assert "13733334403" not in public and "HE-20261101-0007" not in public

@@ -38,4 +38,5 @@ def withdraw(exposure_id):
 def board():
     query = load(board_query_schema, request.args)
     items, total = services.public_exposures(query.get("bureau"), query["page"], query["per_page"])
-    return {"items": public_exposures_schema.dump(items), "total": total, "page": query["page"]}
+    return {"items": public_exposures_schema.dump(items), "total": total, "page": query["page"],
+            "peers": services.peer_exposures()}  # fmt: skip

@@ -12,7 +12,7 @@ from ecoflow.assessment.facts import district_of
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.complaints.services import get_norm, record_event, roles_on
 from ecoflow.errors import Conflict, Forbidden, NotFound
-from ecoflow.exchange.outbox import enqueue
+from ecoflow.exchange.outbox import enqueue, received_exposures
 from ecoflow.exchange.trust import get_trust
 from ecoflow.extensions import db
 from ecoflow.officers.models import Officer
@@ -109,6 +109,27 @@ def withdraw_exposure(actor: Officer, exposure: Exposure, now: datetime) -> Expo
     exposure.withdrawn_at, exposure.withdrawn_by_id = now, actor.id
     record_event(complaint, actor, "withdraw_exposure", complaint.state, {"exposure": exposure.id}, now)
     return exposure
+
+
+def peer_exposures(limit: int = 20) -> list[dict]:
+    """Typical cases that bureaus of other instances published to this one (exposure.publish), newest
+    first, for the board beside this instance's own: scrubbed again of numbers and door numbers (the
+    sender took the names out), without their case numbers."""
+    hosted, labels = set(get_trust().hosted), get_norm().catalog["categories"]
+    seen, items = set(), []
+    for received in received_exposures(limit * 3):
+        key = (received.bureau_code, received.case_no)
+        if received.bureau_code in hosted or key in seen:  # our own, or sent to each of our bureaus
+            continue
+        seen.add(key)
+        payload = received.payload
+        items.append({
+            "bureau": received.bureau_code, "title": scrub(payload["title"]), "summary": scrub(payload["summary"]),
+            "handling": scrub(payload.get("result") or ""), "district": payload.get("district"),
+            "categories": "、".join(labels.get(c, c) for c in payload.get("categories") or []),
+            "closed_month": payload["closed_at"][:7],
+        })  # fmt: skip
+    return items[:limit]
 
 
 def public_exposures(bureau: str | None, page: int, per_page: int) -> tuple[list[Exposure], int]:

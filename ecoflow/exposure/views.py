@@ -16,4 +16,4 @@ def board():
     query = load(board_query_schema, request.args)
     items, total = services.public_exposures(query.get("bureau"), query["page"], query["per_page"])
     return render_template("exposure/board.html", items=items, total=total, query=query,
-                           bureaus=get_norm().catalog["bureaus"])  # fmt: skip
+                           peers=services.peer_exposures(), bureaus=get_norm().catalog["bureaus"])  # fmt: skip
