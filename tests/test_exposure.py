@@ -116,8 +116,9 @@ def test_the_board_shows_what_peers_of_other_instances_published(api, app, clien
     from ecoflow.timeutil import utcnow
 
     payload = {
-        "case_no": "HE-20261101-0007", "title": "石料厂粉尘污染整改到位", "summary": "群众（13733334403）反映粉尘污染。",
-        "categories": ["air"], "district": "131082", "result": "已责令覆盖料堆", "closed_at": "2026-11-05T10:00:00+08:00",
+        "case_no": "HE-20261101-0007", "title": "石料厂粉尘污染整改到位",
+        "summary": "群众（13733334403）反映粉尘污染。", "categories": ["air"], "district": "131082",
+        "result": "已责令覆盖料堆", "closed_at": "2026-11-05T10:00:00+08:00",
     }  # fmt: skip
     db.session.add(ReceivedExposure(message_id="m-1", bureau_code="HE", case_no=payload["case_no"], payload=payload,
                                     received_at=utcnow()))  # fmt: skip
