@@ -24,9 +24,9 @@ class Fact(db.Model):
     __tablename__ = "assessment_facts"
     __table_args__ = (
         UniqueConstraint("measure", "source_id"),
-        # A month's items in the order they counted: the cases behind a figure, latest first, and
-        # the items that count only later than now (pending, due ahead), which the monthly counts hold.
-        Index("ix_assessment_facts_month", "month", "counted_at"),
+        # A month's items of a measure in the order they counted: the cases behind a figure, latest
+        # first, and the items that count only later than now (pending, due ahead).
+        Index("ix_assessment_facts_month", "month", "measure", "counted_at"),
         Index("ix_assessment_facts_officer", "officer_id", "month"),
     )
 

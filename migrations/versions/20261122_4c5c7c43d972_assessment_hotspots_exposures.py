@@ -55,7 +55,7 @@ def upgrade():
     )
     with op.batch_alter_table('assessment_facts', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_facts_complaint_id'), ['complaint_id'], unique=False)
-        batch_op.create_index('ix_assessment_facts_month', ['month', 'counted_at'], unique=False)
+        batch_op.create_index('ix_assessment_facts_month', ['month', 'measure', 'counted_at'], unique=False)
         batch_op.create_index('ix_assessment_facts_officer', ['officer_id', 'month'], unique=False)
 
     op.create_table('assessment_monthly',
