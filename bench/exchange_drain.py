@@ -55,7 +55,7 @@ def main():
 
     os.environ.pop("TEST_DATABASE_URL", None)  # SQLite files, one per instance
     with tempfile.TemporaryDirectory() as tmp:
-        federation = Federation(Path(tmp))
+        federation = Federation(Path(tmp), codes=("BJ", "HE"))
         bj, he = federation["BJ"], federation["HE"]
         os.environ.update({k: v for k, v in bj.env.items() if k in ("ECOFLOW_CONFIG", "DATABASE_URL")})
         app = create_app({"EXCHANGE_BATCH": args.batch, "EXCHANGE_CONCURRENCY": args.concurrency,

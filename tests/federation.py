@@ -122,7 +122,7 @@ class Instance:
 
 
 class Federation:
-    def __init__(self, root: Path, codes=("BJ", "HE")):
+    def __init__(self, root: Path, codes=("BJ", "TJ", "HE")):
         self.root = root
         self.instances = {code: Instance(self, code) for code in codes}
         write_configs(

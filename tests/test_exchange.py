@@ -434,3 +434,14 @@ def test_a_second_result_after_the_peer_reopened_goes_on_the_record_without_movi
     assert api.events(origin)[-1]["action"] == "lead_update"
     undelivered = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != "delivered")
     assert db.session.scalar(undelivered) == 0
+
+
+def test_junk_on_the_receiving_endpoint_gets_the_error_shape_and_changes_nothing(client, db):
+    results = client.post("/exchange/v1/messages", json={"messages": [1, "x", None, [], {"v": 1}]}).json["results"]
+    assert [r["error"] for r in results] == ["invalid_envelope"] * 5
+    for body in ({"messages": []}, {"messages": "x"}, {}, []):
+        response = client.post("/exchange/v1/messages", json=body)
+        assert_error(response, 400 if body == [] else 422)
+    assert_error(client.post("/exchange/v1/message", data="{not json", content_type="application/json"), 400)
+    assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 0
+    assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 5

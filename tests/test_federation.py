@@ -1,7 +1,6 @@
-"""The must-hold of the exchange with real processes: Beijing and Hebei as separate instances on
-loopback, talking signed JSON over HTTP; Hebei down, then killed in the middle of receiving."""
-
-import os
+"""The must-hold of the exchange with real processes: Beijing, Tianjin and Hebei as separate
+instances on loopback, talking signed JSON over HTTP; Hebei down, then killed in the middle of
+receiving."""
 
 import pytest
 
@@ -66,8 +65,9 @@ def complete_on_both_sides(bj, he, origin):
 
 
 def test_a_lead_sent_while_hebei_is_down_arrives_once_when_it_comes_back(federation):
-    bj, he = federation["BJ"], federation["HE"]
+    bj, tj, he = federation["BJ"], federation["TJ"], federation["HE"]
     bj.start()
+    tj.start()
     origin = transfer_lead(bj)
     # Beijing keeps trying, failing, backing off.
     wait_for(lambda: bj.call("GET", "/api/v1/exchange/outbox?state=failing", "bj-supervisor")[0]["attempts"] >= 3
@@ -85,10 +85,15 @@ def test_a_lead_sent_while_hebei_is_down_arrives_once_when_it_comes_back(federat
     assert by_bureau["BJ"]["case_no"] == origin and by_bureau["BJ"]["matched_by"] == ["complainant"]
     assert by_bureau["HE"]["matched_by"] == ["complainant"] and by_bureau["HE"]["result"] == "已责令停产整改"
     assert "13800009999" not in str(response) and "李娜" not in str(response)
+    # Tianjin was asked too, and was told nothing of the lead.
+    tianjin = tj.call("GET", "/api/v1/exchange/status", "tj-supervisor")["peers"]["BJ"]["inbox"]
+    assert tianjin == {"applied": 1, "refused": 0}
+    assert tj.call("GET", "/api/v1/complaints?channel=peer_transfer", "tj-intake")["total"] == 0
 
 
 def test_a_lead_arrives_once_when_hebei_dies_in_the_middle_of_receiving_it(federation, monkeypatch):
-    bj, he = federation["BJ"], federation["HE"]
+    bj, tj, he = federation["BJ"], federation["TJ"], federation["HE"]
+    tj.start()
     mark = he.dir / "received-then-died"
     monkeypatch.setenv("ECOFLOW_DYING_MARK", str(mark))
     he.start("tests.dying_receiver:app")
@@ -96,6 +101,5 @@ def test_a_lead_arrives_once_when_hebei_dies_in_the_middle_of_receiving_it(feder
     origin = transfer_lead(bj)
     wait_for(mark.exists, "Hebei to apply the lead")
     he.kill()  # applied and committed in Hebei, never answered to Beijing
-    assert not os.path.exists(he.dir / "nothing")
     he.start()
     complete_on_both_sides(bj, he, origin)

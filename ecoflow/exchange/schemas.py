@@ -38,7 +38,7 @@ class OutboxFilterSchema(Schema):
 
 
 class BatchSchema(Schema):
-    messages = fields.List(fields.Raw(), required=True, validate=validate.Length(min=1, max=1000))
+    messages = fields.List(fields.Raw(allow_none=True), required=True, validate=validate.Length(min=1, max=1000))
 
 
 outbox_message_schema = OutboxMessageSchema()

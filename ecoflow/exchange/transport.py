@@ -6,6 +6,7 @@ import json
 import urllib.error
 import urllib.request
 
+from .inbox import receive_batch
 from .trust import Peer
 
 PATH = "/exchange/v1/messages"
@@ -17,8 +18,6 @@ class TransportError(Exception):
 
 def send_local(envelopes: list[dict], now) -> list[dict]:
     """Hands the envelopes to this instance's own inbox, through the same JSON as on the wire."""
-    from .inbox import receive_batch
-
     return receive_batch(json.loads(json.dumps(envelopes)), now, remote_addr="local")
 
 
