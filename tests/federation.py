@@ -125,15 +125,9 @@ class Federation:
     def __init__(self, root: Path, codes=("BJ", "TJ", "HE")):
         self.root = root
         self.instances = {code: Instance(self, code) for code in codes}
-        write_configs(
-            root,
-            {code: instance.url for code, instance in self.instances.items()},
-            PASSWORD_HASH_METHOD="pbkdf2:sha256:1000",
-            EXCHANGE_INTERVAL_SECONDS=0.2,
-            EXCHANGE_BACKOFF_SECONDS=0.2,
-            EXCHANGE_BACKOFF_MAX_SECONDS=0.5,
-            EXCHANGE_MAX_ATTEMPTS=1000,
-        )
+        write_configs(root, {code: instance.url for code, instance in self.instances.items()},
+                      PASSWORD_HASH_METHOD="pbkdf2:sha256:1000", EXCHANGE_INTERVAL_SECONDS=0.2,
+                      EXCHANGE_BACKOFF_SECONDS=0.2, EXCHANGE_BACKOFF_MAX_SECONDS=0.5, EXCHANGE_MAX_ATTEMPTS=1000)
         for code, instance in self.instances.items():
             instance.database = instance_database(root, code)
         preparing = [instance.prepare() for instance in self.instances.values()]

@@ -187,14 +187,8 @@ def test_transfer_to_its_own_bureau_or_an_unknown_one_changes_nothing(api, db):
 
 
 def signed(kind="lead.ack", sender="HE", recipient="BJ", payload=None, key=None, **changes):
-    envelope = new_envelope(
-        kind,
-        sender,
-        recipient,
-        "HE-20261102-0001",
-        payload or {"origin_case_no": "BJ-1", "case_no": "HE-1", "stage": "signed"},
-        utcnow(),
-    )
+    envelope = new_envelope(kind, sender, recipient, "HE-20261102-0001",
+                            payload or {"origin_case_no": "BJ-1", "case_no": "HE-1", "stage": "signed"}, utcnow())
     envelope.update(changes)
     trust = get_trust()
     if key is None:

@@ -230,9 +230,8 @@ def exchange_status() -> dict:
         for code, peer in trust.peers.items()}  # fmt: skip
     tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
     counts = db.session.execute(
-        select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count()).group_by(
-            OutboxMessage.recipient, OutboxMessage.state, tried
-        )
+        select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
+        .group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     )
     for recipient, state, tried, count in counts:
         box = peers.setdefault(recipient, {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
