@@ -69,8 +69,12 @@ def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
             log.debug("Scheduler lease held elsewhere; %s stands by", holder)
             return []
         fired = sweep(now)
-        raise_alerts(now)
-        db.session.commit()
+        try:
+            raise_alerts(now)
+            db.session.commit()
+        except Exception:  # a fault in the hotspot alerts must not hold up the notices
+            db.session.rollback()
+            log.exception("Hotspot alerts failed at %s; the next tick tries again", now)
         deliver_pending(now)
         db.session.commit()
         return fired
