@@ -325,3 +325,23 @@ def test_the_rebuild_command_restores_lost_facts(api, runner, db):
     result = runner.invoke(args=["ecoflow", "assessment", "rebuild"])
     assert result.exit_code == 0 and "fact(s) written" in result.output
     assert figure(assess(api), "response") == (1, 1, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/api/v1/assessment", {"bureau": "B\x00J"}),
+        ("/api/v1/assessment", {"unit": "x" * 500}),
+        ("/api/v1/assessment/cases", {"figure": "response", "part": "half"}),
+        ("/api/v1/assessment/cases", {"figure": "response", "page": "0"}),
+        ("/api/v1/assessment/cases", {"figure": "reopen", "part": "missed"}),
+        ("/api/v1/hotspots", {"window_days": "-3"}),
+        ("/api/v1/hotspots", {"window_days": "many"}),
+        ("/api/v1/assessment/report.xlsx", {"month": "2026-00"}),
+    ],
+)
+def test_hostile_queries_get_a_clear_error_and_no_500(api, path, params):
+    with at(LATER):
+        response = api.get(path, "bj-leader", query_string=params)
+    assert response.status_code == 422, (path, params, response.status_code)
+    assert set(response.json) == {"error", "message", "details"}
