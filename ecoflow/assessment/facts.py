@@ -146,6 +146,7 @@ def _upsert(dialect: str, model, key: tuple[str, ...], columns: tuple[str, ...],
 def write_facts(connection, rows: list[dict]):
     """Insert the facts, or update them where their item is counted already."""
     if rows:
+        rows = sorted(rows, key=lambda row: (row["measure"], row["source_id"]))  # one lock order for all
         columns = tuple(c for c in rows[0] if c not in ("measure", "source_id"))
         connection.execute(_upsert(connection.dialect.name, Fact, ("measure", "source_id"), columns, False), rows)
 
@@ -170,8 +171,9 @@ def count_changes(connection, old: list, new: list):
             delta[1] += sign * (fact["is_ok"] is True)
             delta[2] += sign * (fact["seconds"] or 0)
             delta[3] += sign * (fact["seconds"] is not None)
+    # In key order, so that concurrent actions lock the rows they share in the same order (no deadlock).
     rows = [dict(zip(ROLLUP_KEY, key, strict=True), n=d[0], ok=d[1], seconds=d[2], timed=d[3])
-            for key, d in deltas.items() if any(d)]  # fmt: skip
+            for key, d in sorted(deltas.items()) if any(d)]  # fmt: skip
     if rows:
         statement = _upsert(connection.dialect.name, MonthlyCount, ROLLUP_KEY, ("n", "ok", "seconds", "timed"), True)
         connection.execute(statement, rows)
