@@ -7,7 +7,7 @@ import logging
 from flask import Flask
 
 from .config import load_config
-from .extensions import db, migrate
+from .extensions import db, limiter, migrate
 from .scheduling import init_scheduler
 
 
@@ -30,6 +30,7 @@ def register_extensions(app: Flask):
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.config["MIGRATIONS_DIR"]))
+    limiter.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -63,18 +64,23 @@ def register_assessment(app: Flask, norm):
 def register_blueprints(app: Flask):
     from .assessment.api import bp as assessment_api
     from .assessment.views import bp as assessment_views
+    from .citizens.api import bp as citizens_api
+    from .citizens.open311 import bp as open311
+    from .citizens.views import bp as citizens_views
     from .complaints.api import bp as complaints_api
     from .escalation.api import bp as escalation_api
     from .exchange.api import bp as exchange_api
     from .exchange.api import peer_bp as exchange_peer_api
     from .exposure.api import bp as exposure_api
     from .exposure.views import bp as exposure_views
+    from .intake.api import bp as intake_api
     from .notifications.api import bp as notifications_api
     from .officers.api import bp as officers_api
 
-    api = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-           assessment_api, exposure_api)  # fmt: skip
-    for blueprint in (*api, assessment_views, exposure_views):
+    blueprints = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
+                  intake_api, open311, citizens_api, citizens_views, assessment_api, exposure_api, assessment_views,
+                  exposure_views)  # fmt: skip
+    for blueprint in blueprints:
         app.register_blueprint(blueprint)
 
 

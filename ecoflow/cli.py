@@ -146,3 +146,68 @@ def assessment_report(month, bureau, username, output):
     with open(output, "wb") as out:
         out.write(report.workbook(data).getvalue())
     click.echo(f"Monthly report {data['month']} written to {output}.")
+def _create_client(name: str, channel: str, bureau: str):
+    from .errors import ApiError
+    from .intake.services import create_client
+
+    try:
+        client, key = create_client(name, channel, bureau)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
+    db.session.commit()
+    click.echo(line)
+    click.echo("Keep this key secret; it is shown only once.", err=True)
+
+
+def _revoke_client(name: str, channel_prefix: str):
+    from .errors import ApiError
+    from .intake.services import revoke_client
+
+    try:
+        revoke_client(name, channel_prefix)
+    except ApiError as exc:
+        raise click.ClickException(exc.message) from None
+    db.session.commit()
+    click.echo(f"{name}: key revoked.")
+
+
+@ecoflow_cli.group("open311-key")
+def open311_key_cli():
+    """Keys of Open311 clients (citizen apps, city portals)."""
+
+
+@open311_key_cli.command("create")
+@click.argument("name")
+@click.option("--bureau", required=True, help="The bureau the client files with: BJ, TJ or HE.")
+def open311_key_create(name, bureau):
+    """Create an Open311 client and print its api_key."""
+    _create_client(name, "online", bureau)
+
+
+@open311_key_cli.command("revoke")
+@click.argument("name")
+def open311_key_revoke(name):
+    """Revoke an Open311 client's api_key."""
+    _revoke_client(name, "online")
+
+
+@ecoflow_cli.group("hotline-account")
+def hotline_account_cli():
+    """System accounts of the 12345 and 12369 hotline centres."""
+
+
+@hotline_account_cli.command("create")
+@click.argument("name")
+@click.option("--line", type=click.Choice(["12345", "12369"]), required=True, help="The hotline.")
+@click.option("--bureau", required=True, help="The bureau the centre sends orders to: BJ, TJ or HE.")
+def hotline_account_create(name, line, bureau):
+    """Create a hotline centre's system account and print its token (Authorization: Bearer ...)."""
+    _create_client(name, f"hotline_{line}", bureau)
+
+
+@hotline_account_cli.command("revoke")
+@click.argument("name")
+def hotline_account_revoke(name):
+    """Revoke a hotline centre's token."""
+    _revoke_client(name, "hotline_")

@@ -27,6 +27,11 @@ DEFAULTS = {
     "SCHEDULER_INTERVAL_SECONDS": 60,
     # Where notices go besides the inbox: an import path to a class with send(notification).
     "NOTIFICATION_SENDER": "ecoflow.notifications.senders:LoggingSender",
+    # The public case lookup, per client address (Flask-Limiter syntax). Counted in this process's
+    # memory unless RATELIMIT_STORAGE_URI names a shared store (e.g. redis://...) for several workers.
+    "LOOKUP_RATE_LIMIT": "10 per minute;100 per day",
+    "RATELIMIT_STORAGE_URI": "memory://",
+    "RATELIMIT_HEADERS_ENABLED": True,
     # Larger request bodies are refused with 413; a batch of envelopes from a peer may be larger.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "EXCHANGE_MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
@@ -64,6 +69,8 @@ ENVIRONMENT = {
     "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
     "ECOFLOW_SCHEDULER": "SCHEDULER_IN_PROCESS",
     "ECOFLOW_NOTIFICATION_SENDER": "NOTIFICATION_SENDER",
+    "ECOFLOW_LOOKUP_RATE_LIMIT": "LOOKUP_RATE_LIMIT",
+    "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
 }

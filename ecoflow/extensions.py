@@ -1,5 +1,8 @@
 """Extension objects, created unbound and bound to the app in create_app."""
 
+from flask import current_app
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
@@ -38,6 +41,12 @@ def dialect_insert(model):
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_item=_render_item)
+# Limits are counted per client address, in memory unless RATELIMIT_STORAGE_URI names a store.
+limiter = Limiter(get_remote_address)
+
+
+def lookup_rate_limit() -> str:
+    return current_app.config["LOOKUP_RATE_LIMIT"]
 
 
 def configure_engine(engine):

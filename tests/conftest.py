@@ -4,6 +4,7 @@ set), migrated once per session and emptied after each test; officers and an API
 from __future__ import annotations
 
 import os
+import threading
 import time
 from datetime import datetime
 
@@ -84,6 +85,32 @@ def client(app, db):
 @pytest.fixture
 def runner(app, db):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(app, db):
+    """The app served over real HTTP on a free port, for tests of what other systems call."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture
+def channel_key(db, staff):
+    """channel_key("12345 centre", "hotline_12345", "BJ") → the new client's key."""
+    from ecoflow.intake.services import create_client
+
+    def make(name, channel, bureau="BJ"):
+        _, key = create_client(name, channel, bureau)
+        db.session.commit()
+        return key
+
+    return make
 
 
 @pytest.fixture

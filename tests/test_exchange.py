@@ -105,6 +105,24 @@ def test_a_lead_without_the_complainants_agreement_carries_no_name_or_phone(api,
     assert linked_case(db, db.session.scalar(select(Complaint.case_no).where(Complaint.bureau_code == "BJ")))
 
 
+def test_without_the_agreement_the_name_and_phone_are_masked_in_the_free_text_of_the_lead(api, db, monkeypatch):
+    sent = []
+    from ecoflow.exchange import transport
+
+    real = transport.send_local
+    monkeypatch.setattr(transport, "send_local", lambda envelopes, now: sent.append(json.dumps(
+        envelopes, ensure_ascii=False)) or real(envelopes, now))  # fmt: skip
+    case_no = api.to_handling(description="张三（13812345678）反映工厂排放废气，邻居李四 13900001111 也闻到。")
+    api.ok(case_no, "transfer", "bj-officer", to_bureau="HE", callback=False, reason="张三要求河北核查。",
+           suspected_source="燕郊镇某化工厂", asks="请联系 13812345678 核实")  # fmt: skip
+    deliver()
+    wire = "".join(sent)
+    assert "lead.transfer" in wire and "反映工厂排放废气" in wire
+    for secret in ("张三", "13812345678", "13900001111"):
+        assert secret not in wire
+    assert "138****5678" in wire
+
+
 def test_with_the_agreement_the_contact_travels_to_the_receiving_officer(api, db):
     origin = transferred_case(api, callback=True)
     deliver()
@@ -151,6 +169,20 @@ def test_a_whistle_summons_the_peer_bureau_whose_report_in_comes_back_over_the_e
     # Nothing bounces back: Hebei's whistle summoned no one in Beijing.
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
         OutboxMessage.type == "whistle.blow")) == 1  # fmt: skip
+
+
+def test_a_whistle_on_a_lead_sent_without_consent_carries_no_name_or_phone_in_its_reason(api, db):
+    origin = transferred_case(api, callback=False)
+    deliver()
+    he_case = linked_case(db, origin).case_no
+    he_ok(api, he_case, "accept", "he-intake")
+    deliver()
+    api.ok(origin, "whistle", "bj-supervisor", reason="张三（13812345678）再次来电，企业仍在偷排。",
+           parties=["peer_bureau"])  # fmt: skip
+    deliver()
+    (at_hebei,) = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
+    assert "企业仍在偷排" in at_hebei["reason"]
+    assert "张三" not in at_hebei["reason"] and "13812345678" not in at_hebei["reason"]
 
 
 def test_the_lead_must_be_signed_before_the_ladder_and_is_signed_once(api, db):
@@ -253,6 +285,24 @@ def test_the_receiver_refuses_with_the_error_shape_and_a_record(api, client, db,
     assert results[0]["status"] == "rejected" and results[0]["error"] in (code, "replayed_message", "bad_signature")
 
 
+def test_a_message_this_bureau_fails_to_apply_is_refused_alone_and_its_batch_is_applied(api, client, db, monkeypatch):
+    from ecoflow.exchange import inbox
+
+    def broken(envelope, now):
+        raise RuntimeError("a bug in this bureau's handler")
+
+    monkeypatch.setitem(inbox.HANDLERS, "lead.ack", broken)
+    transfer = signed("lead.transfer", sender="BJ", recipient="HE", payload={
+        "origin_case_no": "BJ-20261102-0009", "summary": "异味", "categories": ["air"], "reason": "管辖",
+        "received_at": utcnow().isoformat(), "location": {"address": "河北省廊坊市三河市燕郊镇"}})  # fmt: skip
+    response = client.post("/exchange/v1/messages", json={"messages": [signed(), transfer]})
+    assert response.status_code == 200
+    assert [r["status"] for r in response.json["results"]] == ["rejected", "applied"]
+    assert response.json["results"][0]["error"] == "apply_failed"
+    assert db.session.scalar(select(func.count()).select_from(Complaint)) == 1
+    assert_error(client.post("/exchange/v1/message", json=signed()), 500, "apply_failed")
+
+
 def test_a_redelivered_message_gets_the_same_answer_and_creates_nothing(api, client, db):
     envelope = signed("lead.transfer", sender="BJ", recipient="HE", payload={
         "origin_case_no": "BJ-20261102-0009", "summary": "异味", "categories": ["air"], "reason": "管辖",
@@ -331,6 +381,49 @@ def test_history_shows_earlier_complaints_of_the_complainant_and_the_place_in_ev
         None, "13812345678")  # fmt: skip
 
 
+def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, monkeypatch):
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    tianjin = Ed25519PrivateKey.generate()
+
+    def item(bureau, case_no):
+        return {"bureau": bureau, "case_no": case_no, "received_at": utcnow().isoformat(), "state": "closed",
+                "matched_by": ["complainant"]}  # fmt: skip
+
+    class Tianjin(BaseHTTPRequestHandler):
+        """A Tianjin instance whose answer, well signed by Tianjin, also names a Hebei case."""
+
+        def do_POST(self):
+            (question,) = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+            items = [item("TJ", "TJ-20261101-0001"), item("HE", "HE-20261101-0009")]
+            with app.app_context():
+                answer = signed("history.answer", sender="TJ", recipient=question["from"], case=None, key=tianjin,
+                                payload={"query_id": question["id"], "items": items})  # fmt: skip
+            reply = json.dumps({"results": [{"status": "applied", "answer": answer}]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Tianjin)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    monkeypatch.setitem(get_trust().peers, "TJ", Peer("TJ", url, tianjin.public_key()))
+    try:
+        current = api.register()["case_no"]
+        response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 200
+    assert [i["case_no"] for i in response.json["items"]] == ["TJ-20261101-0001"]
+
+
 def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
     exposure = {"case_no": "TJ-20261101-0007", "title": "武清某养殖场污水直排被查处", "summary": "已责令整改。",
                 "categories": ["water"], "district": "120114", "closed_at": utcnow().isoformat()}  # fmt: skip
@@ -381,6 +474,74 @@ def test_messages_about_one_case_wait_behind_an_earlier_one_that_failed(api, db,
     assert second.attempts == 0
 
 
+def test_a_dead_message_holds_back_the_later_ones_about_its_case_until_it_is_retried(api, db, app):
+    from ecoflow.exchange.outbox import enqueue, retry
+
+    origin = transferred_case(api)
+    transfer = db.session.scalar(select(OutboxMessage))
+    transfer.state = "dead"  # Hebei refused it until the limit: the lead never arrived
+    later = enqueue("exposure.publish", "BJ", "HE", origin, {"case_no": origin, "title": "典型案例",
+                    "summary": "已查处。", "closed_at": utcnow().isoformat()}, utcnow())  # fmt: skip
+    db.session.commit()
+    assert deliver() == 0
+    db.session.refresh(later)
+    assert (later.state, later.attempts) == ("queued", 0)
+    retry(transfer, utcnow())
+    db.session.commit()
+    assert deliver() == 2
+    assert linked_case(db, origin) is not None
+
+
+def test_a_second_deliverer_running_meanwhile_sends_nothing_the_first_has_out(api, app, db, monkeypatch):
+    import threading
+
+    from ecoflow.exchange import transport
+
+    origin = transferred_case(api)
+    sent, second = [], []
+    real = transport.send_local
+
+    def first_deliverer_on_the_wire(envelopes, now):
+        sent.extend(e["id"] for e in envelopes)
+        if not second:  # while the first deliverer's batch is out, a second one runs in its own session
+            second.append(None)
+            worker = threading.Thread(target=lambda: second.append(_deliver_in_new_context(app)))
+            worker.start()
+            worker.join()
+        return real(envelopes, now)
+
+    monkeypatch.setattr(transport, "send_local", first_deliverer_on_the_wire)
+    assert deliver() == 1
+    assert second[1] == 0
+    assert len(sent) == 1  # the lead went out once
+    assert db.session.scalar(select(OutboxMessage.state)) == "delivered"
+    assert linked_case(db, origin) is not None
+
+
+def _deliver_in_new_context(app):
+    with app.app_context():
+        return deliver_outbox(utcnow())
+
+
+def test_a_peer_answering_out_of_order_gets_no_message_marked_delivered_that_it_did_not_apply(api, db, monkeypatch):
+    from ecoflow.exchange import transport
+    from ecoflow.exchange.outbox import enqueue
+
+    real = transport.send_local
+    monkeypatch.setattr(transport, "send_local", lambda envelopes, now: real(envelopes, now)[::-1])
+    now = utcnow()
+    refused = enqueue("lead.ack", "BJ", "HE", "BJ-X-1", {"origin_case_no": "HE-1", "case_no": "BJ-X-1",
+                      "stage": "signed"}, now)  # fmt: skip
+    applied = enqueue("exposure.publish", "BJ", "HE", "BJ-Y-2", {"case_no": "BJ-Y-2", "title": "典型案例",
+                      "summary": "已查处。", "closed_at": now.isoformat()}, now)  # fmt: skip
+    db.session.commit()
+    deliver()
+    for message in (refused, applied):
+        db.session.refresh(message)
+    assert refused.state == "queued" and refused.attempts == 1  # not lost as "delivered"
+    assert applied.state == "queued" and "the peer answered for" in applied.last_error
+
+
 def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])
@@ -400,6 +561,20 @@ def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db,
     retried = runner.invoke(args=["ecoflow", "exchange", "retry", "--dead", "--peer", "TJ"])
     assert "1 message(s) queued again" in retried.output
     assert "1 message(s) delivered" in runner.invoke(args=["ecoflow", "exchange", "deliver"]).output
+
+
+def test_retrying_an_unknown_message_from_the_cli_says_so(runner, db):
+    result = runner.invoke(args=["ecoflow", "exchange", "retry", "no-such-message"])
+    assert result.exit_code == 1 and "没有编号为 no-such-message 的报文" in result.output
+
+
+def test_a_key_replaced_with_force_is_readable_by_its_owner_only(runner, app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
+    old = tmp_path / "HE.pem"
+    old.write_text("an old key someone made readable to all")
+    old.chmod(0o644)
+    assert runner.invoke(args=["ecoflow", "exchange", "keygen", "HE", "--force"]).exit_code == 0
+    assert old.stat().st_mode & 0o777 == 0o600 and "PRIVATE KEY" in old.read_text()
 
 
 def test_complainants_are_rehashed_when_the_shared_key_changes(api, runner, db, app, monkeypatch):
@@ -439,3 +614,37 @@ def test_junk_on_the_receiving_endpoint_gets_the_error_shape_and_changes_nothing
     assert_error(client.post("/exchange/v1/message", data="{not json", content_type="application/json"), 400)
     assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 0
     assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 5
+
+
+def test_an_envelope_naming_its_case_or_sender_as_a_list_or_object_is_refused_not_a_server_error(api, client, db):
+    batch = [{**signed(), "case": ["HE-1"]}, {**signed(), "from": {"code": "HE"}}, signed(case={"a": 1})]
+    response = client.post("/exchange/v1/messages", json={"messages": batch})
+    assert response.status_code == 200
+    assert [r["error"] for r in response.json["results"]] == ["invalid_envelope"] * 3
+    assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 3
+
+
+def test_the_history_a_peer_is_answered_with_masks_the_complainant_in_the_officers_answer(api, client, db):
+    earlier = api.to_handling()
+    api.ok(earlier, "reply", "bj-officer", result="已电话告知张三", text="已致电张三（13812345678），已责令整改。")
+    key = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == earlier))
+    question = signed("history.query", sender="HE", recipient="BJ", case=None,
+                      payload={"complainant_key": key, "address": None})  # fmt: skip
+    response = client.post("/exchange/v1/message", json=question)
+    assert response.status_code == 200, response.json
+    (item,) = response.json["answer"]["payload"]["items"]
+    assert item["case_no"] == earlier and "已责令整改" in item["answer"]
+    text = json.dumps(response.json["answer"], ensure_ascii=False)
+    assert "张三" not in text and "13812345678" not in text
+
+
+@pytest.mark.parametrize("whistle_id", [2**31, 10**30])
+def test_a_whistle_id_beyond_what_the_database_holds_is_refused_not_a_server_error(api, client, db, whistle_id):
+    origin = transferred_case(api)
+    deliver()
+    report_by = (utcnow() + timedelta(hours=24)).isoformat()
+    blow = signed("whistle.blow", sender="BJ", recipient="HE", case=origin, payload={
+        "whistle_id": whistle_id, "case_no": origin, "reason": "联合执法", "report_by": report_by})  # fmt: skip
+    report_in = signed(payload={"whistle_id": whistle_id, "who_will_act": "三河分局"}, kind="whistle.report_in")
+    for envelope in (blow, report_in):
+        assert_error(client.post("/exchange/v1/message", json=envelope), 422, "invalid_message")

@@ -63,6 +63,12 @@ def test_one_machine_serves_every_complaint(app):
         ("grading.yaml", lambda d: d.update(default_grade="whatever"), "default_grade"),
         ("catalog.yaml", lambda d: d.pop("channels"), "channels"),
         ("calendar.yaml", lambda d: d.update(holidays=["not a date"]), "holidays"),
+        ("grading.yaml", lambda d: d["duplicates"].update(min_text_similarity=2), "min_text_similarity"),
+        ("routing.yaml", lambda d: d["districts"].update({"210102": {"name": "和平区"}}), "in no bureau's"),
+        ("routing.yaml", lambda d: d["districts"].update({"1101": {"name": "?"}}), "6-digit division code"),
+        ("open311.yaml", lambda d: d["services"]["air"].update(category="smog"), "unknown category 'smog'"),
+        ("open311.yaml", lambda d: d["jurisdictions"].update(BJ=["potholes"]), "unknown service 'potholes'"),
+        ("open311.yaml", lambda d: d["services"]["air"]["attributes"][0].update(values={}), "list datatypes"),
     ],
 )
 def test_a_broken_file_stops_start_up_naming_file_and_fault(workflows, name, change, expected):

@@ -42,11 +42,18 @@ def month_of(moment) -> int | None:
 
 
 def district_of(complaint: Complaint) -> str | None:
-    """The district a case counts in: its district code, else the district its address names.
-    (Issue 6's address routing gives every complaint a district code; the fallback then goes idle.)
+    """The district a case counts in: its division code (address routing sets it), else the district
+    its address names (an address routing could not read, or a case from before routing).
     Cut to the column's 40 characters: an odd address must never stop an action."""
     district = complaint.district_code or address_district(complaint.address)
     return district[:40] if district else None
+
+
+def district_name(complaint: Complaint) -> str | None:
+    """The district as people say it: the name workflows/routing.yaml gives its division code."""
+    districts = current_app.extensions["ecoflow.norm"].routing.districts
+    code = complaint.district_code
+    return districts[code].name if code in districts else district_of(complaint)
 
 
 def category_bits(categories) -> int:

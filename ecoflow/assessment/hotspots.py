@@ -92,11 +92,13 @@ def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster
     counted = [(*row[:6], category, 1) for row in rows
                for category in (row[6].split(",") if row[6] else suggested[row[7]].get("categories", []))]  # fmt: skip
     clusters: dict[tuple[str, str], Cluster] = {}
+    names = current_app.extensions["ecoflow.norm"].routing.districts
     places: dict[tuple, tuple[str, str | None]] = {}
     for bureau, code, address, lat, lng, current, category, count in counted:
         if (code, address, lat, lng) not in places:
             district = code or address_district(address)
-            places[code, address, lat, lng] = area_of(lat, lng, district, settings["grid_degrees"]), district
+            name = names[code].name if code in names else district  # a division code by its name
+            places[code, address, lat, lng] = area_of(lat, lng, district, settings["grid_degrees"]), name
         area, district = places[code, address, lat, lng]
         cluster = clusters.get((area, category))
         if cluster is None:

@@ -229,6 +229,9 @@ def _labels(group_by: str, keys) -> dict:
         return {i: {"key": username, "label": name, "bureau": bureau} for i, username, name, bureau in rows}
     if group_by == "month":
         return {k: {"key": f"{k // 100:04d}-{k % 100:02d}", "label": f"{k // 100}年{k % 100}月"} for k in keys}
+    if group_by == "district":  # a division code by its name in workflows/routing.yaml
+        districts = _norm().routing.districts
+        return {k: {"key": k, "label": districts[k].name if k in districts else k} for k in keys}
     names = {"bureau": "bureaus", "category": "categories", "channel": "channels"}.get(group_by)
     return {k: {"key": k, "label": catalog[names].get(k, k) if names else k} for k in keys}
 

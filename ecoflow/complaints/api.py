@@ -8,7 +8,14 @@ from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
 from . import history, services
-from .schemas import ComplaintContext, complaint_filter_schema, complaint_schema, complaints_schema, events_schema
+from .schemas import (
+    ComplaintContext,
+    complaint_filter_schema,
+    complaint_schema,
+    complaints_schema,
+    duplicates_schema,
+    events_schema,
+)
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
 
@@ -74,6 +81,21 @@ def list_events(case_no):
         body = events_schema.dump(services.list_events(complaint))
     db.session.commit()
     return jsonify(body)
+
+
+@bp.get("/complaints/<case_no>/duplicates")
+@login_required
+def list_duplicates(case_no):
+    complaint = services.get_complaint(g.officer, case_no)
+    return jsonify(duplicates_schema.dump(services.find_duplicates(g.officer, complaint, utcnow())))
+
+
+@bp.post("/complaints/duplicates")
+@login_required
+def check_duplicates():
+    """The duplicates of a complaint not registered yet: the intake form's fields."""
+    data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
+    return jsonify(duplicates_schema.dump(services.find_duplicates(g.officer, data, utcnow())))
 
 
 @bp.get("/complaints/<case_no>/history")

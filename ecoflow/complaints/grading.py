@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 
-def suggest_grade(norm, *, description: str, channel: str, request_type: str, repeats: int) -> dict:
-    """The suggested grade and categories with the reasons for them; `repeats` counts the
-    earlier complaints about the same place inside the repeat window."""
+def keyword_categories(norm, description: str) -> tuple[list[str], list[str]]:
+    """The categories the description's keywords suggest (the default one when none), with reasons."""
     rules = norm.grading
-    reasons = []
-    categories = []
+    categories, reasons = [], []
     for category, words in rules["categories"].items():
         hits = [w for w in words if w in description]
         if hits:
             categories.append(category)
             reasons.append(f"关键词“{'、'.join(hits)}” → {norm.catalog['categories'][category]}")
-    if not categories:
-        categories = [rules["default_category"]]
+    return categories or [rules["default_category"]], reasons
+
+
+def suggest_grade(
+    norm, *, description: str, channel: str, request_type: str, repeats: int, cross_border: bool = False
+) -> dict:
+    """The suggested grade and categories with the reasons for them; `repeats` counts the
+    earlier complaints about the same source inside the repeat window; `cross_border` says the
+    source lies in another bureau's jurisdiction."""
+    rules = norm.grading
+    categories, reasons = keyword_categories(norm, description)
 
     grade = None
     urgent_hits = [w for w in rules["urgent"] if w in description]
@@ -24,7 +31,10 @@ def suggest_grade(norm, *, description: str, channel: str, request_type: str, re
         reasons.append(f"关键词“{'、'.join(urgent_hits)}”表明正在发生危害 → 紧急")
     repeat = rules["repeat"]
     if repeats + 1 >= repeat["count"]:
-        reasons.append(f"{repeat['window_days']}日内同一地点第{repeats + 1}次诉求 → 重点")
+        reasons.append(f"{repeat['window_days']}日内同一污染源第{repeats + 1}次诉求 → 重点")
+        grade = grade or "key"
+    if cross_border:
+        reasons.append("污染源位于其他省市（跨界） → 重点")
         grade = grade or "key"
     if channel in rules["key_channels"]:
         reasons.append(f"来源渠道为{norm.catalog['channels'][channel]} → 重点")

@@ -13,6 +13,7 @@ from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
 from .models import Complaint, Event
+from .privacy import redact
 from .services import check_can_view, complainant_key
 
 LIMIT = 50
@@ -47,7 +48,9 @@ def local_history(complainant_key: str | None, address: str | None, exclude: int
             "type": complaint.type, "categories": list(complaint.categories), "grade": complaint.grade,
             "state": complaint.state, "received_at": _iso(complaint.received_at),
             "closed_at": _iso(complaint.closed_at), "replied_at": _iso(reply.occurred_at) if reply else None,
-            "result": reply.data.get("result") if reply else None, "answer": reply.data.get("text") if reply else None,
+            # The answer is the officer's free text, which may repeat the complainant's name or phone.
+            "result": redact(reply.data.get("result"), complaint) if reply else None,
+            "answer": redact(reply.data.get("text"), complaint) if reply else None,
             "matched_by": [name for name, hit in (
                 ("complainant", complainant_key and complaint.complainant_key == complainant_key),
                 ("place", address and complaint.address == address)) if hit],
@@ -73,6 +76,7 @@ def complaint_history(officer: Officer, complaint: Complaint) -> list[dict]:
     check_can_view(officer, complaint)
     items = local_history(complaint.complainant_key, complaint.address, exclude=complaint.id)
     question = {"complainant_key": complaint.complainant_key, "address": complaint.address}
-    for answer in ask_peers("history.query", "history.answer", complaint.bureau_code, question, utcnow()).values():
-        items.extend(answer["items"])
+    for peer, answer in ask_peers("history.query", "history.answer", complaint.bureau_code, question, utcnow()).items():
+        # A peer speaks for itself: an item naming another bureau is not that bureau's word.
+        items.extend(item for item in answer["items"] if item["bureau"] == peer)
     return sorted(items, key=lambda item: item["received_at"], reverse=True)

@@ -12,6 +12,7 @@ from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db
 
 from .models import Complaint
+from .privacy import redact
 from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
 
 CHANNEL = "peer_transfer"
@@ -27,6 +28,9 @@ def _tell_origin(complaint: Complaint, kind: str, payload: dict, now: datetime):
 
 
 # --- the origin -------------------------------------------------------------------------------
+
+
+_FREE_TEXT = ("summary", "suspected_source", "evidence", "asks", "reason")
 
 
 def lead_payload(complaint: Complaint, data: dict) -> dict:
@@ -51,6 +55,8 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     }  # fmt: skip
     if data.get("callback") and complaint.callback_consent and not complaint.is_sensitive:
         payload["complainant"] = {"name": complaint.complainant_name, "phone": complaint.complainant_phone}
+    else:  # no call-back agreed: the officer's free text must not carry the name or phone across either
+        payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
     return payload
 
 

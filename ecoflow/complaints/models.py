@@ -45,6 +45,7 @@ class Complaint(db.Model):
         CheckConstraint("reopen_count >= 0", name="reopen_count_not_negative"),
         Index("ix_complaints_bureau_state", "bureau_code", "state"),
         Index("ix_complaints_bureau_address", "bureau_code", "address", "received_at"),
+        Index("ix_complaints_bureau_district", "bureau_code", "district_code", "received_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -67,6 +68,10 @@ class Complaint(db.Model):
     district_code: Mapped[str | None] = mapped_column(String(12))
     lat: Mapped[float | None] = mapped_column(Float)
     lng: Mapped[float | None] = mapped_column(Float)
+    # 属地: where the address was placed (see ecoflow.routing); a flag for the dispatcher when the
+    # place is in another bureau's jurisdiction (a suggested transfer), ambiguous or unreadable.
+    routing: Mapped[dict | None] = mapped_column(JSON)
+    routing_flag: Mapped[str | None] = mapped_column(String(20), index=True)
 
     state: Mapped[str] = mapped_column(String(20), index=True)
     grade: Mapped[str | None] = mapped_column(String(20))

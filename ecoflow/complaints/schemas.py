@@ -119,6 +119,7 @@ class ComplaintFilterSchema(Schema):
     officer = Token(64)
     overdue = fields.Boolean()
     text = Token(100)
+    routing_flag = Token(20)
     received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
     received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
@@ -157,6 +158,7 @@ class ComplaintSchema(Schema):
     complainant = fields.Method("get_complainant")
     location = fields.Method("get_location")
     sensitive = fields.Boolean(attribute="is_sensitive")
+    routing = fields.Dict()
     state = fields.String()
     grade = fields.String()
     categories = fields.Function(lambda c: list(c.categories))
@@ -208,7 +210,19 @@ class EventSchema(Schema):
         return privacy.redact(event.data, event.complaint)
 
 
+class DuplicateSchema(Schema):
+    """An earlier complaint about the same source, as intake sees it in the list of candidates."""
+
+    case_no = fields.Function(lambda item: item[0].case_no)
+    state = fields.Function(lambda item: item[0].state)
+    received_at = fields.Function(lambda item: item[0].received_at.isoformat())
+    description = fields.Function(lambda item: item[0].description)
+    address = fields.Function(lambda item: privacy.mask_address(item[0].address))
+    reason = fields.Function(lambda item: item[1])
+
+
 complaint_schema = ComplaintSchema()
+duplicates_schema = DuplicateSchema(many=True)
 complaints_schema = ComplaintSchema(many=True)
 events_schema = EventSchema(many=True)
 complaint_filter_schema = ComplaintFilterSchema()

@@ -21,9 +21,11 @@ from ecoflow.extensions import db, dialect_insert
 from ecoflow.norm import Action, Norm, Period
 from ecoflow.officers.models import Officer, Unit
 from ecoflow.rest import is_printable
+from ecoflow.routing import route_address
 from ecoflow.timeutil import SHANGHAI
 
-from .grading import suggest_grade
+from .duplicates import count_repeats, earlier_complaints, with_complaints
+from .grading import keyword_categories, suggest_grade
 from .models import CaseCounter, Clock, Complaint, ComplaintCategory, Event, Extension, Pause, PersonalDataView
 
 log = logging.getLogger(__name__)
@@ -115,7 +117,7 @@ def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[lis
     query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))
     if filters.get("bureau"):
         query = query.where(Complaint.bureau_code == filters["bureau"])
-    for name in ("state", "grade", "channel"):
+    for name in ("state", "grade", "channel", "routing_flag"):
         if filters.get(name):
             query = query.where(getattr(Complaint, name) == filters[name])
     if filters.get("category"):
@@ -267,15 +269,9 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
 
     location = data["location"]
     complainant = data.get("complainant") or {}
-    window = timedelta(days=norm.grading["repeat"]["window_days"])
-    repeats = db.session.scalar(
-        select(func.count()).where(
-            Complaint.bureau_code == bureau_code,
-            Complaint.address == location["address"],
-            Complaint.received_at > received_at - window,
-            Complaint.received_at <= received_at,
-        )
-    )
+    route = route_address(norm.routing, location["address"], bureau_code, location.get("district"))
+    matches = _earlier_for(norm, bureau_code, data, route, received_at)
+    max_shown = norm.grading["duplicates"]["max_shown"]
     complaint = Complaint(
         bureau_code=bureau_code,
         channel=data["channel"],
@@ -290,13 +286,21 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         callback_consent=complainant.get("callback_consent", False),
         is_sensitive=data.get("sensitive", False),
         address=location["address"],
-        district_code=location.get("district"),
+        district_code=route["district_code"],
         lat=location.get("lat"),
         lng=location.get("lng"),
+        routing=route,
+        routing_flag=route["flag"],
         state=norm.initial,
         suggestion=suggest_grade(
-            norm, description=data["description"], channel=data["channel"], request_type=data["type"], repeats=repeats
-        ),
+            norm,
+            description=data["description"],
+            channel=data["channel"],
+            request_type=data["type"],
+            repeats=count_repeats(norm, matches, received_at),
+            cross_border=route["flag"] == "cross_border",
+        )
+        | {"duplicates": [{"case_no": m.case_no, "reason": m.reason} for m in matches[:max_shown]]},
         received_at=received_at,
         created_at=now,
         updated_at=now,
@@ -309,7 +313,8 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
 
     def add():
         complaint.case_no = _next_case_no(bureau_code, received_at)
-        origin = {"channel": complaint.channel, "external_id": external_id}
+        origin = {"channel": complaint.channel, "external_id": external_id, **data.get("origin", {}),
+                  "district": route["district_code"], "routing_flag": route["flag"]}  # fmt: skip
         record_event(complaint, actor, "register", None, origin, now)
         db.session.add(complaint)
         db.session.flush()
@@ -328,6 +333,35 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
             raise
         return existing, False
     return complaint, True
+
+
+def _earlier_for(norm, bureau_code: str, data: dict, route: dict, received_at: datetime):
+    categories, _ = keyword_categories(norm, data["description"])
+    return earlier_complaints(
+        norm, bureau_code=bureau_code, address=data["location"]["address"], district_code=route["district_code"],
+        description=data["description"], categories=categories, received_at=received_at,
+    )  # fmt: skip
+
+
+def find_duplicates(officer: Officer, subject: Complaint | dict, now: datetime) -> list[tuple[Complaint, str]]:
+    """重复诉求: earlier complaints about the same source as `subject` (a complaint, or the fields of
+    one being registered), each with the reason it matched, most alike first."""
+    norm = get_norm()
+    limit = norm.grading["duplicates"]["max_shown"]
+    if isinstance(subject, Complaint):
+        check_can_view(officer, subject)
+        matches = earlier_complaints(
+            norm, bureau_code=subject.bureau_code, address=subject.address, district_code=subject.district_code,
+            description=subject.description, categories=list(subject.categories) or subject.suggestion["categories"],
+            received_at=subject.received_at, exclude_id=subject.id,
+        )  # fmt: skip
+        return with_complaints(matches[:limit])
+    bureau_code = subject.get("bureau") or officer.bureau_code
+    if bureau_code not in officer.bureau_codes:
+        raise Forbidden(f"无权查看 {bureau_code} 的案件。", code="other_bureau")
+    location = subject["location"]
+    route = route_address(norm.routing, location["address"], bureau_code, location.get("district"))
+    return with_complaints(_earlier_for(norm, bureau_code, subject, route, subject.get("received_at") or now)[:limit])
 
 
 # --- actions ----------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import or_, select
 
 from ecoflow.complaints.models import Clock, Complaint
+from ecoflow.complaints.privacy import redact
 from ecoflow.complaints.services import (
     check_can_view,
     effect,
@@ -175,8 +176,9 @@ def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, re
     )  # fmt: skip
     whistle.parties.append(party)
     if peer:
+        # The reason is free text crossing the border: the complainant's name or phone stays behind.
         payload = {"whistle_id": whistle.id, "case_no": complaint.case_no, "peer_case_no": complaint.peer_case_no,
-                   "reason": whistle.reason, "report_by": report_by.isoformat()}  # fmt: skip
+                   "reason": redact(whistle.reason, complaint), "report_by": report_by.isoformat()}  # fmt: skip
         enqueue("whistle.blow", complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, now)
         return
     label = ladder.parties[name]["label"]

@@ -6,6 +6,7 @@ from pathlib import Path
 import click
 from flask import current_app
 
+from ecoflow.errors import ApiError
 from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
 
@@ -71,7 +72,10 @@ def retry(message_id, dead, peer):
     if dead:
         count = outbox.retry_dead(peer, now)
     elif message_id:
-        outbox.retry(outbox.get_message(message_id), now)
+        try:
+            outbox.retry(outbox.get_message(message_id), now)
+        except ApiError as exc:  # unknown, or delivered already: said, not a traceback
+            raise click.ClickException(exc.message) from None
         count = 1
     else:
         raise click.UsageError("Name a message id or give --dead.")

@@ -17,10 +17,6 @@ from ecoflow.audit import canonical
 
 VERSION = 1
 SCHEMAS = Path(__file__).parent / "schemas"
-TYPES = (
-    "lead.transfer", "lead.ack", "lead.return", "lead.result", "whistle.blow", "whistle.report_in",
-    "history.query", "history.answer", "exposure.publish",
-)  # fmt: skip
 
 
 def _is_aware_time(value) -> bool:

@@ -104,6 +104,22 @@ def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
     return {"id": envelope["id"], "status": "applied", "answer": answer}
 
 
+class ApplyFailed(ApiError):
+    status, code = 500, "apply_failed"
+
+
+def _apply_alone(envelope, now: datetime, known: InboxMessage | None) -> dict:
+    """`_apply`, an unexpected failure refusing this message only (its savepoint is rolled back), so
+    that one message this bureau cannot apply does not fail, again and again, the batch it came in."""
+    try:
+        return _apply(envelope, now, known)
+    except ApiError:
+        raise
+    except Exception:
+        log.exception("Exchange message %s (%s) from %s failed", envelope["id"], envelope["type"], envelope["from"])
+        raise ApplyFailed("本单位处理该报文时出错，已记录，请稍后重试。") from None
+
+
 def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
     """Apply one envelope and commit; raises (after recording why) when it is refused."""
     (result,) = receive_batch([envelope], now, remote_addr, raise_refusal=True)
@@ -113,6 +129,15 @@ def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
 def _refused(envelope, exc: ApiError) -> dict:
     message_id = envelope.get("id") if isinstance(envelope, dict) else None
     return {"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message, "details": exc.details}
+
+
+def _case_key(envelope) -> tuple[str, str] | None:
+    """(sender, case) as the envelope claims them; None where either is missing or not text, as in a
+    malformed envelope (a list or object there must not break the batch)."""
+    if not isinstance(envelope, dict):
+        return None
+    key = (envelope.get("from"), envelope.get("case"))
+    return key if all(isinstance(part, str) and part for part in key) else None
 
 
 def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, raise_refusal=False) -> list[dict]:
@@ -133,16 +158,17 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
     known = {m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))}
     results, failed = [], set()
     for envelope, fault in zip(batch, checked, strict=True):
-        key = (envelope.get("from"), envelope.get("case")) if isinstance(envelope, dict) else None
-        if key and key[1] and key in failed:
+        key = _case_key(envelope)
+        if key and key in failed:
             results.append({"id": envelope.get("id"), "status": "deferred"})
             continue
         try:
             if fault:
                 raise fault
-            results.append(_apply(envelope, now, known.get(envelope["id"])))
+            results.append(_apply_alone(envelope, now, known.get(envelope["id"])))
         except ApiError as exc:
-            failed.add(key)
+            if key:
+                failed.add(key)
             _refuse(envelope, exc, now, remote_addr)
             if raise_refusal:
                 db.session.commit()

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, literal_column, select, update
+from sqlalchemy import and_, func, literal_column, or_, select, update
 
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
@@ -58,20 +58,25 @@ def _backoff(attempts: int) -> timedelta:
 
 
 def _due_batch(recipient: str, now: datetime, limit: int) -> list[OutboxMessage]:
-    """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting."""
+    """The next messages to `recipient` that are due, none behind an earlier one of its case still waiting
+    or dead (a dead one holds its case back until an operator retries it: a result never overtakes its ack)."""
     rows = db.session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient)
         .where(OutboxMessage.next_attempt_at <= now)
         .order_by(OutboxMessage.id)
         .limit(limit)
+        # PostgreSQL: wait for a deliverer claiming these rows, then see them claimed. Not SKIP LOCKED:
+        # skipping a case's first message while it is being claimed would let its second one overtake it.
+        .with_for_update()
     ).all()
     waiting = {
         (sender, case_no): first
         for sender, case_no, first in db.session.execute(
             select(OutboxMessage.sender, OutboxMessage.case_no, func.min(OutboxMessage.id))
-            .where(OutboxMessage.state == "queued", OutboxMessage.recipient == recipient,
-                   OutboxMessage.next_attempt_at > now, OutboxMessage.case_no.is_not(None))
+            .where(OutboxMessage.recipient == recipient, OutboxMessage.case_no.is_not(None))
+            .where(or_(OutboxMessage.state == "dead",
+                       and_(OutboxMessage.state == "queued", OutboxMessage.next_attempt_at > now)))
             .group_by(OutboxMessage.sender, OutboxMessage.case_no)
         )
     }  # fmt: skip
@@ -145,6 +150,11 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
     ids = [m.id for m in batch]
     signed = [_envelope(m, now) for m in batch]
     lanes = _lanes(batch, concurrency)
+    # The claim: not due for another deliverer (nor are the later messages of their cases) while they
+    # are out; should this process die, they are due again when it lapses, and the inbox answers a
+    # redelivery as before.
+    claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
+    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
     db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
     results = _send_lanes(recipient, signed, lanes, now)
     messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
@@ -153,10 +163,14 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
         message = messages[message_id]
         if message.state != "queued":
             continue  # settled meanwhile (an operator, another deliverer)
+        if result.get("id", message.message_id) != message.message_id:  # only `unreachable` names none
+            result = {"status": "misanswered", "message": f"the peer answered for {result.get('id')}"}
         if result.get("status") in ("applied", "duplicate"):
             delivered.append(message_id)
             message.answer = result.get("answer")
-        elif result.get("status") != "deferred":
+        elif result.get("status") == "deferred":
+            message.next_attempt_at = now  # behind an earlier one of its case, which now waits
+        else:
             _failed(message, f"{result.get('error', result.get('status'))}: {result.get('message')}", now)
     if delivered:
         db.session.execute(
@@ -225,18 +239,20 @@ def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
 def exchange_status() -> dict:
     """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages."""
     trust = get_trust()
-    peers = {code: {"url": peer.url, "local": peer.url is None, "outbox": dict.fromkeys(
-        ("queued", "failing", "delivered", "dead"), 0), "inbox": {"applied": 0, "refused": 0}}
-        for code, peer in trust.peers.items()}  # fmt: skip
+
+    def no_counts() -> dict:
+        return {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
+                "inbox": {"applied": 0, "refused": 0}}  # fmt: skip
+
+    peers = {code: {"url": peer.url, "local": peer.url is None, **no_counts()} for code, peer in trust.peers.items()}
     tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
     counts = db.session.execute(
         select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
         .group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     )
-    for recipient, state, tried, count in counts:
-        box = peers.setdefault(recipient, {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
-                                           "inbox": {"applied": 0, "refused": 0}})  # fmt: skip
-        box["outbox"]["failing" if state == "queued" and tried else state] += count
+    for recipient, state, was_tried, count in counts:
+        box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
+        box["outbox"]["failing" if state == "queued" and was_tried else state] += count
     for sender, count in db.session.execute(select(InboxMessage.sender, func.count()).group_by(InboxMessage.sender)):
         if sender in peers:
             peers[sender]["inbox"]["applied"] = count

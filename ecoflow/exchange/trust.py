@@ -29,6 +29,7 @@ def new_private_key(path: Path) -> Ed25519PrivateKey:
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.touch(mode=0o600)
+    path.chmod(0o600)  # touch leaves the mode of a key being replaced (--force) as it was
     path.write_bytes(pem)
     return key
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ecoflow.assessment.facts import district_of
+from ecoflow.assessment.facts import district_name
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.complaints.services import get_norm, record_event, roles_on
 from ecoflow.errors import Conflict, Forbidden, NotFound
@@ -61,7 +61,7 @@ def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: date
         title=_public_text(data["title"], complaint),
         summary=_public_text(data.get("summary") or complaint.description, complaint),
         handling=_public_text(data.get("handling") or _answer(complaint), complaint),
-        district=district_of(complaint),
+        district=district_name(complaint),
         categories="、".join(labels.get(c, c) for c in complaint.categories),
         received_month=complaint.received_at.astimezone(SHANGHAI).strftime("%Y-%m"),
         published_at=now,
@@ -111,6 +111,11 @@ def withdraw_exposure(actor: Officer, exposure: Exposure, now: datetime) -> Expo
     return exposure
 
 
+def district_label(code: str | None) -> str | None:
+    districts = get_norm().routing.districts
+    return districts[code].name if code in districts else code
+
+
 def peer_exposures(limit: int = 20) -> list[dict]:
     """Typical cases that bureaus of other instances published to this one (exposure.publish), newest
     first, for the board beside this instance's own: scrubbed again of numbers and door numbers (the
@@ -125,7 +130,7 @@ def peer_exposures(limit: int = 20) -> list[dict]:
         payload = received.payload
         items.append({
             "bureau": received.bureau_code, "title": scrub(payload["title"]), "summary": scrub(payload["summary"]),
-            "handling": scrub(payload.get("result") or ""), "district": payload.get("district"),
+            "handling": scrub(payload.get("result") or ""), "district": district_label(payload.get("district")),
             "categories": "、".join(labels.get(c, c) for c in payload.get("categories") or []),
             "closed_month": payload["closed_at"][:7],
         })  # fmt: skip

@@ -116,12 +116,19 @@ class RepeatSchema(Schema):
     count = fields.Integer(required=True, validate=validate.Range(min=2))
 
 
+class DuplicatesSchema(Schema):
+    window_days = fields.Integer(required=True, validate=validate.Range(min=1))
+    min_text_similarity = fields.Float(required=True, validate=validate.Range(0, 1))
+    max_shown = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
+
+
 class GradingSchema(Schema):
     categories = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
     default_category = fields.String(required=True)
     urgent = fields.List(fields.String(), required=True)
     key_channels = Names
     repeat = fields.Nested(RepeatSchema, required=True)
+    duplicates = fields.Nested(DuplicatesSchema, required=True)
     consult_types = Names
     default_grade = fields.String(required=True)
 
@@ -157,6 +164,43 @@ class LadderSchema(Schema):
     rungs = fields.Dict(fields.String(), fields.Nested(RungSchema), required=True, validate=validate.Length(min=1))
     parties = fields.Dict(fields.String(), fields.Nested(PartySchema), required=True)
     whistle = fields.Nested(WhistleRulesSchema, required=True)
+
+
+DivisionCode = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{5}$", error="a 6-digit division code"))
+
+
+class DistrictSchema(Schema):
+    name = Label
+    unit = fields.String(load_default=None)
+
+
+class RoutingSchema(Schema):
+    districts = fields.Dict(DivisionCode, fields.Nested(DistrictSchema), load_default=dict)
+
+
+class AttributeSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    description = Label
+    datatype = fields.String(required=True, validate=validate.OneOf(
+        ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]))  # fmt: skip
+    required = fields.Boolean(load_default=False)
+    datatype_description = fields.String(load_default="")
+    values = fields.Dict(fields.String(), fields.String(), load_default=dict)
+
+
+class ServiceSchema(Schema):
+    name = Label
+    description = fields.String(load_default="")
+    category = fields.String(required=True)
+    group = fields.String(load_default="")
+    keywords = Names
+    attributes = fields.List(fields.Nested(AttributeSchema), load_default=list)
+
+
+class Open311Schema(Schema):
+    services = fields.Dict(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+                           fields.Nested(ServiceSchema), required=True, validate=validate.Length(min=1))  # fmt: skip
+    jurisdictions = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
 
 
 class LeadSchema(Schema):
@@ -217,6 +261,23 @@ class ClockKind:
 
 
 @dataclass(frozen=True)
+class District:
+    name: str
+    unit: str | None  # the default 承办单位's code, a suggestion to the dispatcher
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    """属地: whose territory a division code is in (exchange.yaml), and each listed district's default unit."""
+
+    territory: MappingProxyType  # "BJ" -> ("11",): division code prefixes
+    districts: MappingProxyType  # "110112" -> District
+
+    def bureau_of(self, code: str) -> str | None:
+        return next((b for b, prefixes in self.territory.items() if code.startswith(tuple(prefixes))), None)
+
+
+@dataclass(frozen=True)
 class Norm:
     """The whole norm: lifecycle, grades and clocks, code lists, grading rules, calendar."""
 
@@ -231,6 +292,8 @@ class Norm:
     grading: MappingProxyType
     calendar: WorkCalendar
     ladder: Ladder
+    routing: RoutingTable
+    open311: MappingProxyType  # {"services": {code: {...}}, "jurisdictions": {bureau: [code]}}
     lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
@@ -316,6 +379,8 @@ def load_norm(directory) -> Norm:
     grading = _read(directory, "grading.yaml", GradingSchema())
     calendar = _read(directory, "calendar.yaml", CalendarSchema())
     ladder = _read(directory, "ladder.yaml", LadderSchema())
+    routing = _read(directory, "routing.yaml", RoutingSchema())
+    open311 = _read(directory, "open311.yaml", Open311Schema())
     exchange = _read(directory, "exchange.yaml", ExchangeSchema())
 
     where = "workflows/lifecycle.yaml"
@@ -382,6 +447,8 @@ def load_norm(directory) -> Norm:
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
     ladder = _ladder(ladder, catalog, grades)
+    routing = _routing(routing, exchange["jurisdiction"])
+    _check_open311(open311, catalog)
 
     where = "workflows/exchange.yaml"
     lead_clocks = {}
@@ -412,6 +479,8 @@ def load_norm(directory) -> Norm:
         grading=MappingProxyType(grading),
         calendar=WorkCalendar(calendar["holidays"], calendar["workdays"]),
         ladder=ladder,
+        routing=routing,
+        open311=MappingProxyType(open311),
         lead_clocks=MappingProxyType(lead_clocks),
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         raw=MappingProxyType(raw),
@@ -452,3 +521,28 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
     return Ladder(
         tuple(rungs), MappingProxyType(parties), MappingProxyType(report_within), tuple(whistle["escalation"])
     )
+
+
+def _routing(spec: dict, territory: dict) -> RoutingTable:
+    where = "workflows/routing.yaml"
+    table = RoutingTable(MappingProxyType({b: tuple(p) for b, p in territory.items()}), MappingProxyType({}))
+    for code in spec["districts"]:
+        _check(table.bureau_of(code) is not None,
+               f"{where}: districts.{code}: in no bureau's jurisdiction (exchange.yaml)")  # fmt: skip
+    districts = {code: District(d["name"], d["unit"]) for code, d in spec["districts"].items()}
+    return RoutingTable(table.territory, MappingProxyType(districts))
+
+
+def _check_open311(spec: dict, catalog: dict):
+    where = "workflows/open311.yaml"
+    for code, service in spec["services"].items():
+        category = service["category"]
+        _check(category in catalog["categories"], f"{where}: services.{code}.category: unknown category '{category}'")
+        for attribute in service["attributes"]:
+            lists = attribute["datatype"].endswith("valuelist")
+            here = f"{where}: services.{code}.attributes.{attribute['code']}"
+            _check(lists == bool(attribute["values"]), f"{here}: values go with the list datatypes, and only with them")
+    for bureau, codes in spec["jurisdictions"].items():
+        _check(bureau in catalog["bureaus"], f"{where}: jurisdictions.{bureau}: unknown bureau")
+        for code in codes:
+            _check(code in spec["services"], f"{where}: jurisdictions.{bureau}: unknown service '{code}'")

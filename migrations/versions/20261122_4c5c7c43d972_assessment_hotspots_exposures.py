@@ -4,7 +4,7 @@ A database that already holds cases needs its facts computed once after this upg
 flask --app wsgi ecoflow assessment rebuild
 
 Revision ID: 4c5c7c43d972
-Revises: 2a16b6b165b5
+Revises: 23df0ec4916b
 Create Date: 2026-11-22 05:43:24.552697
 
 """
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c5c7c43d972'
-down_revision = '2a16b6b165b5'
+down_revision = '23df0ec4916b'
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,98 @@
+"""重复诉求: earlier complaints about the same source, by the rules in workflows/grading.yaml
+(`duplicates`). Found at intake, they are offered for merging and counted by the repeat rule."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rapidfuzz import fuzz
+from sqlalchemy import or_, select
+
+from ecoflow.extensions import db
+
+from .models import Complaint, ComplaintCategory
+
+# Looked at per intake at most: the newest complaints of the same address or district in the window.
+CANDIDATE_LIMIT = 300
+
+
+@dataclass(frozen=True)
+class Match:
+    complaint_id: int
+    case_no: str
+    received_at: datetime
+    score: float
+    reason: str  # in Chinese, for the intake officer
+
+
+def earlier_complaints(
+    norm, *, bureau_code: str, address: str, district_code: str | None, description: str,
+    categories, received_at: datetime, exclude_id: int | None = None,
+) -> list[Match]:  # fmt: skip
+    """The bureau's complaints received in the window before `received_at` about the same source,
+    most alike first, each with the reason it matched."""
+    rules = norm.grading["duplicates"]
+    place = Complaint.address == address
+    if district_code:
+        place = or_(place, Complaint.district_code == district_code)
+    # Only the columns the comparison needs, never whole complaints.
+    columns = (Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description)
+    query = (
+        select(*columns, Complaint.suggestion)
+        .where(
+            Complaint.bureau_code == bureau_code,
+            place,
+            Complaint.received_at > received_at - timedelta(days=rules["window_days"]),
+            Complaint.received_at <= received_at,
+        )
+        .order_by(Complaint.received_at.desc())
+        .limit(CANDIDATE_LIMIT)
+    )
+    if exclude_id is not None:
+        query = query.where(Complaint.id != exclude_id)
+    found, alike = [], []
+    for candidate in db.session.execute(query):
+        similarity = fuzz.ratio(description, candidate.description) / 100
+        if candidate.address == address:
+            found.append(_match(candidate, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
+        elif similarity >= rules["min_text_similarity"]:
+            alike.append((candidate, similarity))
+    graded = _categories([candidate.id for candidate, _ in alike])
+    labels = norm.catalog["categories"]
+    for candidate, similarity in alike:
+        shared = set(categories) & (graded.get(candidate.id) or set(candidate.suggestion.get("categories", ())))
+        if shared:
+            kinds = "、".join(labels[c] for c in sorted(shared))
+            found.append(_match(candidate, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
+    return sorted(found, key=lambda match: (-match.score, -match.complaint_id))
+
+
+def _match(row, score: float, reason: str) -> Match:
+    return Match(row.id, row.case_no, row.received_at, score, reason)
+
+
+def _categories(ids: list[int]) -> dict[int, set[str]]:
+    """The categories set by grading, of the complaints that have them."""
+    if not ids:
+        return {}
+    columns = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
+    categories = {}
+    for complaint_id, category in db.session.execute(columns.where(ComplaintCategory.complaint_id.in_(ids))):
+        categories.setdefault(complaint_id, set()).add(category)
+    return categories
+
+
+def with_complaints(matches: list[Match]) -> list[tuple[Complaint, str]]:
+    """The matches as (complaint, reason), loading the complaints."""
+    if not matches:
+        return []
+    query = select(Complaint).where(Complaint.id.in_([m.complaint_id for m in matches]))
+    complaints = {c.id: c for c in db.session.scalars(query)}
+    return [(complaints[m.complaint_id], m.reason) for m in matches]
+
+
+def count_repeats(norm, matches: list[Match], received_at: datetime) -> int:
+    """How many of the matches fall inside the repeat rule's window."""
+    since = received_at - timedelta(days=norm.grading["repeat"]["window_days"])
+    return sum(1 for match in matches if match.received_at > since)

@@ -1,0 +1,39 @@
+"""API for hotline centres: POST /api/v1/intake/orders with the centre's own key."""
+
+from functools import wraps
+
+from flask import Blueprint, g, request
+
+from ecoflow.extensions import db
+from ecoflow.rest import json_body, load
+from ecoflow.timeutil import utcnow
+
+from . import services
+from .schemas import BatchSchema
+
+bp = Blueprint("intake_api", __name__, url_prefix="/api/v1/intake")
+batch_schema = BatchSchema()
+
+
+def hotline_required(view):
+    """Sets g.client from `Authorization: Bearer <key>` of a hotline centre, or answers 401."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        scheme, _, key = request.headers.get("Authorization", "").partition(" ")
+        g.client = services.client_for_key(key.strip() if scheme.lower() == "bearer" else None,
+                                           services.HOTLINE_CHANNELS)  # fmt: skip
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+@bp.post("/orders")
+@hotline_required
+def receive_orders():
+    batch = load(batch_schema, json_body())
+    answers = services.receive_orders(g.client, batch["orders"], utcnow())
+    db.session.commit()
+    counts = {status: sum(1 for a in answers if a["status"] == status)
+              for status in ("created", "already_received", "rejected")}  # fmt: skip
+    return {"results": answers, **counts}

@@ -1,0 +1,32 @@
+"""Systems that file complaints by themselves: an Open311 client, a 12345 or 12369 hotline centre."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer
+from ecoflow.sqltypes import UTCDateTime
+from ecoflow.timeutil import utcnow
+
+
+class ChannelClient(db.Model):
+    """A client system with its own key, acting as a system account (an officer with the intake
+    role in one bureau and no password) so that everything it files is on the record as its own."""
+
+    __tablename__ = "channel_clients"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    # SHA-256 of the key: the key itself is shown once, when it is created.
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    officer: Mapped[Officer] = relationship(lazy="joined")

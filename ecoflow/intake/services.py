@@ -1,0 +1,85 @@
+"""Client keys, and the hotline centres' batches of orders: each order registered as a complaint
+(idempotent on the order number), answered one by one."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+
+from ecoflow.complaints import services as complaints
+from ecoflow.errors import ApiError, Invalid, Unauthorized
+from ecoflow.extensions import db
+from ecoflow.officers.models import Bureau, Officer, RoleGrant
+from ecoflow.rest import load
+
+from .models import ChannelClient
+from .schemas import order_schema, to_complaint
+
+log = logging.getLogger(__name__)
+
+HOTLINE_CHANNELS = ("hotline_12345", "hotline_12369")
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_client(name: str, channel: str, bureau_code: str) -> tuple[ChannelClient, str]:
+    """A new client system with its system account; returns it and its key (shown only now)."""
+    if db.session.get(Bureau, bureau_code) is None:
+        raise Invalid(f"没有代码为 {bureau_code} 的单位。", {"fields": {"bureau": ["未知单位。"]}})
+    if db.session.scalar(select(ChannelClient).where(ChannelClient.name == name)) is not None:
+        raise Invalid(f"已有名为 {name} 的接入系统。", {"fields": {"name": ["名称已被使用。"]}})
+    # No password can match "!": the account acts only through its key.
+    officer = Officer(username=f"system:{name}"[:64], name=name, password_hash="!", bureau_code=bureau_code)
+    officer.grants.append(RoleGrant(role="intake", bureau_code=bureau_code))
+    key = "ecf_" + secrets.token_urlsafe(32)
+    client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key))
+    db.session.add(client)
+    db.session.flush()
+    return client, key
+
+
+def revoke_client(name: str, channel_prefix: str) -> ChannelClient:
+    """Disable a client's key and its system account; what it filed stays."""
+    client = db.session.scalar(select(ChannelClient).where(ChannelClient.name == name))
+    if client is None or not client.channel.startswith(channel_prefix):
+        raise Invalid(f"没有名为 {name} 的接入系统。", {"fields": {"name": ["未知的接入系统。"]}})
+    client.is_active = client.officer.is_active = False
+    db.session.flush()
+    return client
+
+
+def client_for_key(key: str | None, channels) -> ChannelClient:
+    """The active client of one of `channels` with this key; Unauthorized otherwise."""
+    client = db.session.scalar(select(ChannelClient).where(ChannelClient.key_hash == _hash(key))) if key else None
+    if client is None or not client.is_active or client.channel not in channels:
+        raise Unauthorized("无效的接入密钥。", code="bad_key")
+    return client
+
+
+def receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[dict]:
+    """Register each order as a complaint of the client's bureau; one answer per order, in order:
+    created (with the earlier complaints it may repeat), already_received, or rejected with why."""
+    schema = order_schema(complaints.get_norm())
+    answers = []
+    for raw in orders:
+        order_no = raw.get("order_no") if isinstance(raw, dict) else None
+        answer = {"order_no": order_no if isinstance(order_no, str) else None}
+        try:
+            data = to_complaint(load(schema, raw), client.channel)
+            with db.session.begin_nested():
+                complaint, created = complaints.register_complaint(client.officer, data, now)
+        except ApiError as exc:
+            log.info("Order %s of %s rejected: %s", answer["order_no"], client.name, exc.message)
+            answers.append({**answer, "status": "rejected", "reason": exc.message, "details": exc.details})
+            continue
+        answer.update(status="created" if created else "already_received", case_no=complaint.case_no)
+        if created:
+            answer.update(duplicate_of=complaint.suggestion["duplicates"], routing_flag=complaint.routing_flag)
+        answers.append(answer)
+    return answers
