@@ -50,9 +50,20 @@ def register_norm(app: Flask):
         "create": complaint_create_schema(norm),
         "actions": action_schemas(norm),
     }
+    register_assessment(app, norm)
+
+
+def register_assessment(app: Flask, norm):
+    """The assessment rules (workflows/assessment.yaml), and the listener that keeps its facts."""
+    from .assessment import facts  # noqa: F401  (registers the listener)
+    from .assessment.rules import load_rules
+
+    app.extensions["ecoflow.assessment"] = load_rules(app.config["WORKFLOWS_DIR"], norm)
 
 
 def register_blueprints(app: Flask):
+    from .assessment.api import bp as assessment_api
+    from .assessment.views import bp as assessment_views
     from .citizens.api import bp as citizens_api
     from .citizens.open311 import bp as open311
     from .citizens.views import bp as citizens_views
@@ -62,6 +73,8 @@ def register_blueprints(app: Flask):
     from .escalation.views import bp as escalation_views
     from .exchange.api import bp as exchange_api
     from .exchange.api import peer_bp as exchange_peer_api
+    from .exposure.api import bp as exposure_api
+    from .exposure.views import bp as exposure_views
     from .intake.api import bp as intake_api
     from .notifications.api import bp as notifications_api
     from .notifications.views import bp as notifications_views
@@ -70,10 +83,10 @@ def register_blueprints(app: Flask):
     from .web import init_web
 
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
-    officer_pages = (officers_views, complaints_views, escalation_views, notifications_views)
-    for blueprint in (*apis, *public, *officer_pages):
+    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views)
+    for blueprint in (*apis, *public, *pages):
         app.register_blueprint(blueprint)
     init_web(app, (*apis, *public))
 

@@ -54,11 +54,14 @@ def rehash_complainants_command():
     click.echo(f"{changed} complaint(s) rehashed.")
 
 
+AT_FORMATS = ["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M"]
+
+
 @ecoflow_cli.command("sweep")
 @click.option(
     "--at",
     "at",
-    type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M"]),
+    type=click.DateTime(AT_FORMATS),
     help="Sweep as if now were this time (Asia/Shanghai unless it names a zone).",
 )
 def sweep_command(at):
@@ -85,6 +88,64 @@ def scheduler_command():
     make_scheduler(current_app._get_current_object(), blocking=True).start()
 
 
+@ecoflow_cli.group("assessment")
+def assessment_cli():
+    """Assessment (三率 and more): facts, hotspots, the monthly report."""
+
+
+@assessment_cli.command("rebuild")
+def assessment_rebuild():
+    """Recompute every assessment fact from the cases (once after upgrading a database with cases)."""
+    from .assessment.facts import rebuild_facts
+
+    written = rebuild_facts()
+    db.session.commit()
+    click.echo(f"{written} assessment fact(s) written.")
+
+
+@assessment_cli.command("hotspots")
+@click.option("--at", "at", type=click.DateTime(AT_FORMATS), help="As if now were this time (Asia/Shanghai).")
+@click.option("--alert/--no-alert", default=False, help="Also alert the coordination office, as the scheduler does.")
+def assessment_hotspots(at, alert):
+    """List the hotspots of the sliding window (and raise the alerts due)."""
+    from .assessment.hotspots import find_hotspots, raise_alerts
+    from .timeutil import as_utc, utcnow
+
+    now = as_utc(at) if at else utcnow()
+    alerted = {(c.area, c.category) for c in raise_alerts(now)} if alert else set()
+    db.session.commit()
+    for cluster in find_hotspots(now):
+        mark = " ALERT" if (cluster.area, cluster.category) in alerted else ""
+        click.echo(
+            f"{cluster.label} {cluster.category} cases={cluster.cases} previous={cluster.previous} "
+            f"growth={cluster.growth:+d} bureaus={','.join(sorted(cluster.bureaus))}{mark}"
+        )
+
+
+@assessment_cli.command("report")
+@click.option("--month", required=True, help="The month, YYYY-MM.")
+@click.option("--bureau", help="One bureau (BJ, TJ, HE); default: every bureau the officer sees.")
+@click.option("--as", "username", required=True, help="The officer the report is for (a leader, supervisor, ...).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Where to write the .xlsx.")
+def assessment_report(month, bureau, username, output):
+    """Write the monthly report (月报) as an Excel workbook."""
+    from sqlalchemy import select
+
+    from .assessment import report
+    from .assessment.schemas import assessment_filter_schema
+    from .officers.models import Officer
+    from .rest import load
+    from .timeutil import utcnow
+
+    officer = db.session.scalar(select(Officer).where(Officer.username == username))
+    if officer is None:
+        raise click.BadParameter(f"no officer named {username}", param_hint="--as")
+    filters = load(assessment_filter_schema, {"month": month, **({"bureau": bureau} if bureau else {})})
+    data = report.monthly_report(officer, filters, utcnow())
+    output = output or report.filename(data)
+    with open(output, "wb") as out:
+        out.write(report.workbook(data).getvalue())
+    click.echo(f"Monthly report {data['month']} written to {output}.")
 def _create_client(name: str, channel: str, bureau: str):
     from .errors import ApiError
     from .intake.services import create_client

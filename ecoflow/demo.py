@@ -104,6 +104,13 @@ def load_demo() -> bool:
             )  # fmt: skip
             officer.grants.append(RoleGrant(role=role, bureau_code=code))
             db.session.add(officer)
+    # 京津冀协调办: sees the three bureaus' figures and gets the hotspot alerts.
+    home = sorted(hosted)[0]
+    coordinator = Officer(
+        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code=home
+    )
+    coordinator.grants.append(RoleGrant(role="coordinator", bureau_code=home))
+    db.session.add(coordinator)
     db.session.flush()
     for code, complaints in COMPLAINTS.items():
         if code in hosted:

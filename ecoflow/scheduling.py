@@ -57,7 +57,8 @@ def hold_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
 
 
 def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
-    """One tick: the sweep, then the notices it wrote. Does nothing without the lease."""
+    """One tick: the sweep, the hotspot alerts, then the notices they wrote. Does nothing without the lease."""
+    from .assessment.hotspots import raise_alerts
     from .escalation.jobs import sweep
     from .notifications.services import deliver_pending
 
@@ -68,6 +69,12 @@ def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
             log.debug("Scheduler lease held elsewhere; %s stands by", holder)
             return []
         fired = sweep(now)
+        try:
+            raise_alerts(now)
+            db.session.commit()
+        except Exception:  # a fault in the hotspot alerts must not hold up the notices
+            db.session.rollback()
+            log.exception("Hotspot alerts failed at %s; the next tick tries again", now)
         deliver_pending(now)
         db.session.commit()
         return fired

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 # The address down to the district or county (…区, …县, …市 after the province), never the street.
-_DISTRICT = re.compile(r"^(.{2,}?(?:区|县|旗)|.{2,}?市.{1,}?市)")
+_DISTRICT = (re.compile(r"^.{2,}?(?:区|县|旗)"), re.compile(r"^.{2,}?市.{1,}?市"))
 
 
 def mask_phone(phone: str | None) -> str | None:
@@ -25,13 +25,18 @@ def mask_name(name: str | None) -> str | None:
     return name[0] + "*" * max(1, len(name) - 1)
 
 
+def address_district(address: str | None) -> str | None:
+    """北京市通州区梨园镇云景里小区3号楼 → 北京市通州区; None when the address names no district."""
+    matches = [m.group() for m in (pattern.match(address or "") for pattern in _DISTRICT) if m]
+    shortest = min(matches, key=len, default=None)  # 廊坊市三河市, not 廊坊市三河市燕郊镇某小区
+    return shortest if shortest and len(shortest) < len(address) else None
+
+
 def mask_address(address: str | None) -> str | None:
     """北京市通州区梨园镇云景里小区3号楼 → 北京市通州区****."""
     if not address:
         return address
-    match = _DISTRICT.match(address)
-    kept = match.group(1) if match and len(match.group(1)) < len(address) else address[: min(6, len(address) // 2)]
-    return kept + "****"
+    return (address_district(address) or address[: min(6, len(address) // 2)]) + "****"
 
 
 # A mainland mobile number inside free text, not part of a longer run of digits.

@@ -25,11 +25,11 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def authenticate(username: str, password: str, now: datetime) -> Officer:
+def authenticate(username: str, password: str, now: datetime | None = None) -> Officer:
     """The active officer with these credentials; Unauthorized otherwise. Wrong passwords are
     counted on the officer (flushed: the caller commits even when this raises) and too many in a
     row lock the account for a while, whatever password comes next."""
-    config = current_app.config
+    config, now = current_app.config, now or utcnow()
     officer = db.session.scalar(select(Officer).where(Officer.username == username))
     if officer is None:
         check_password_hash(_DUMMY_HASH, password)

@@ -1,7 +1,7 @@
 """login lockout: wrong passwords in a row, and until when they lock the account
 
 Revision ID: 29d8a86e7540
-Revises: 23df0ec4916b
+Revises: 4c5c7c43d972
 Create Date: 2026-11-22 05:38:21.855446
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "29d8a86e7540"
-down_revision = "23df0ec4916b"
+down_revision = "4c5c7c43d972"
 branch_labels = None
 depends_on = None
 

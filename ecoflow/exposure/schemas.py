@@ -1,0 +1,44 @@
+"""What the exposure API reads and what the public board shows (nothing else leaves)."""
+
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from ecoflow.rest import Text, Token
+
+
+class PublishSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    case_no = Token(40, required=True)
+    title = Text(100, required=True)
+    summary = Text(4000)
+    handling = Text(4000)
+
+
+class PublicExposureSchema(Schema):
+    """The public record: scrubbed text, the district, categories and the month; no case number."""
+
+    id = fields.Integer()
+    bureau = fields.String(attribute="bureau_code")
+    title = fields.String()
+    summary = fields.String()
+    handling = fields.String()
+    district = fields.String()
+    categories = fields.String()
+    received_month = fields.String()
+    published_at = fields.AwareDateTime()
+
+
+class BoardQuerySchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    bureau = Token(8)
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+publish_schema = PublishSchema()
+public_exposure_schema = PublicExposureSchema()
+public_exposures_schema = PublicExposureSchema(many=True)
+board_query_schema = BoardQuerySchema()

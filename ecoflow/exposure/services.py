@@ -1,0 +1,149 @@
+"""宣传曝光: a supervisor marks a closed case typical; the board shows it with every personal detail
+removed, and the peers receive the same public record."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from ecoflow.assessment.facts import district_name
+from ecoflow.complaints.models import Complaint, Event
+from ecoflow.complaints.services import get_norm, record_event, roles_on
+from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.exchange.outbox import enqueue, received_exposures
+from ecoflow.exchange.trust import get_trust
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer
+from ecoflow.timeutil import SHANGHAI
+
+from .models import Exposure
+from .scrub import scrub
+
+log = logging.getLogger(__name__)
+
+PUBLISHER_ROLE = "supervisor"
+
+
+def _check_supervisor(actor: Officer, complaint: Complaint):
+    if PUBLISHER_ROLE not in roles_on(actor, complaint):
+        raise Forbidden("只有本单位督办员可以发布或撤下典型案例。", {"required_roles": [PUBLISHER_ROLE]},
+                        code="role_not_allowed")  # fmt: skip
+
+
+def _answer(complaint: Complaint) -> str:
+    """The handling result of the case's last reply."""
+    data = db.session.scalar(
+        select(Event.data).where(Event.complaint_id == complaint.id, Event.action == "reply").order_by(Event.seq.desc())
+    )
+    return (data or {}).get("result", "")
+
+
+def _public_text(text: str, complaint: Complaint) -> str:
+    """The text with the complainant, the bureau's officers and the case's address taken out."""
+    staff = db.session.scalars(select(Officer.name).where(Officer.bureau_code == complaint.bureau_code)).all()
+    return scrub(text, [complaint.complainant_name, *staff], [complaint.address])
+
+
+def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: datetime) -> Exposure:
+    """Mark a closed case typical and put it on the public board; flushes, the caller commits."""
+    _check_supervisor(actor, complaint)
+    if complaint.state != "closed":
+        raise Conflict(f"只有已办结的案件可以作为典型案例发布，案件 {complaint.case_no} 尚未办结。",
+                       {"state": complaint.state}, code="not_closed")  # fmt: skip
+    if db.session.scalar(select(Exposure.id).where(Exposure.complaint_id == complaint.id)) is not None:
+        raise Conflict(f"案件 {complaint.case_no} 已发布为典型案例。", code="already_published")
+    labels = get_norm().catalog["categories"]
+    exposure = Exposure(
+        complaint_id=complaint.id,
+        bureau_code=complaint.bureau_code,
+        title=_public_text(data["title"], complaint),
+        summary=_public_text(data.get("summary") or complaint.description, complaint),
+        handling=_public_text(data.get("handling") or _answer(complaint), complaint),
+        district=district_name(complaint),
+        categories="、".join(labels.get(c, c) for c in complaint.categories),
+        received_month=complaint.received_at.astimezone(SHANGHAI).strftime("%Y-%m"),
+        published_at=now,
+        published_by_id=actor.id,
+    )
+    db.session.add(exposure)
+    db.session.flush()
+    record_event(complaint, actor, "expose", complaint.state, {"exposure": exposure.id, "title": exposure.title}, now)
+    share_with_peers(exposure, complaint, now)
+    return exposure
+
+
+def peer_message(exposure: Exposure, complaint: Complaint) -> dict:
+    """The `exposure.publish` payload of the exchange: the board's scrubbed text and the case number."""
+    return {
+        "case_no": complaint.case_no, "title": exposure.title, "summary": exposure.summary,
+        "categories": list(complaint.categories), "district": complaint.district_code,
+        "result": exposure.handling, "closed_at": complaint.closed_at.isoformat(),
+    }  # fmt: skip
+
+
+def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) -> list[str]:
+    """宣传曝光 is shared with the peers: `exposure.publish` to every other bureau, queued in this
+    transaction and sent by the exchange after the commit. Returns to whom."""
+    message = peer_message(exposure, complaint)
+    peers = sorted(code for code in get_trust().peers if code != complaint.bureau_code)
+    for peer in peers:
+        enqueue("exposure.publish", complaint.bureau_code, peer, complaint.case_no, message, now)
+    return peers
+
+
+def get_exposure(exposure_id: int) -> Exposure:
+    exposure = db.session.get(Exposure, exposure_id)
+    if exposure is None:
+        raise NotFound(f"没有编号为 {exposure_id} 的典型案例。", code="unknown_exposure")
+    return exposure
+
+
+def withdraw_exposure(actor: Officer, exposure: Exposure, now: datetime) -> Exposure:
+    """Take a case off the public board (it stays on record)."""
+    complaint = db.session.get(Complaint, exposure.complaint_id)
+    _check_supervisor(actor, complaint)
+    if exposure.withdrawn_at is not None:
+        raise Conflict("该典型案例已撤下。", code="already_withdrawn")
+    exposure.withdrawn_at, exposure.withdrawn_by_id = now, actor.id
+    record_event(complaint, actor, "withdraw_exposure", complaint.state, {"exposure": exposure.id}, now)
+    return exposure
+
+
+def district_label(code: str | None) -> str | None:
+    districts = get_norm().routing.districts
+    return districts[code].name if code in districts else code
+
+
+def peer_exposures(limit: int = 20) -> list[dict]:
+    """Typical cases that bureaus of other instances published to this one (exposure.publish), newest
+    first, for the board beside this instance's own: scrubbed again of numbers and door numbers (the
+    sender took the names out), without their case numbers."""
+    hosted, labels = set(get_trust().hosted), get_norm().catalog["categories"]
+    seen, items = set(), []
+    for received in received_exposures(limit * 3):
+        key = (received.bureau_code, received.case_no)
+        if received.bureau_code in hosted or key in seen:  # our own, or sent to each of our bureaus
+            continue
+        seen.add(key)
+        payload = received.payload
+        items.append({
+            "bureau": received.bureau_code, "title": scrub(payload["title"]), "summary": scrub(payload["summary"]),
+            "handling": scrub(payload.get("result") or ""), "district": district_label(payload.get("district")),
+            "categories": "、".join(labels.get(c, c) for c in payload.get("categories") or []),
+            "closed_month": payload["closed_at"][:7],
+        })  # fmt: skip
+    return items[:limit]
+
+
+def public_exposures(bureau: str | None, page: int, per_page: int) -> tuple[list[Exposure], int]:
+    """The board: published cases not withdrawn, newest first."""
+    query = select(Exposure).where(Exposure.withdrawn_at.is_(None))
+    if bureau:
+        query = query.where(Exposure.bureau_code == bureau)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    items = db.session.scalars(
+        query.order_by(Exposure.published_at.desc(), Exposure.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return items, total
