@@ -19,6 +19,7 @@ MENU = (
     ("complaints.dispatch", _l("Grade and dispatch"), {"dispatcher"}),
     ("escalation.board", _l("Supervision"), {"supervisor", "leader", "officer"}),
     ("complaints.transfers", _l("Transfers"), {"intake", "officer", "supervisor", "leader"}),
+    ("assessment.dashboard", _l("Assessment"), {"leader", "supervisor", "admin", "coordinator"}),
     ("notifications.inbox", _l("Notifications"), None),
 )
 

@@ -12,17 +12,17 @@ START = shanghai(2026, 11, 2, 9)
 
 
 def csrf(client) -> str:
-    """The CSRF token every form carries (Flask-WTF), from the sign-in page. The test's app context
+    """The CSRF token every form carries (Flask-WTF), from the login page. The test's app context
     outlives requests, so the token Flask-WTF caches in `g` is dropped first (signing in clears the
     session it belongs to)."""
     g.pop("csrf_token", None)
-    return re.search(r'name="csrf_token" value="([^"]+)"', client.get("/assessment/sign-in").text).group(1)
+    return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', client.get("/login").text).group(1)
 
 
 def sign_in(client, username):
     with time_machine.travel(START + timedelta(days=2), tick=False):  # the session cookie is signed with the time
         data = {"username": username, "password": PASSWORD, "csrf_token": csrf(client)}
-        response = client.post("/assessment/sign-in", data=data)
+        response = client.post("/login", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
 
 
@@ -41,7 +41,7 @@ def page(client, path):
 
 def test_the_dashboard_shows_the_figures_charts_and_ranking(api, client):
     met, missed = two_cases(api)
-    assert page(client, "/assessment/").status_code == 302  # not signed in: to the sign-in form
+    assert page(client, "/assessment/").status_code == 302  # not logged in: to the workbench's login
     sign_in(client, "bj-leader")
     response = page(client, "/assessment/?month=2026-11")
     html = response.get_data(as_text=True)
@@ -51,7 +51,9 @@ def test_the_dashboard_shows_the_figures_charts_and_ranking(api, client):
     ranking_svg = html[html.index('aria-label="综合得分排名"') :]
     assert ranking_svg.index("通州分局") < ranking_svg.index("朝阳分局") and "<rect" in ranking_svg  # bars, best first
     # Nothing is fetched from elsewhere: no script or style source, no CDN.
-    assert not re.search(r"<script[^>]+src=|<link[^>]+href=|https?://(?!www\.w3\.org|pygal\.org|github\.com)", html)
+    assets = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', html)
+    assert assets and all(url.startswith("/static/") for url in assets)
+    assert not re.search(r"https?://(?!www\.w3\.org)", html)
     ranking = html[html.index("按承办单位排名") :]
     assert ranking.index("通州分局") < ranking.index("朝阳分局")
 
@@ -67,7 +69,10 @@ def test_the_printable_report_and_the_download_link(api, client):
     html = page(client, "/assessment/report?month=2026-11").get_data(as_text=True)
     assert "2026年11月接诉即办考核月报" in html and "按承办单位" in html and "超期案件" in html
     dashboard = page(client, "/assessment/?month=2026-11").get_data(as_text=True)
-    assert "/api/v1/assessment/report.xlsx?month=2026-11" in dashboard
+    link = re.search(r'href="([^"]*report\.xlsx[^"]*)"', dashboard).group(1).replace("&amp;", "&")
+    download = page(client, link)  # with the login's session, no API token
+    assert download.status_code == 200 and download.data[:2] == b"PK"  # an .xlsx is a zip
+    assert "attachment" in download.headers["Content-Disposition"]
 
 
 def test_pages_refuse_who_may_not_see_and_bad_filters(api, client):
@@ -75,9 +80,7 @@ def test_pages_refuse_who_may_not_see_and_bad_filters(api, client):
     sign_in(client, "bj-officer")
     refused = page(client, "/assessment/")
     assert refused.status_code == 403 and "考核数据仅对" in refused.get_data(as_text=True)
+    assert 'href="/assessment/"' not in page(client, "/").get_data(as_text=True)  # nor in the officer's menu
     sign_in(client, "bj-leader")
+    assert 'href="/assessment/"' in page(client, "/").get_data(as_text=True)
     assert page(client, "/assessment/?month=2026-13").status_code == 422
-    bad = client.post(
-        "/assessment/sign-in", data={"username": "bj-leader", "password": "wrong", "csrf_token": csrf(client)}
-    )
-    assert bad.status_code == 401 and "用户名或密码错误" in bad.get_data(as_text=True)

@@ -1,6 +1,6 @@
 """API: the measures (GET /api/v1/assessment), the cases behind a figure, hotspots, the monthly report."""
 
-from flask import Blueprint, g, request, send_file, url_for
+from flask import Blueprint, g, request, url_for
 
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import load
@@ -55,6 +55,4 @@ def list_hotspots():
 @login_required
 def monthly_report():
     filters = load(assessment_filter_schema, request.args)
-    data = report.monthly_report(g.officer, filters, utcnow())
-    return send_file(report.workbook(data), download_name=report.filename(data), as_attachment=True,
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
+    return report.send_workbook(report.monthly_report(g.officer, filters, utcnow()))

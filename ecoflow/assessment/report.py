@@ -7,7 +7,7 @@ from datetime import datetime, time
 from io import BytesIO
 
 import xlsxwriter
-from flask import current_app
+from flask import current_app, send_file
 
 from ecoflow.timeutil import SHANGHAI
 
@@ -160,3 +160,9 @@ def workbook(data: dict) -> BytesIO:
         for item in data[key]["items"]:
             book.append(_case_row(item))
     return book.close()
+
+
+def send_workbook(data: dict):
+    """The monthly report as an Excel download."""
+    return send_file(workbook(data), download_name=filename(data), as_attachment=True,
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")  # fmt: skip
