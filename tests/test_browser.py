@@ -237,6 +237,10 @@ def test_key_case_is_struck_off_the_ledger_by_a_leader(server, open_as):
     supervisor.goto(server + "/notifications")
     shoot(supervisor, "07-notifications")
 
+    leader.click("header nav >> text=考核")
+    assert "响应率" in leader.inner_text("main") and leader.locator("main svg").count() == 2
+    shoot(leader, "11-assessment")
+
 
 def test_forbidden_action_is_not_offered_and_a_forged_post_is_refused(server, open_as):
     intake = open_as("bj-intake")
