@@ -46,7 +46,7 @@ def audit_verify():
 
 @ecoflow_cli.command("rehash-complainants")
 def rehash_complainants_command():
-    """Key every complainant's phone number with HISTORY_KEY, for matching across bureaus."""
+    """Key every complainant's phone number and address with HISTORY_KEY, for matching across bureaus."""
     from .complaints.history import rehash_complainants
 
     changed = rehash_complainants()

@@ -102,6 +102,7 @@ def test_a_lead_without_the_complainants_agreement_carries_no_name_or_phone(api,
     assert "张三" not in wire and "13812345678" not in wire
     (envelope,) = json.loads(sent[0])
     assert "complainant" not in envelope["payload"]
+    assert envelope["payload"]["location"]["address"] == "北京市通州区****"  # nor the exact address
     assert linked_case(db, db.session.scalar(select(Complaint.case_no).where(Complaint.bureau_code == "BJ")))
 
 
@@ -392,6 +393,7 @@ def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, 
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
     tianjin = Ed25519PrivateKey.generate()
+    questions = []
 
     def item(bureau, case_no):
         return {"bureau": bureau, "case_no": case_no, "received_at": utcnow().isoformat(), "state": "closed",
@@ -402,6 +404,7 @@ def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, 
 
         def do_POST(self):
             (question,) = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+            questions.append(question["payload"])
             items = [item("TJ", "TJ-20261101-0001"), item("HE", "HE-20261101-0009")]
             with app.app_context():
                 answer = signed("history.answer", sender="TJ", recipient=question["from"], case=None, key=tianjin,
@@ -428,6 +431,9 @@ def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, 
         server.server_close()
     assert response.status_code == 200
     assert [i["case_no"] for i in response.json["items"]] == ["TJ-20261101-0001"]
+    # The question names the complainant and the place by keyed hashes only.
+    (question,) = questions
+    assert set(question) == {"complainant_key", "place_key"} and "13812345678" not in json.dumps(question)
 
 
 def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
@@ -635,7 +641,7 @@ def test_the_history_a_peer_is_answered_with_masks_the_complainant_in_the_office
     api.ok(earlier, "reply", "bj-officer", result="已电话告知张三", text="已致电张三（13812345678），已责令整改。")
     key = db.session.scalar(select(Complaint.complainant_key).where(Complaint.case_no == earlier))
     question = signed("history.query", sender="HE", recipient="BJ", case=None,
-                      payload={"complainant_key": key, "address": None})  # fmt: skip
+                      payload={"complainant_key": key, "place_key": None})  # fmt: skip
     response = client.post("/exchange/v1/message", json=question)
     assert response.status_code == 200, response.json
     (item,) = response.json["answer"]["payload"]["items"]

@@ -14,7 +14,7 @@ from ecoflow.timeutil import utcnow
 
 from .models import Complaint, Event
 from .privacy import redact
-from .services import check_can_view, complainant_key
+from .services import check_can_view, complainant_key, place_key
 
 LIMIT = 50
 
@@ -23,13 +23,13 @@ def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment else None
 
 
-def local_history(complainant_key: str | None, address: str | None, exclude: int | None = None) -> list[dict]:
+def local_history(complainant_key: str | None, place_key: str | None, exclude: int | None = None) -> list[dict]:
     """Summaries of this instance's complaints (every bureau it hosts) that match, newest first."""
     matches = []
     if complainant_key:
         matches.append(Complaint.complainant_key == complainant_key)
-    if address:
-        matches.append(Complaint.address == address)
+    if place_key:
+        matches.append(Complaint.place_key == place_key)
     if not matches:
         return []
     query = select(Complaint).where(or_(*matches))
@@ -53,19 +53,23 @@ def local_history(complainant_key: str | None, address: str | None, exclude: int
             "answer": redact(reply.data.get("text"), complaint) if reply else None,
             "matched_by": [name for name, hit in (
                 ("complainant", complainant_key and complaint.complainant_key == complainant_key),
-                ("place", address and complaint.address == address)) if hit],
+                ("place", place_key and complaint.place_key == place_key)) if hit],
         })  # fmt: skip
     return summaries
 
 
 def rehash_complainants() -> int:
-    """Set every complaint's keyed hash from its phone number with the configured HISTORY_KEY (after
-    an upgrade, or when the three bureaus change the key); returns how many changed."""
+    """Set every complaint's keyed hashes of its phone number and address with the configured
+    HISTORY_KEY (after an upgrade, or when the three bureaus change the key); returns how many changed.
+    A lead received without the address keeps the origin's place key."""
     changed = 0
-    for complaint in db.session.scalars(select(Complaint).where(Complaint.complainant_phone.is_not(None))):
-        key = complainant_key(complaint.complainant_phone)
-        if complaint.complainant_key != key:
-            complaint.complainant_key = key
+    for complaint in db.session.scalars(select(Complaint)):
+        keys = (
+            complainant_key(complaint.complainant_phone) or complaint.complainant_key,
+            place_key(complaint.address) if complaint.channel != "peer_transfer" else complaint.place_key,
+        )
+        if (complaint.complainant_key, complaint.place_key) != keys:
+            complaint.complainant_key, complaint.place_key = keys
             changed += 1
     return changed
 
@@ -74,8 +78,9 @@ def complaint_history(officer: Officer, complaint: Complaint) -> list[dict]:
     """What the officer sees before handling: earlier complaints by this complainant or at this
     place, here and (over the exchange) at every peer, newest first."""
     check_can_view(officer, complaint)
-    items = local_history(complaint.complainant_key, complaint.address, exclude=complaint.id)
-    question = {"complainant_key": complaint.complainant_key, "address": complaint.address}
+    items = local_history(complaint.complainant_key, complaint.place_key, exclude=complaint.id)
+    # Only keyed hashes cross the border: never the number, never the address.
+    question = {"complainant_key": complaint.complainant_key, "place_key": complaint.place_key}
     for peer, answer in ask_peers("history.query", "history.answer", complaint.bureau_code, question, utcnow()).items():
         # A peer speaks for itself: an item naming another bureau is not that bureau's word.
         items.extend(item for item in answer["items"] if item["bureau"] == peer)

@@ -14,7 +14,7 @@ from ecoflow.extensions import db
 from ecoflow.officers.models import Officer
 
 from .models import Complaint, Event
-from .privacy import redact
+from .privacy import coarsen, mask_address, redact
 from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
 
 CHANNEL = "peer_transfer"
@@ -54,11 +54,15 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
         "reason": data["reason"],
         "reply_due_at": reply.due_at.isoformat() if reply else None,
         "complainant_key": complaint.complainant_key,
+        "place_key": complaint.place_key,
     }  # fmt: skip
     if data.get("callback") and complaint.callback_consent and not complaint.is_sensitive:
         payload["complainant"] = {"name": complaint.complainant_name, "phone": complaint.complainant_phone}
-    else:  # no call-back agreed: the officer's free text must not carry the name or phone across either
+    else:  # no call-back agreed: neither the address nor the officer's free text names the complainant
         payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
+        payload["location"].update(
+            address=mask_address(complaint.address), lat=coarsen(complaint.lat), lng=coarsen(complaint.lng)
+        )
     return payload
 
 
@@ -119,7 +123,7 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
         "location": {"address": location["address"], "district": location.get("district"),
                      "lat": location.get("lat"), "lng": location.get("lng")},
         "peer_bureau": sender, "peer_case_no": payload["origin_case_no"],
-        "complainant_key": payload.get("complainant_key"),
+        "complainant_key": payload.get("complainant_key"), "place_key": payload.get("place_key"),
     }  # fmt: skip
     if payload.get("complainant"):
         data["complainant"] = {**payload["complainant"], "callback_consent": True}

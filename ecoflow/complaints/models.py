@@ -60,6 +60,8 @@ class Complaint(db.Model):
     complainant_phone: Mapped[str | None] = mapped_column(String(20))
     # Keyed hash of the phone number (信访大数据共享): matches the complainant across bureaus.
     complainant_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The same keyed hash of the exact address: how bureaus match "the same place" without sending it.
+    place_key: Mapped[str | None] = mapped_column(String(64), index=True)
     callback_consent: Mapped[bool] = mapped_column(default=False)
     # 敏感诉求匿名交办: the complainant is hidden from the handling unit too.
     is_sensitive: Mapped[bool] = mapped_column(default=False)

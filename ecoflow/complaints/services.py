@@ -327,14 +327,23 @@ def _find_by_external_id(bureau_code, channel, external_id) -> Complaint | None:
     )
 
 
-def complainant_key(phone: str | None) -> str | None:
-    """The keyed hash (HMAC-SHA256) that matches a complainant across bureaus, never the number."""
-    digits = re.sub(r"\D", "", phone or "")
-    if not digits:
+def _history_hash(value: str) -> str | None:
+    if not value:
         return None
     config = current_app.config
     key = config["HISTORY_KEY"] or hmac.new(config["SECRET_KEY"].encode(), b"history", hashlib.sha256).hexdigest()
-    return hmac.new(key.encode(), digits.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(key.encode(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def complainant_key(phone: str | None) -> str | None:
+    """The keyed hash (HMAC-SHA256) that matches a complainant across bureaus, never the number."""
+    return _history_hash(re.sub(r"\D", "", phone or ""))
+
+
+def place_key(address: str | None) -> str | None:
+    """The keyed hash that matches an exact address across bureaus, never the address."""
+    compact = re.sub(r"\s", "", address or "")
+    return _history_hash("place:" + compact) if compact else None
 
 
 def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tuple[Complaint, bool]:
@@ -368,6 +377,7 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         complainant_name=complainant.get("name"),
         complainant_phone=complainant.get("phone"),
         complainant_key=complainant_key(complainant.get("phone")) or data.get("complainant_key"),
+        place_key=data.get("place_key") or place_key(location["address"]),
         peer_bureau=data.get("peer_bureau"),
         peer_case_no=data.get("peer_case_no"),
         callback_consent=complainant.get("callback_consent", False),

@@ -56,5 +56,5 @@ def _exposure(envelope: dict, now: datetime) -> dict:
 def _history(envelope: dict, now: datetime) -> dict:
     """Summaries only: the answer names no complainant and is signed like any message."""
     payload = envelope["payload"]
-    items = history.local_history(payload["complainant_key"], payload["address"])
+    items = history.local_history(payload["complainant_key"], payload["place_key"])
     return signed_answer(envelope, "history.answer", {"items": items}, now)
