@@ -15,6 +15,7 @@ federation: install  ## three instances, one bureau each, over the exchange: BJ 
 
 test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest
 
 install: $(VENV)/.installed $(CATALOGUES)

@@ -85,9 +85,11 @@ def main():
         with sqlite3.connect(he.dir / "ecoflow.sqlite") as connection:
             arrived = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
     rate = delivered / elapsed
-    print(f"delivered {delivered} in {elapsed:.2f} s: {rate:.0f} messages/s "
-          f"(batch {args.batch} x {args.concurrency} in flight, receiver {args.workers} workers, type {args.type}); "
-          f"arrived at HE: {arrived}")
+    print(
+        f"delivered {delivered} in {elapsed:.2f} s: {rate:.0f} messages/s "
+        f"(batch {args.batch} x {args.concurrency} in flight, receiver {args.workers} workers, type {args.type}); "
+        f"arrived at HE: {arrived}"
+    )
     print(f"CPU: receiver {server_cpu:.2f} s ({1000 * server_cpu / delivered:.2f} ms/msg), "
           f"sender {own_cpu:.2f} s ({1000 * own_cpu / delivered:.2f} ms/msg); "
           f"load average before {load_before[0]:.2f}, after {os.getloadavg()[0]:.2f}")  # fmt: skip

@@ -204,14 +204,20 @@ def main(argv=None):
     print(f"background load before the run: {load:.0%} of the machine")
     for name in ("fresh", "resent"):
         phase = result[name]
-        print(f"{name:7} {phase['orders']:6d} orders in {phase['seconds']:7.2f} s = {phase['orders_per_s']:7.1f} "
-              f"orders/s; batch of {args.size}: p50 {phase['batch_ms_p50']} ms, max {phase['batch_ms_max']} ms; "
-              f"answers {phase['answers']}; errors {phase['error_count']}; machine busy {phase['machine_busy']:.0%}")
-        print(f"        CPU per order: server {phase['server_cpu_ms_per_order']} ms, PostgreSQL "
-              f"{phase['pg_cpu_ms_per_order']} ms; capacity on 2 free cores ≈ "
-              f"{2000 / max(0.01, phase['server_cpu_ms_per_order'] + phase['pg_cpu_ms_per_order']):.0f} orders/s")
-    print(f"routing: first call {routing['first_call_ms']} ms, then {routing['us_per_address']} µs per address "
-          f"({routing['us_per_address_cached']} µs when seen before); {routing['flags']}")
+        print(
+            f"{name:7} {phase['orders']:6d} orders in {phase['seconds']:7.2f} s = {phase['orders_per_s']:7.1f} "
+            f"orders/s; batch of {args.size}: p50 {phase['batch_ms_p50']} ms, max {phase['batch_ms_max']} ms; "
+            f"answers {phase['answers']}; errors {phase['error_count']}; machine busy {phase['machine_busy']:.0%}"
+        )
+        print(
+            f"        CPU per order: server {phase['server_cpu_ms_per_order']} ms, PostgreSQL "
+            f"{phase['pg_cpu_ms_per_order']} ms; capacity on 2 free cores ≈ "
+            f"{2000 / max(0.01, phase['server_cpu_ms_per_order'] + phase['pg_cpu_ms_per_order']):.0f} orders/s"
+        )
+    print(
+        f"routing: first call {routing['first_call_ms']} ms, then {routing['us_per_address']} µs per address "
+        f"({routing['us_per_address_cached']} µs when seen before); {routing['flags']}"
+    )
     print(f"results: {path}")
     bad = fresh["error_count"] or resent["error_count"] or fresh["answers"].get("created") != fresh["orders"]
     bad = bad or resent["answers"].get("already_received") != resent["orders"]

@@ -146,6 +146,8 @@ def assessment_report(month, bureau, username, output):
     with open(output, "wb") as out:
         out.write(report.workbook(data).getvalue())
     click.echo(f"Monthly report {data['month']} written to {output}.")
+
+
 def _create_client(name: str, channel: str, bureau: str):
     from .errors import ApiError
     from .intake.services import create_client

@@ -29,9 +29,7 @@ def order_schema(norm) -> Schema:
             unknown = RAISE
 
         order_no = Token(64, required=True)
-        received_at = fields.AwareDateTime(
-            required=True, default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH)
-        )
+        received_at = fields.AwareDateTime(required=True, default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
         type = fields.String(required=True, validate=validate.OneOf(list(types)))
         content = Text(4000, required=True)
         caller = fields.Nested(ComplainantSchema)
