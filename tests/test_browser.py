@@ -190,6 +190,23 @@ def test_general_case_from_intake_to_closure(server, browser, open_as):
     assert "138****5678" in supervisor.inner_text("#complainant")  # masked for those without the need
     assert "梨园镇" not in supervisor.inner_text("#address")
 
+    # The complainant follows the case on the public page: the wrong digits say nothing, the right ones
+    # show the state and the answer.
+    citizen = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
+    citizen.goto(server + "/lookup")
+    citizen.fill("#case_no", case_no)
+    citizen.fill("#phone_last4", "0000")
+    citizen.click("main form button[type=submit]")
+    refused = citizen.inner_text("main")
+    assert citizen.locator("[role=alert]").count() == 1 and "办理状态" not in refused and "经现场核查" not in refused
+    citizen.fill("#case_no", case_no)
+    citizen.fill("#phone_last4", "5678")
+    citizen.click("main form button[type=submit]")
+    assert citizen.inner_text("#state") == "办结" and "经现场核查" in citizen.inner_text("#reply")
+    assert "张三" not in citizen.inner_text("main") and "梨园镇" not in citizen.inner_text("main")
+    shoot(citizen, "12-citizen-lookup")
+    citizen.close()
+
 
 def test_urgent_case_runs_on_minutes(server, open_as):
     intake = open_as("bj-intake")
