@@ -74,7 +74,9 @@ def _confirmed(address: str, place: dict) -> bool:
 @lru_cache(maxsize=4096)
 def parse_address(address: str) -> dict:
     """{province, city, district} as far as the parser recognises them (None where it does not)."""
-    parsed = _jionlp().parse_location(address, town_village=False, change2new=True)
+    parser = _jionlp()
+    with _lock:  # the parser keeps its working state in its shared tables: one parse at a time
+        parsed = parser.parse_location(address, town_village=False, change2new=True)
     return {"province": parsed["province"], "city": parsed["city"], "district": parsed["county"]}
 
 

@@ -120,3 +120,20 @@ def test_registration_stores_the_district_code_and_the_flag(api):
     # The dispatcher finds what needs a decision.
     flagged = api.get("/api/v1/complaints?routing_flag=cross_border", "bj-dispatcher").json
     assert [c["case_no"] for c in flagged["items"]] == [crossing["case_no"]]
+
+
+def test_addresses_parsed_by_many_threads_at_once_are_placed_as_one_at_a_time(app):
+    """gthread workers parse in several threads; the parser must not mix up their addresses."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ecoflow.routing import parse_address
+
+    places = ["北京市通州区梨园镇", "天津市武清区下朱庄街道", "河北省廊坊市三河市燕郊镇", "保定市涿州市双塔街道",
+              "北京市海淀区中关村大街", "天津市滨海新区大港"]  # fmt: skip
+    addresses = [f"{places[n % len(places)]}{n}号院" for n in range(240)]
+    parse_address.cache_clear()
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(parse_address, addresses))
+    parse_address.cache_clear()
+
+    assert together == [parse_address(address) for address in addresses]
