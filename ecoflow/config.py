@@ -21,6 +21,10 @@ DEFAULTS = {
     "PASSWORD_HASH_METHOD": "scrypt",
     # How long an API token is valid, in seconds.
     "TOKEN_TTL_SECONDS": 12 * 3600,
+    # How long a worker process trusts what it last read of an officer who presents a token (roles,
+    # active, password), in seconds; 0 reads it on every request. A change committed in a process
+    # takes effect there at once, in the other processes within this time.
+    "OFFICER_CACHE_SECONDS": 10,
     # Run the scheduled jobs (the sweep, notices) inside this process: for the development
     # server only; in production run `flask --app wsgi ecoflow scheduler` as its own process.
     "SCHEDULER_IN_PROCESS": False,

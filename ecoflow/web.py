@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, render_template, session
+from flask import Flask, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -41,10 +41,14 @@ def init_web(app: Flask, api_blueprints):
         csrf.exempt(blueprint)
     babel.init_app(app, locale_selector=lambda: app.config["BABEL_DEFAULT_LOCALE"])
 
+    stateless = {blueprint.name for blueprint in api_blueprints}
+
     @app.before_request
     def idle_timeout():
         # A permanent session's cookie is re-issued on every request: it lapses after that long idle.
-        session.permanent = True
+        # API calls carry no session (nor set its cookie).
+        if request.blueprint not in stateless:
+            session.permanent = True
 
     @app.context_processor
     def page_globals():

@@ -171,3 +171,49 @@ def test_only_intake_finds_cases_by_their_exact_address(api):
 
     assert found("bj-intake") == [case_no]
     assert found("bj-supervisor") == []  # the address is masked for them; search must not reveal it
+
+
+def test_a_role_withdrawn_or_an_officer_deactivated_here_counts_on_the_next_call(api, db):
+    from ecoflow.officers.models import Officer, RoleGrant
+
+    case_no = api.register()["case_no"]
+    assert api.ok(case_no, "accept", "bj-intake")
+    officer = db.session.scalar(select(Officer).where(Officer.username == "bj-dispatcher"))
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-dispatcher").status_code == 200
+
+    db.session.delete(db.session.scalar(select(RoleGrant).where(RoleGrant.officer_id == officer.id)))
+    db.session.commit()
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-dispatcher").json["error"] == "other_bureau"
+
+    officer.is_active = False
+    db.session.commit()
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-dispatcher").json["error"] == "bad_token"
+
+
+def test_a_change_made_by_another_process_counts_within_the_officer_cache_time(api, db, app, monkeypatch):
+    from sqlalchemy import update
+
+    from ecoflow.officers import services
+    from ecoflow.officers.models import Officer
+
+    case_no = api.register()["case_no"]
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-intake").status_code == 200
+    # Another worker deactivates the officer: this process's session sees nothing of it.
+    with db.engine.begin() as connection:
+        connection.execute(update(Officer).where(Officer.username == "bj-intake").values(is_active=False))
+    db.session.remove()  # each request of a server has a session of its own
+
+    started = services.monotonic()
+    monkeypatch.setattr(services, "monotonic", lambda: started + app.config["OFFICER_CACHE_SECONDS"] - 1)
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-intake").status_code == 200
+    monkeypatch.setattr(services, "monotonic", lambda: started + app.config["OFFICER_CACHE_SECONDS"] + 1)
+    assert api.get(f"/api/v1/complaints/{case_no}", "bj-intake").json["error"] == "bad_token"
+
+
+def test_api_answers_set_no_session_cookie(api):
+    case_no = api.register()["case_no"]
+
+    response = api.get(f"/api/v1/complaints/{case_no}", "bj-intake")
+
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers

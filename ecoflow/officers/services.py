@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from time import monotonic
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy import event, inspect, select
+from sqlalchemy.orm import joinedload, make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecoflow.errors import Unauthorized
 from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
 
-from .models import Officer, Unit
+from .models import Officer, RoleGrant, Unit
 
 # Checked against when the username is unknown, so that both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not a password", method="pbkdf2:sha256:1")
@@ -79,14 +81,73 @@ def officer_for_token(token: str) -> Officer:
         raise Unauthorized("登录已过期，请重新登录。", code="token_expired") from None
     except BadSignature:
         raise Unauthorized("无效的访问令牌。", code="bad_token") from None
-    officer = (
-        db.session.get(Officer, claims.get("sub"), options=[joinedload(Officer.grants)])
-        if isinstance(claims, dict)
-        else None
-    )
+    officer = _officer_cache().get(claims.get("sub")) if isinstance(claims, dict) else None
     if officer is None or not officer.is_active or officer.password_hash[-8:] != claims.get("pw"):
         raise Unauthorized("无效的访问令牌。", code="bad_token")
     return officer
+
+
+class OfficerCache:
+    """What this process last read of the officers who present tokens: their columns and roles, kept
+    for OFFICER_CACHE_SECONDS, so that an officer's next request reads nothing to know who they are.
+    A commit that changes an officer or a role empties it (see `_note_officer_changes`)."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.entries: dict[int, tuple[float, dict, list[dict]]] = {}
+
+    def get(self, officer_id) -> Officer | None:
+        """The officer as an instance of the current session (None when there is no such officer)."""
+        if not isinstance(officer_id, int) or isinstance(officer_id, bool):
+            return None
+        entry = self.entries.get(officer_id)
+        if entry is None or entry[0] < monotonic():
+            officer = db.session.get(Officer, officer_id, options=[joinedload(Officer.grants)])
+            if officer is not None and self.seconds > 0:
+                self.entries[officer_id] = (monotonic() + self.seconds, _columns(officer), [
+                    _columns(grant) for grant in officer.grants
+                ])  # fmt: skip
+            return officer
+        return _attach(entry[1], entry[2])
+
+    def clear(self):
+        self.entries.clear()
+
+
+def _columns(instance) -> dict:
+    return {column.key: getattr(instance, column.key) for column in inspect(type(instance)).column_attrs}
+
+
+def _attach(officer_columns: dict, grant_columns: list[dict]) -> Officer:
+    """A persistent officer with its grants, built from what was read before: no query."""
+    existing = db.session.identity_map.get(identity_key(Officer, officer_columns["id"]))
+    if existing is not None:
+        return existing
+    officer = Officer(**officer_columns)
+    officer.grants = [RoleGrant(**columns) for columns in grant_columns]
+    for instance in (*officer.grants, officer):
+        make_transient_to_detached(instance)
+    db.session.add(officer)
+    return officer
+
+
+def _officer_cache() -> OfficerCache:
+    extensions = current_app.extensions
+    if "ecoflow.officer_cache" not in extensions:
+        extensions["ecoflow.officer_cache"] = OfficerCache(current_app.config["OFFICER_CACHE_SECONDS"])
+    return extensions["ecoflow.officer_cache"]
+
+
+@event.listens_for(db.session, "before_flush")
+def _note_officer_changes(session, flush_context, instances):
+    if any(isinstance(obj, Officer | RoleGrant) for obj in (*session.new, *session.dirty, *session.deleted)):
+        session.info["officers_changed"] = True
+
+
+@event.listens_for(db.session, "after_commit")
+def _forget_changed_officers(session):
+    if session.info.pop("officers_changed", False):
+        current_app.extensions.get("ecoflow.officer_cache", OfficerCache(0)).clear()
 
 
 def list_units(bureau_codes) -> list[Unit]:
