@@ -37,9 +37,8 @@ def earlier_complaints(
     if district_code:
         place = or_(place, Complaint.district_code == district_code)
     # Only the columns the comparison needs, never whole complaints.
-    columns = (Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description)
     query = (
-        select(*columns, Complaint.suggestion)
+        select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description)
         .where(
             Complaint.bureau_code == bureau_code,
             place,
@@ -58,10 +57,10 @@ def earlier_complaints(
             found.append(_match(candidate, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
         elif similarity >= rules["min_text_similarity"]:
             alike.append((candidate, similarity))
-    graded = _categories([candidate.id for candidate, _ in alike])
+    known = _categories([candidate.id for candidate, _ in alike])
     labels = norm.catalog["categories"]
     for candidate, similarity in alike:
-        shared = set(categories) & (graded.get(candidate.id) or set(candidate.suggestion.get("categories", ())))
+        shared = set(categories) & known.get(candidate.id, set())
         if shared:
             kinds = "、".join(labels[c] for c in sorted(shared))
             found.append(_match(candidate, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
@@ -73,13 +72,18 @@ def _match(row, score: float, reason: str) -> Match:
 
 
 def _categories(ids: list[int]) -> dict[int, set[str]]:
-    """The categories set by grading, of the complaints that have them."""
+    """The categories of these complaints: those set by grading, else those suggested at intake."""
     if not ids:
         return {}
-    columns = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
     categories = {}
-    for complaint_id, category in db.session.execute(columns.where(ComplaintCategory.complaint_id.in_(ids))):
+    graded = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
+    for complaint_id, category in db.session.execute(graded.where(ComplaintCategory.complaint_id.in_(ids))):
         categories.setdefault(complaint_id, set()).add(category)
+    ungraded = [i for i in ids if i not in categories]
+    if ungraded:
+        suggested = select(Complaint.id, Complaint.suggestion["categories"]).where(Complaint.id.in_(ungraded))
+        for complaint_id, suggestion in db.session.execute(suggested):
+            categories[complaint_id] = set(suggestion or ())
     return categories
 
 

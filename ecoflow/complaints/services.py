@@ -3,6 +3,7 @@ its audit trail. Services take the acting officer and the time; they flush, the 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import logging
@@ -11,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, insert, or_, select
+from sqlalchemy import bindparam, func, insert, or_, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
 from ecoflow.audit import GENESIS, chain_hash, chain_problems
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
-from ecoflow.extensions import db, dialect_insert
+from ecoflow.extensions import db
 from ecoflow.norm import Action, Norm, Period
 from ecoflow.officers.models import Officer, RoleGrant, Unit
 from ecoflow.rest import is_printable
@@ -94,8 +96,11 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
         return False
     # A plain insert: the log is append-only and nothing reads the row back in this request.
     view = {"complaint_id": complaint.id, "officer_id": officer.id, "viewed_at": now, "purpose": purpose}
-    db.session.execute(insert(PersonalDataView).values(**view))
+    db.session.execute(_LOG_VIEW, view)
     return True
+
+
+_LOG_VIEW = insert(PersonalDataView)
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -309,14 +314,20 @@ def verify_audit_trails() -> dict[str, list[str]]:
 def _next_case_no(bureau_code: str, received_at: datetime) -> str:
     """BJ-20261122-0007: the bureau, the local day received, a counter per bureau and day."""
     day = received_at.astimezone(SHANGHAI).strftime("%Y%m%d")
-    statement = (
-        dialect_insert(CaseCounter)
-        .values(bureau_code=bureau_code, day=day, last=1)
+    statement = _count_case(db.session.get_bind().dialect.name)
+    number = db.session.execute(statement, {"bureau_code": bureau_code, "day": day}).scalar_one()
+    return f"{bureau_code}-{day}-{number:04d}"
+
+
+@functools.cache
+def _count_case(dialect: str):
+    """INSERT ... ON CONFLICT DO UPDATE of the day's counter, built once per database kind."""
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(CaseCounter)
+    return (
+        statement.values(bureau_code=bindparam("bureau_code"), day=bindparam("day"), last=1)
         .on_conflict_do_update(index_elements=["bureau_code", "day"], set_={"last": CaseCounter.last + 1})
         .returning(CaseCounter.last)
     )
-    number = db.session.execute(statement).scalar_one()
-    return f"{bureau_code}-{day}-{number:04d}"
 
 
 def _find_by_external_id(bureau_code, channel, external_id) -> Complaint | None:
