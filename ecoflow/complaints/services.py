@@ -749,7 +749,8 @@ def _assign(step: Step):
     unit = db.session.scalar(select(Unit).where(Unit.bureau_code == complaint.bureau_code, Unit.code == data["unit"]))
     if unit is None:
         raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
-    officer = db.session.scalar(select(Officer).where(Officer.username == data["officer"]))
+    named = select(Officer).options(joinedload(Officer.grants)).where(Officer.username == data["officer"])
+    officer = db.session.scalars(named).unique().one_or_none()
     if officer is None or not officer.is_active or "officer" not in officer.roles_for(complaint.bureau_code, unit.id):
         raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
     if "grade" in data or complaint.grade is None:
