@@ -223,6 +223,60 @@ def test_no_page_makes_a_query_per_row(web, api, db):
     assert all(m > f for (_, m), (_, f) in zip(many, few, strict=True))  # with more rows shown
 
 
+def _ledger_leaders(page: str) -> dict[str, str]:
+    """The 督办 page's ledger: case number → its 包案领导 cell."""
+    ledger = page[page.index('id="ledger"') :]
+    return dict(re.findall(r'>(BJ-[\d-]+)</a>.*?<td class="leaders">([^<]*)</td>', ledger, re.S))
+
+
+def test_the_ledger_names_each_key_cases_leaders_on_the_board_and_in_the_api(web, api, make_officer):
+    make_officer("bj-chaoyang-leader", ["leader"], role_unit="chaoyang")  # by grant for the unit
+    make_officer("bj-chaoyang-retired", ["leader"], role_unit="chaoyang", active=False)
+    make_officer("bj-tongzhou-retired", ["leader"], unit="tongzhou", active=False)  # bj-leader is a member
+    make_officer("bj-deputy", ["leader"])  # bureau-wide, in no unit
+    make_officer("bj-retired", ["leader"], active=False)
+    make_officer("bj-office-officer", ["officer"], unit="supervision")
+    tongzhou = api.to_handling(grade="key")
+    chaoyang = api.to_handling(grade="key", unit="chaoyang", officer="bj-officer2")
+    office = api.to_handling(grade="key", unit="supervision", officer="bj-office-officer")  # no leader of its own
+    expected = {tongzhou: ["bj-leader"], chaoyang: ["bj-chaoyang-leader"], office: ["bj-deputy", "bj-leader"]}
+    ledger = api.get("/api/v1/supervision/ledger", "bj-supervisor").json
+    assert {entry["case_no"]: entry["leaders"] for entry in ledger} == expected
+    page = web("bj-supervisor").get("/supervision").text
+    assert "包案领导" in page
+    assert _ledger_leaders(page) == {case_no: "、".join(names) for case_no, names in expected.items()}
+
+
+def test_the_ledger_reads_its_leaders_in_a_fixed_number_of_statements(web, api, db, make_officer):
+    make_officer("bj-chaoyang-leader", ["leader"], role_unit="chaoyang")
+    units = [("tongzhou", "bj-officer", "bj-leader"), ("chaoyang", "bj-officer2", "bj-chaoyang-leader")]
+    client, cases = web("bj-supervisor"), []
+
+    def counts(n):
+        while len(cases) < n:
+            unit, officer, _ = units[len(cases) % 2]
+            cases.append(api.to_handling(grade="key", unit=unit, officer=officer))
+        result = []
+        for read in (
+            lambda: api.get("/api/v1/supervision/ledger", "bj-supervisor"),
+            lambda: client.get("/supervision"),
+        ):
+            read()  # once unmeasured: whatever is cached per officer is read before counting
+            with count_queries(db.engine) as statements:
+                response = read()
+            assert response.status_code == 200
+            result.append(len(statements))
+        leaders = [units[i % 2][2] for i in range(n)]
+        ledger = api.get("/api/v1/supervision/ledger", "bj-supervisor").json
+        assert [(e["case_no"], e["leaders"]) for e in ledger] == [
+            (c, [name]) for c, name in zip(cases, leaders, strict=True)
+        ]
+        assert _ledger_leaders(client.get("/supervision").text) == dict(zip(cases, leaders, strict=True))
+        return result
+
+    assert counts(3) == counts(12)
+
+
 def test_the_menu_counts_unread_notices_and_the_inbox_marks_them_read(web, api):
     case_no = api.to_handling()
     api.ok(case_no, "supervise", "bj-supervisor", note="请尽快办理。")

@@ -4,8 +4,6 @@ from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from ecoflow.rest import Text, Token
 
-from .services import ledger_leaders
-
 
 class PartySchema(Schema):
     party = fields.String()
@@ -66,17 +64,16 @@ class OverdueSchema(Schema):
 
 
 class LedgerSchema(Schema):
-    case_no = fields.String()
-    state = fields.String()
-    grade = fields.String()
-    unit = fields.Function(lambda c: c.unit.code if c.unit else None)
-    officer = fields.Function(lambda c: c.officer.username if c.officer else None)
-    received_at = fields.AwareDateTime()
-    closed_at = fields.AwareDateTime()
-    leaders = fields.Method("get_leaders")
+    """A ledger entry (services.LedgerEntry): the key case and its 包案 leaders."""
 
-    def get_leaders(self, complaint):
-        return [o.username for o in ledger_leaders(complaint)]
+    case_no = fields.String(attribute="complaint.case_no")
+    state = fields.String(attribute="complaint.state")
+    grade = fields.String(attribute="complaint.grade")
+    unit = fields.Function(lambda e: e.complaint.unit.code if e.complaint.unit else None)
+    officer = fields.Function(lambda e: e.complaint.officer.username if e.complaint.officer else None)
+    received_at = fields.AwareDateTime(attribute="complaint.received_at")
+    closed_at = fields.AwareDateTime(attribute="complaint.closed_at")
+    leaders = fields.Function(lambda e: [o.username for o in e.leaders])
 
 
 whistle_schema = WhistleSchema()

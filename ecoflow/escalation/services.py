@@ -4,7 +4,9 @@ registers the effects of the `whistle` and `supervise` actions of workflows/life
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import datetime
+from typing import NamedTuple
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
@@ -38,41 +40,65 @@ log = logging.getLogger(__name__)
 
 def party_unit_id(name: str, complaint: Complaint) -> int | None:
     """The unit a party stands for on this case: a fixed unit by code, or the case's unit."""
+    return party_unit_ids(name, [complaint])[0]
+
+
+def party_unit_ids(name: str, complaints: Sequence[Complaint]) -> list[int | None]:
+    """party_unit_id for each of the cases, in one query at most however many they are."""
     party = get_norm().ladder.parties[name]
-    if party["peer"]:
-        return None
+    if party["peer"] or not complaints:
+        return [None] * len(complaints)
     if party["unit"]:
-        return db.session.scalar(
-            select(Unit.id).where(Unit.bureau_code == complaint.bureau_code, Unit.code == party["unit"])
+        bureaus = {c.bureau_code for c in complaints}
+        units = dict(
+            db.session.execute(
+                select(Unit.bureau_code, Unit.id).where(Unit.bureau_code.in_(bureaus), Unit.code == party["unit"])
+            ).all()
         )
+        return [units.get(c.bureau_code) for c in complaints]
     if party["bureau_wide"] or party["any_bureau"]:
-        return None
-    return complaint.unit_id
+        return [None] * len(complaints)
+    return [c.unit_id for c in complaints]
 
 
 def party_officer_ids(name: str, complaint: Complaint, bureau_code: str | None = None) -> list[int]:
     """The officers a party means on this case: holders of its role in its unit (by grant or by
     membership), or, where the unit has none, in the whole bureau."""
+    return party_officer_ids_each(name, [complaint], bureau_code)[0]
+
+
+def party_officer_ids_each(
+    name: str, complaints: Sequence[Complaint], bureau_code: str | None = None
+) -> list[list[int]]:
+    """party_officer_ids for each of the cases, in two queries at most however many they are: the
+    role's holders in every bureau involved are read once and picked per case."""
     party = get_norm().ladder.parties[name]
     if party["assignee"]:
-        return [complaint.officer_id] if complaint.officer_id else []
+        return [[c.officer_id] if c.officer_id else [] for c in complaints]
     if party["peer"]:
-        return []  # officers of another bureau: reached over the exchange
+        return [[] for _ in complaints]  # officers of another bureau: reached over the exchange
+    if not complaints:
+        return []
     holders = (
-        select(RoleGrant.officer_id, RoleGrant.unit_id, Officer.unit_id)
+        select(RoleGrant.officer_id, RoleGrant.bureau_code, RoleGrant.unit_id, Officer.unit_id)
         .join(Officer)
         .where(RoleGrant.role == party["role"], Officer.is_active.is_(True))
     )
     if not party["any_bureau"]:
-        holders = holders.where(RoleGrant.bureau_code == (bureau_code or complaint.bureau_code))
-    rows = db.session.execute(holders.order_by(RoleGrant.officer_id)).all()
-    unit_id = party_unit_id(name, complaint)
-    in_unit = [
-        o
-        for o, grant_unit, home in rows
-        if unit_id and (grant_unit == unit_id or (grant_unit is None and home == unit_id))
-    ]
-    return in_unit or [o for o, grant_unit, _ in rows if grant_unit is None]
+        holders = holders.where(RoleGrant.bureau_code.in_({bureau_code or c.bureau_code for c in complaints}))
+    by_bureau: dict[str | None, list[tuple[int, int | None, int | None]]] = {}
+    for officer_id, grant_bureau, grant_unit, home in db.session.execute(holders.order_by(RoleGrant.officer_id)):
+        by_bureau.setdefault(None if party["any_bureau"] else grant_bureau, []).append((officer_id, grant_unit, home))
+    result = []
+    for complaint, unit_id in zip(complaints, party_unit_ids(name, complaints), strict=True):
+        rows = by_bureau.get(None if party["any_bureau"] else bureau_code or complaint.bureau_code, [])
+        in_unit = [
+            o
+            for o, grant_unit, home in rows
+            if unit_id and (grant_unit == unit_id or (grant_unit is None and home == unit_id))
+        ]
+        result.append(in_unit or [o for o, grant_unit, _ in rows if grant_unit is None])
+    return result
 
 
 # --- the ladder -------------------------------------------------------------------------------
@@ -365,15 +391,29 @@ def overdue_clocks(officer: Officer, now: datetime) -> list[Clock]:
     ).all()  # fmt: skip
 
 
-def ledger(officer: Officer, include_closed: bool) -> list[Complaint]:
-    """挂账: the key cases on the ledger of the officer's bureaus; 销号 ones only when asked."""
+class LedgerEntry(NamedTuple):
+    """One row of the ledger: a key case and its 包案 leaders."""
+
+    complaint: Complaint
+    leaders: list[Officer]
+
+
+def ledger(officer: Officer, include_closed: bool) -> list[LedgerEntry]:
+    """挂账: the key cases on the ledger of the officer's bureaus with their 包案 leaders; 销号 ones
+    only when asked."""
     query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes), Complaint.is_on_ledger.is_(True))
     if not include_closed:
         query = query.where(Complaint.state != "closed")
-    return db.session.scalars(query.order_by(Complaint.received_at)).all()
+    cases = db.session.scalars(query.order_by(Complaint.received_at)).all()
+    return [LedgerEntry(c, leaders) for c, leaders in zip(cases, ledger_leaders(cases), strict=True)]
 
 
-def ledger_leaders(complaint: Complaint) -> list[Officer]:
-    """包案: the leaders who answer for a key case (the unit's leader, else the bureau's)."""
-    ids = party_officer_ids("unit_leader", complaint)
-    return db.session.scalars(select(Officer).where(Officer.id.in_(ids)).order_by(Officer.username)).all()
+def ledger_leaders(complaints: Sequence[Complaint]) -> list[list[Officer]]:
+    """包案: the leaders who answer for each key case (its unit's leader, else the bureau's), by
+    username, in a fixed number of queries however many cases there are."""
+    ids = party_officer_ids_each("unit_leader", complaints)
+    wanted = {i for case in ids for i in case}
+    if not wanted:
+        return [[] for _ in complaints]
+    officers = db.session.scalars(select(Officer).where(Officer.id.in_(wanted)).order_by(Officer.username)).all()
+    return [[o for o in officers if o.id in case] for case in map(set, ids)]
