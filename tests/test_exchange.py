@@ -13,7 +13,7 @@ from ecoflow.complaints.models import Complaint
 from ecoflow.escalation.jobs import sweep
 from ecoflow.exchange.envelope import new_envelope
 from ecoflow.exchange.models import ExchangeRejection, InboxMessage, OutboxMessage
-from ecoflow.exchange.outbox import deliver_outbox
+from ecoflow.exchange.outbox import deliver_outbox, enqueue
 from ecoflow.exchange.trust import Peer, get_trust
 from ecoflow.notifications.models import Notification
 from ecoflow.timeutil import utcnow
@@ -493,6 +493,37 @@ def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
     assert response.status_code == 200, response.json
     (stored,) = api.get("/api/v1/exchange/exposures", "bj-officer").json
     assert stored["bureau"] == "TJ" and stored["exposure"] == exposure
+
+
+def test_a_malformed_exposure_withdrawal_is_refused_and_the_exposure_stays(api, client):
+    exposure = {
+        "case_no": "TJ-20261101-0007",
+        "title": "典型案例",
+        "summary": "已查处。",
+        "closed_at": utcnow().isoformat(),
+    }
+    client.post("/exchange/v1/message", json=signed("exposure.publish", sender="TJ", recipient="BJ", payload=exposure))
+    for payload in (
+        {"case_no": "TJ-20261101-0007"},  # when
+        {"case_no": "TJ-20261101-0007", "withdrawn_at": "yesterday"},
+        {"case_no": "", "withdrawn_at": utcnow().isoformat()},
+        {"case_no": "TJ-20261101-0007", "withdrawn_at": utcnow().isoformat(), "title": "典型案例"},
+    ):
+        envelope = signed("exposure.withdraw", sender="TJ", recipient="BJ", payload=payload)
+        assert_error(client.post("/exchange/v1/message", json=envelope), 422, "invalid_message")
+        with pytest.raises(ValueError, match="does not match its schema"):
+            enqueue("exposure.withdraw", "BJ", "TJ", "BJ-1", payload, utcnow())
+    assert len(api.get("/api/v1/exchange/exposures", "bj-officer").json) == 1
+
+
+def test_a_withdrawal_of_an_exposure_never_received_here_is_applied_not_refused_until_dead(api, client, db):
+    withdrawal = signed("exposure.withdraw", sender="TJ", recipient="BJ", case="TJ-20261101-0007",
+                        payload={"case_no": "TJ-20261101-0007", "withdrawn_at": utcnow().isoformat()})  # fmt: skip
+    first = client.post("/exchange/v1/message", json=withdrawal)
+    assert first.status_code == 200 and first.json["status"] == "applied"
+    assert first.json["answer"] == {"case_no": "TJ-20261101-0007", "withdrawn": 0}
+    assert client.post("/exchange/v1/message", json=withdrawal).json["status"] == "duplicate"
+    assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 0
 
 
 def test_the_ladder_transfers_a_late_case_whose_place_lies_in_another_bureaus_jurisdiction(api, db):

@@ -240,7 +240,12 @@ def list_messages(
 
 
 def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
-    query = select(ReceivedExposure).order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    """The typical cases the peers published and have not withdrawn, newest first."""
+    query = (
+        select(ReceivedExposure)
+        .where(ReceivedExposure.withdrawn_at.is_(None))
+        .order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    )
     return db.session.scalars(query.limit(limit)).all()
 
 
