@@ -13,7 +13,7 @@ from ecoflow.complaints.models import Complaint
 from ecoflow.escalation.jobs import sweep
 from ecoflow.exchange.envelope import new_envelope
 from ecoflow.exchange.models import ExchangeRejection, InboxMessage, OutboxMessage
-from ecoflow.exchange.outbox import deliver_outbox
+from ecoflow.exchange.outbox import deliver_outbox, enqueue
 from ecoflow.exchange.trust import Peer, get_trust
 from ecoflow.notifications.models import Notification
 from ecoflow.timeutil import utcnow
@@ -362,6 +362,55 @@ def test_an_unreachable_peer_is_retried_with_backoff_then_dead_lettered_and_a_su
     assert linked_case(db, origin) is not None
 
 
+def test_on_the_unified_platform_operators_see_and_retry_their_bureaus_messages_only(api, client, db, make_officer):
+    from ecoflow.exchange.outbox import enqueue
+    from ecoflow.officers.models import RoleGrant
+
+    def dead(sender, recipient, case_no):
+        message = enqueue("exposure.publish", sender, recipient, case_no, {"case_no": case_no, "title": "典型案例",
+                          "summary": "已查处。", "closed_at": utcnow().isoformat()}, utcnow())  # fmt: skip
+        message.state, message.attempts, message.last_error = "dead", 5, "unreachable"
+        return message
+
+    from_bj, from_he = dead("BJ", "TJ", "BJ-20261102-0001"), dead("HE", "BJ", "HE-20261102-0001")
+    db.session.commit()
+    exposure = {"case_no": "TJ-1", "title": "典型案例", "summary": "已查处。", "closed_at": utcnow().isoformat()}
+    to_he = signed("exposure.publish", sender="TJ", recipient="HE", payload=exposure)
+    assert client.post("/exchange/v1/message", json=to_he).status_code == 200
+
+    def outbox(as_):
+        return {m["id"] for m in api.get("/api/v1/exchange/outbox?state=dead", as_).json}
+
+    assert outbox("bj-supervisor") == {from_bj.message_id}
+    bj = api.get("/api/v1/exchange/status", "bj-supervisor").json
+    assert bj["bureaus"] == ["BJ"] and bj["peers"]["TJ"]["outbox"]["dead"] == 1
+    assert bj["peers"]["BJ"]["outbox"]["dead"] == 0  # Hebei's dead message to Beijing is Hebei's to see
+    assert bj["peers"]["TJ"]["inbox"]["applied"] == 0  # what Tianjin sent Hebei, too
+    # Another bureau's message is not found, as if it did not exist, and stays dead.
+    assert_error(api.post(f"/api/v1/exchange/outbox/{from_he.message_id}/retry", "bj-supervisor"), 404,
+                 "unknown_message")  # fmt: skip
+    assert_error(api.post(f"/api/v1/exchange/outbox/{from_he.message_id}/retry", "bj-admin"), 404)
+    db.session.refresh(from_he)
+    assert from_he.state == "dead"
+
+    assert outbox("he-supervisor") == {from_he.message_id}
+    he_status = api.get("/api/v1/exchange/status", "he-supervisor").json
+    assert he_status["peers"]["BJ"]["outbox"]["dead"] == 1 and he_status["peers"]["TJ"]["outbox"]["dead"] == 0
+    assert he_status["peers"]["TJ"]["inbox"]["applied"] == 1
+    retried = api.post(f"/api/v1/exchange/outbox/{from_he.message_id}/retry", "he-supervisor")
+    assert retried.status_code == 200 and retried.json["state"] == "queued"
+
+    both = make_officer("jj-supervisor", ["supervisor"], bureau="BJ")
+    both.grants.append(RoleGrant(role="admin", bureau_code="HE"))
+    db.session.commit()
+    assert outbox("jj-supervisor") == {from_bj.message_id}  # Hebei's is queued again now
+    assert {m["id"] for m in api.get("/api/v1/exchange/outbox", "jj-supervisor").json} == {
+        from_bj.message_id, from_he.message_id}  # fmt: skip
+    status = api.get("/api/v1/exchange/status", "jj-supervisor").json
+    assert sorted(status["bureaus"]) == ["BJ", "HE"] and status["peers"]["BJ"]["outbox"]["queued"] == 1
+    assert_error(api.get("/api/v1/exchange/outbox", "he-officer"), 403)
+
+
 # --- shared history ---------------------------------------------------------------------------
 
 
@@ -444,6 +493,37 @@ def test_an_exposure_published_by_a_peer_is_stored_as_it_came(api, client):
     assert response.status_code == 200, response.json
     (stored,) = api.get("/api/v1/exchange/exposures", "bj-officer").json
     assert stored["bureau"] == "TJ" and stored["exposure"] == exposure
+
+
+def test_a_malformed_exposure_withdrawal_is_refused_and_the_exposure_stays(api, client):
+    exposure = {
+        "case_no": "TJ-20261101-0007",
+        "title": "典型案例",
+        "summary": "已查处。",
+        "closed_at": utcnow().isoformat(),
+    }
+    client.post("/exchange/v1/message", json=signed("exposure.publish", sender="TJ", recipient="BJ", payload=exposure))
+    for payload in (
+        {"case_no": "TJ-20261101-0007"},  # when
+        {"case_no": "TJ-20261101-0007", "withdrawn_at": "yesterday"},
+        {"case_no": "", "withdrawn_at": utcnow().isoformat()},
+        {"case_no": "TJ-20261101-0007", "withdrawn_at": utcnow().isoformat(), "title": "典型案例"},
+    ):
+        envelope = signed("exposure.withdraw", sender="TJ", recipient="BJ", payload=payload)
+        assert_error(client.post("/exchange/v1/message", json=envelope), 422, "invalid_message")
+        with pytest.raises(ValueError, match="does not match its schema"):
+            enqueue("exposure.withdraw", "BJ", "TJ", "BJ-1", payload, utcnow())
+    assert len(api.get("/api/v1/exchange/exposures", "bj-officer").json) == 1
+
+
+def test_a_withdrawal_of_an_exposure_never_received_here_is_applied_not_refused_until_dead(api, client, db):
+    withdrawal = signed("exposure.withdraw", sender="TJ", recipient="BJ", case="TJ-20261101-0007",
+                        payload={"case_no": "TJ-20261101-0007", "withdrawn_at": utcnow().isoformat()})  # fmt: skip
+    first = client.post("/exchange/v1/message", json=withdrawal)
+    assert first.status_code == 200 and first.json["status"] == "applied"
+    assert first.json["answer"] == {"case_no": "TJ-20261101-0007", "withdrawn": 0}
+    assert client.post("/exchange/v1/message", json=withdrawal).json["status"] == "duplicate"
+    assert db.session.scalar(select(func.count()).select_from(ExchangeRejection)) == 0
 
 
 def test_the_ladder_transfers_a_late_case_whose_place_lies_in_another_bureaus_jurisdiction(api, db):

@@ -132,3 +132,28 @@ def test_the_board_shows_what_peers_of_other_instances_published(api, app, clien
     assert html.count("兄弟单位发布的典型案例") == 1 and "石料厂粉尘污染整改到位" in html
     for public in (str(item), html):
         assert "13733334403" not in public and "HE-20261101-0007" not in public
+
+
+def test_a_withdrawn_case_leaves_the_peers_boards_too(api, app, client, db, monkeypatch):
+    from ecoflow.exchange.models import OutboxMessage
+    from ecoflow.exchange.outbox import deliver_outbox
+    from ecoflow.timeutil import utcnow
+
+    case_no = closed_case(api)
+    exposure = publish(api, case_no).json
+    assert deliver_outbox(utcnow()) == 2  # to Tianjin and Hebei, through the local transport
+    received = api.get("/api/v1/exchange/exposures", "tj-officer").json
+    assert len(received) == 2 and {r["bureau"] for r in received} == {"BJ"}
+    monkeypatch.setattr(app.extensions["ecoflow.trust"], "hosted", ["TJ"])  # as Tianjin's own instance would
+    [shown] = client.get("/api/v1/public/exposures").json["peers"]
+    assert shown["title"] == exposure["title"]
+
+    with time_machine.travel(START.replace(hour=16), tick=False):
+        assert api.post(f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-supervisor").status_code == 200
+    withdrawals = db.session.query(OutboxMessage).filter_by(type="exposure.withdraw").all()
+    assert sorted(m.recipient for m in withdrawals) == ["HE", "TJ"]
+    assert {m.case_no for m in withdrawals} == {case_no}  # applied after the case's publish, in order
+    assert deliver_outbox(utcnow()) == 2
+    assert api.get("/api/v1/exchange/exposures", "tj-officer").json == []
+    assert client.get("/api/v1/public/exposures").json["peers"] == []
+    assert exposure["title"] not in client.get("/public/exposures").get_data(as_text=True)

@@ -90,6 +90,16 @@ def test_a_lead_sent_while_hebei_is_down_arrives_once_when_it_comes_back(federat
     assert tianjin == {"applied": 1, "refused": 0}
     assert tj.call("GET", "/api/v1/complaints?channel=peer_transfer", "tj-intake")["total"] == 0
 
+    # 宣传曝光: the closed case published in Beijing shows on Tianjin's board; withdrawn, it leaves it.
+    exposure = bj.call("POST", "/api/v1/exposures", "bj-supervisor", {"case_no": origin, "title": "化工异味查处到位"})
+
+    def on_tianjin_board():
+        return [item["title"] for item in tj.call("GET", "/api/v1/public/exposures")["peers"]]
+
+    wait_for(lambda: on_tianjin_board() == ["化工异味查处到位"], "the typical case on Tianjin's board")
+    bj.call("POST", f"/api/v1/exposures/{exposure['id']}/withdraw", "bj-supervisor")
+    wait_for(lambda: on_tianjin_board() == [], "the typical case off Tianjin's board")
+
 
 def test_a_lead_arrives_once_when_hebei_dies_in_the_middle_of_receiving_it(federation, monkeypatch):
     bj, tj, he = federation["BJ"], federation["TJ"], federation["HE"]

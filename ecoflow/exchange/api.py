@@ -40,24 +40,31 @@ def receive_one():
     return inbox.receive(json_body(), utcnow(), request.remote_addr)
 
 
-def _check_operator():
-    if not {"admin", "supervisor"} & {grant.role for grant in g.officer.grants}:
+OPERATOR_ROLES = {"admin", "supervisor"}
+
+
+def _operated_bureaus() -> set[str]:
+    """The bureaus whose exchange the officer operates (supervisor or admin there): on the unified
+    platform a bureau's operators see and retry its own messages only."""
+    bureaus = {grant.bureau_code for grant in g.officer.grants if grant.role in OPERATOR_ROLES}
+    if not bureaus:
         raise Forbidden("需要管理员或督办员角色。", code="role_not_allowed")
+    return bureaus
 
 
 @bp.get("/status")
 @login_required
 def status():
-    _check_operator()
-    return outbox.exchange_status()
+    return outbox.exchange_status(_operated_bureaus())
 
 
 @bp.get("/outbox")
 @login_required
 def list_outbox():
-    _check_operator()
+    bureaus = _operated_bureaus()
     filters = load(outbox_filter_schema, request.args)
-    return jsonify(outbox_messages_schema.dump(outbox.list_messages(filters.get("state"), filters.get("peer"))))
+    messages = outbox.list_messages(filters.get("state"), filters.get("peer"), bureaus)
+    return jsonify(outbox_messages_schema.dump(messages))
 
 
 @bp.get("/exposures")
@@ -70,8 +77,7 @@ def received_exposures():
 @bp.post("/outbox/<message_id>/retry")
 @login_required
 def retry(message_id):
-    _check_operator()
-    message = outbox.retry(outbox.get_message(message_id), utcnow())
+    message = outbox.retry(outbox.get_message(message_id, _operated_bureaus()), utcnow())
     body = outbox_message_schema.dump(message)
     db.session.commit()
     return body

@@ -1,4 +1,5 @@
-"""Operator commands: flask --app wsgi ecoflow exchange ..."""
+"""Operator commands: flask --app wsgi ecoflow exchange ...; run by the server's operator, they see and
+retry every hosted bureau's messages (the API shows an officer his own bureaus' only)."""
 
 import json
 from pathlib import Path

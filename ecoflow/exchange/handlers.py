@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 
 from ecoflow.complaints import history, leads
 from ecoflow.escalation import services as escalation
@@ -50,6 +50,21 @@ def _exposure(envelope: dict, now: datetime) -> dict:
         payload=envelope["payload"], received_at=now,
     ))  # fmt: skip
     return {"case_no": envelope["payload"]["case_no"]}
+
+
+@handles("exposure.withdraw")
+def _exposure_withdrawn(envelope: dict, now: datetime) -> dict:
+    """The publisher took the case off its board: it leaves this one. It comes after the case's
+    publish (same case, applied in order), so a case not received here was never sent here (say, to
+    a peer joined since): then there is nothing to take off, and it is applied, not refused until dead."""
+    payload = envelope["payload"]
+    withdrawn = db.session.execute(
+        update(ReceivedExposure)
+        .where(ReceivedExposure.bureau_code == envelope["from"], ReceivedExposure.case_no == payload["case_no"])
+        .where(ReceivedExposure.withdrawn_at.is_(None))
+        .values(withdrawn_at=datetime.fromisoformat(payload["withdrawn_at"]))
+    ).rowcount
+    return {"case_no": payload["case_no"], "withdrawn": withdrawn}
 
 
 @handles("history.query")

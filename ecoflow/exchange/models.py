@@ -70,6 +70,7 @@ class ReceivedExposure(db.Model):
     """宣传曝光: a typical case a peer published, stored as it came (no personal data travels)."""
 
     __tablename__ = "received_exposures"
+    __table_args__ = (Index("ix_received_exposures_case", "bureau_code", "case_no"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[str] = mapped_column(String(36), unique=True)
@@ -77,3 +78,5 @@ class ReceivedExposure(db.Model):
     case_no: Mapped[str] = mapped_column(String(24))
     payload: Mapped[dict] = mapped_column(JSON)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # When the publisher took it off its board (exposure.withdraw): then it is shown here no more.
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

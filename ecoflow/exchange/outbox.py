@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import random
 import zlib
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 
@@ -197,9 +198,11 @@ def deliver_outbox(now: datetime) -> int:
     return total
 
 
-def get_message(message_id: str) -> OutboxMessage:
+def get_message(message_id: str, senders: Collection[str] | None = None) -> OutboxMessage:
+    """The message by its id; one sent by a bureau outside `senders` (if given) is not found, so that
+    an operator of one bureau learns nothing of another's messages, not even that they exist."""
     message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id[:36]))
-    if message is None:
+    if message is None or (senders is not None and message.sender not in senders):
         raise NotFound(f"没有编号为 {message_id} 的报文。", code="unknown_message")
     return message
 
@@ -220,8 +223,13 @@ def retry_dead(recipient: str | None, now: datetime) -> int:
     return db.session.execute(query.values(state="queued", attempts=0, next_attempt_at=now)).rowcount
 
 
-def list_messages(state: str | None, recipient: str | None, limit: int = 200) -> list[OutboxMessage]:
+def list_messages(
+    state: str | None, recipient: str | None, senders: Collection[str] | None = None, limit: int = 200
+) -> list[OutboxMessage]:
+    """The newest messages in `state` to `recipient` (each if given) sent by `senders` (all if None)."""
     query = select(OutboxMessage)
+    if senders is not None:
+        query = query.where(OutboxMessage.sender.in_(senders))
     if state == "failing":
         query = query.where(OutboxMessage.state == "queued", OutboxMessage.attempts > 0)
     elif state:
@@ -232,13 +240,21 @@ def list_messages(state: str | None, recipient: str | None, limit: int = 200) ->
 
 
 def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
-    query = select(ReceivedExposure).order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    """The typical cases the peers published and have not withdrawn, newest first."""
+    query = (
+        select(ReceivedExposure)
+        .where(ReceivedExposure.withdrawn_at.is_(None))
+        .order_by(ReceivedExposure.received_at.desc(), ReceivedExposure.id.desc())
+    )
     return db.session.scalars(query.limit(limit)).all()
 
 
-def exchange_status() -> dict:
-    """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages."""
+def exchange_status(bureaus: Collection[str] | None = None) -> dict:
+    """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages;
+    with `bureaus`, only what they sent and received (and the refusals addressed to no bureau hosted
+    here, which concern every operator), else everything."""
     trust = get_trust()
+    hosted = [code for code in trust.hosted if bureaus is None or code in bureaus]
 
     def no_counts() -> dict:
         return {"outbox": dict.fromkeys(("queued", "failing", "delivered", "dead"), 0),
@@ -246,22 +262,29 @@ def exchange_status() -> dict:
 
     peers = {code: {"url": peer.url, "local": peer.url is None, **no_counts()} for code, peer in trust.peers.items()}
     tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
-    counts = db.session.execute(
-        select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count()).group_by(
-            OutboxMessage.recipient, OutboxMessage.state, tried
-        )
-    )
-    for recipient, state, was_tried, count in counts:
+    outgoing = select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
+    incoming = select(InboxMessage.sender, func.count())
+    refusals = select(ExchangeRejection.sender, func.count())
+    if bureaus is not None:
+        outgoing = outgoing.where(OutboxMessage.sender.in_(hosted))
+        incoming = incoming.where(InboxMessage.recipient.in_(hosted))
+        refusals = refusals.where(or_(
+            ExchangeRejection.recipient.in_(hosted),
+            ExchangeRejection.recipient.is_(None),
+            ExchangeRejection.recipient.not_in(trust.hosted),
+        ))  # fmt: skip
+    for recipient, state, was_tried, count in db.session.execute(
+        outgoing.group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
+    ):
         box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
         box["outbox"]["failing" if state == "queued" and was_tried else state] += count
-    for sender, count in db.session.execute(select(InboxMessage.sender, func.count()).group_by(InboxMessage.sender)):
+    for sender, count in db.session.execute(incoming.group_by(InboxMessage.sender)):
         if sender in peers:
             peers[sender]["inbox"]["applied"] = count
-    refused = db.session.execute(select(ExchangeRejection.sender, func.count()).group_by(ExchangeRejection.sender))
     unknown = 0
-    for sender, count in refused:
+    for sender, count in db.session.execute(refusals.group_by(ExchangeRejection.sender)):
         if sender in peers:
             peers[sender]["inbox"]["refused"] = count
         else:
             unknown += count
-    return {"bureaus": trust.hosted, "peers": peers, "refused_from_unknown": unknown}
+    return {"bureaus": hosted, "peers": peers, "refused_from_unknown": unknown}

@@ -83,11 +83,15 @@ def peer_message(exposure: Exposure, complaint: Complaint) -> dict:
     }  # fmt: skip
 
 
+def _peers_of(complaint: Complaint) -> list[str]:
+    return sorted(code for code in get_trust().peers if code != complaint.bureau_code)
+
+
 def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) -> list[str]:
     """宣传曝光 is shared with the peers: `exposure.publish` to every other bureau, queued in this
     transaction and sent by the exchange after the commit. Returns to whom."""
     message = peer_message(exposure, complaint)
-    peers = sorted(code for code in get_trust().peers if code != complaint.bureau_code)
+    peers = _peers_of(complaint)
     for peer in peers:
         enqueue("exposure.publish", complaint.bureau_code, peer, complaint.case_no, message, now)
     return peers
@@ -101,14 +105,25 @@ def get_exposure(exposure_id: int) -> Exposure:
 
 
 def withdraw_exposure(actor: Officer, exposure: Exposure, now: datetime) -> Exposure:
-    """Take a case off the public board (it stays on record)."""
+    """Take a case off the public board, and off the peers' through the exchange (it stays on record)."""
     complaint = db.session.get(Complaint, exposure.complaint_id)
     _check_supervisor(actor, complaint)
     if exposure.withdrawn_at is not None:
         raise Conflict("该典型案例已撤下。", code="already_withdrawn")
     exposure.withdrawn_at, exposure.withdrawn_by_id = now, actor.id
     record_event(complaint, actor, "withdraw_exposure", complaint.state, {"exposure": exposure.id}, now)
+    withdraw_from_peers(complaint, now)
     return exposure
+
+
+def withdraw_from_peers(complaint: Complaint, now: datetime) -> list[str]:
+    """`exposure.withdraw` to every other bureau, queued in this transaction behind the case's
+    `exposure.publish` (messages about one case go and are applied in order). Returns to whom."""
+    peers = _peers_of(complaint)
+    message = {"case_no": complaint.case_no, "withdrawn_at": now.isoformat()}
+    for peer in peers:
+        enqueue("exposure.withdraw", complaint.bureau_code, peer, complaint.case_no, message, now)
+    return peers
 
 
 def district_label(code: str | None) -> str | None:
