@@ -42,6 +42,11 @@ def _names(name: str, info: dict) -> set[str]:
     return {name, *(a for a in aliases if a)}
 
 
+def warm_up():
+    """Load the parser and the division tables now (a second or two), not on the first complaint."""
+    _province_names()
+
+
 @cache
 def _divisions() -> tuple[dict[str, dict], dict[str, list[dict]], dict[str, frozenset[str]]]:
     """Every district of the dictionary by code and by full name and alias; and for each district
