@@ -3,7 +3,9 @@ handle it by the table in workflows/routing.yaml. A mechanism: it knows addresse
 complaints.
 
 Addresses are parsed by jionlp's location parser, whose dictionary of administrative divisions
-ships inside the package (nothing is downloaded). A district name that exists in several places
+ships inside the package (nothing is downloaded). An address that plainly names its district (the
+full name and its city or province) is placed by an Aho-Corasick automaton over that dictionary in
+microseconds; the parser (5 ms, and one address at a time) reads the rest. A district name that exists in several places
 (朝阳区, 和平区, 桥西区) is resolved only against the receiving bureau's own province; otherwise
 the result says it is ambiguous, and the dispatcher decides.
 """
@@ -14,6 +16,8 @@ import contextlib
 import io
 import threading
 from functools import cache, lru_cache
+
+import ahocorasick
 
 # What a route can be flagged with for the dispatcher; None when it is routed inside the bureau.
 FLAGS = {
@@ -45,6 +49,7 @@ def _names(name: str, info: dict) -> set[str]:
 def warm_up():
     """Load the parser and the division tables now (a second or two), not on the first complaint."""
     _province_names()
+    _district_names()
 
 
 @cache
@@ -74,6 +79,37 @@ def _confirmed(address: str, place: dict) -> bool:
     """Whether the address names the district in full, or its city or province: a short name
     alone (工业园区, 开发区) may be a different place the dictionary happens to know."""
     return any(name in address for name in _divisions()[2][place["code"]])
+
+
+@cache
+def _district_names():
+    """An Aho-Corasick automaton of every district's full name: finds all the district names an
+    address contains in one pass, where jionlp tries each of some 3,200 districts in turn."""
+    automaton = ahocorasick.Automaton()
+    for place in _divisions()[0].values():
+        name = place["district"]
+        if automaton.exists(name):
+            automaton.get(name)[1].append(place)
+        else:
+            automaton.add_word(name, (name, [place]))
+    automaton.make_automaton()
+    return automaton
+
+
+def plainly_named(address: str) -> dict | None:
+    """The district, when the address leaves no doubt: of the districts whose full name it contains
+    (not inside a longer one: 城区 in 东城区), exactly one is in a city or province it also names.
+    Anything else is left to the parser: old names, short names, a district without its city."""
+    found = [(end - len(name) + 1, end, places) for end, (name, places) in _district_names().iter(address)]
+    outer = [f for f in found if not any(o[0] <= f[0] and f[1] <= o[1] and o != f for o in found)]
+    confirming = _divisions()[2]
+    named = {
+        place["code"]: place
+        for _, _, places in outer
+        for place in places
+        if any(name in address for name in confirming[place["code"]] - {place["district"]})
+    }
+    return next(iter(named.values())) if len(named) == 1 else None
 
 
 @lru_cache(maxsize=4096)
@@ -107,6 +143,8 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
     `flag` is None when the place is in the receiving bureau's jurisdiction and known to the district."""
     if district_code and place_for_code(district_code):
         place, basis = place_for_code(district_code), "given_code"
+    elif (named := plainly_named(address)) is not None:
+        place, basis = named, "address"
     else:
         parsed = parse_address(address)
         candidates = _candidates(parsed)

@@ -137,3 +137,29 @@ def test_addresses_parsed_by_many_threads_at_once_are_placed_as_one_at_a_time(ap
     parse_address.cache_clear()
 
     assert together == [parse_address(address) for address in addresses]
+
+
+def test_addresses_that_plainly_name_their_district_are_placed_as_the_parser_places_them(app, monkeypatch):
+    """The quick way (one pass of an automaton) must agree with jionlp wherever it answers at all: every
+    district of the three regions, written the ways people write them. Where they differ, jionlp could
+    not name the district (it cuts 廊坊经济技术开发区 to 经济技术开发区) and the quick way names it."""
+    from ecoflow import routing
+
+    table = app.extensions["ecoflow.norm"].routing
+    places = [p for p in routing._divisions()[0].values() if p["code"][:2] in ("11", "12", "13")]
+    addresses = [
+        form.format(**place)
+        for place in places
+        for form in ("{province}{city}{district}人民路8号", "{city}{district}工业园区3号院", "{district}建设大街2号")
+    ]
+    assert len(places) > 150
+
+    quick = [routing.route_address(table, address, "BJ") for address in addresses]
+    answered = sum(1 for address in addresses if routing.plainly_named(address))
+    monkeypatch.setattr(routing, "plainly_named", lambda address: None)
+    parsed = [routing.route_address(table, address, "BJ") for address in addresses]
+
+    differ = [(address, q, p) for address, q, p in zip(addresses, quick, parsed, strict=True) if q != p]
+    assert [(a, q["district_code"]) for a, q, p in differ if p["district_code"] is not None] == []
+    assert all(q["district"] in address and "开发区" in address for address, q, _ in differ)
+    assert answered > len(places) / 2
