@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from flask import request
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
 from ecoflow.errors import ApiError, Invalid
 
@@ -37,6 +37,17 @@ def Text(max_length=4000, **kwargs):
 def Token(max_length=64, **kwargs):
     """A code, name or number: not empty, printable, not trimmed."""
     return fields.String(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)
+
+
+class PagedQuery(Schema):
+    """The query string of a list: one page of it, 50 items unless asked (at most 200); parameters a
+    list does not know are ignored."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 def json_body() -> dict:

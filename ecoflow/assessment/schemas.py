@@ -6,7 +6,7 @@ import re
 
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
 
-from ecoflow.rest import Token
+from ecoflow.rest import PagedQuery, Token
 
 from .services import FIGURES, GROUPS
 
@@ -40,11 +40,9 @@ class AssessmentFilterSchema(Schema):
     group_by = fields.String(validate=validate.OneOf(GROUPS))
 
 
-class FigureCasesSchema(AssessmentFilterSchema):
+class FigureCasesSchema(AssessmentFilterSchema, PagedQuery):
     figure = fields.String(required=True, validate=validate.OneOf(FIGURES))
     part = fields.String(load_default="denominator", validate=validate.OneOf(["numerator", "denominator", "missed"]))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 class FactCaseSchema(Schema):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import TypedDict
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 from marshmallow.experimental.context import Context
 
-from ecoflow.rest import Text, Token
+from ecoflow.rest import PagedQuery, Text, Token
 from ecoflow.timeutil import SHANGHAI
 
 from . import privacy, services
@@ -106,10 +106,7 @@ def action_schemas(norm) -> dict[str, Schema]:
 # --- listing ----------------------------------------------------------------------------------
 
 
-class ComplaintFilterSchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class ComplaintFilterSchema(PagedQuery):
     bureau = Token(8)
     state = Token(20)
     grade = Token(20)
@@ -122,8 +119,6 @@ class ComplaintFilterSchema(Schema):
     routing_flag = Token(20)
     received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
     received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 # --- output -----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
 """What the exposure API reads and what the public board shows (nothing else leaves)."""
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, fields, validate
 
-from ecoflow.rest import Text, Token
+from ecoflow.rest import PagedQuery, Text, Token
 
 
 class PublishSchema(Schema):
@@ -29,13 +29,9 @@ class PublicExposureSchema(Schema):
     published_at = fields.AwareDateTime()
 
 
-class BoardQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class BoardQuerySchema(PagedQuery):
     bureau = Token(8)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))  # a public page
 
 
 publish_schema = PublishSchema()

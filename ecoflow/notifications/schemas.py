@@ -1,6 +1,8 @@
 """What the API reads and writes about notices."""
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields
+
+from ecoflow.rest import PagedQuery
 
 
 class NotificationSchema(Schema):
@@ -12,13 +14,8 @@ class NotificationSchema(Schema):
     read_at = fields.AwareDateTime()
 
 
-class InboxQuerySchema(Schema):
-    class Meta:
-        unknown = EXCLUDE
-
+class InboxQuerySchema(PagedQuery):
     unread = fields.Boolean(load_default=False)
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
-    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
 notifications_schema = NotificationSchema(many=True)
