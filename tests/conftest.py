@@ -3,6 +3,7 @@ set), migrated once per session and emptied after each test; officers and an API
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -89,9 +90,11 @@ def runner(app, db):
 
 @pytest.fixture
 def live_server(app, db):
-    """The app served over real HTTP on a free port, for tests of what other systems call."""
+    """The app served over real HTTP on a free port, for tests of what other systems call (and the
+    browser's pages)."""
     from werkzeug.serving import make_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -4,14 +4,11 @@ Every page visited is saved to docs/screenshots/ so a reader can see the UI with
 
 from __future__ import annotations
 
-import logging
 import os
 import re
-import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from .conftest import PASSWORD
 
@@ -35,15 +32,9 @@ def browser():
 
 
 @pytest.fixture
-def server(app, staff):
-    """The app on a free port, in a thread, on the test database."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # not a line per request
-    httpd = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+def server(live_server, staff):
+    """The app on a free port, with the officers to log in as."""
+    return live_server
 
 
 @pytest.fixture
