@@ -71,3 +71,18 @@ def test_the_third_complaint_on_one_source_within_30_days_is_suggested_key_and_c
 def test_another_bureau_cannot_read_the_duplicates_of_a_case(api):
     case_no = api.register()["case_no"]
     assert api.get(f"/api/v1/complaints/{case_no}/duplicates", "tj-intake").status_code == 403
+
+
+def test_a_graded_case_matches_by_the_categories_it_was_graded_with_not_those_suggested(api):
+    noise_only = register_at(api, 3, "北京市通州区梨园镇云景里小区3号楼")
+    air_and_noise = register_at(api, 2, "北京市通州区梨园镇云景里小区7号楼")
+    for case_no, categories in ((noise_only["case_no"], ["noise"]), (air_and_noise["case_no"], ["noise", "air"])):
+        api.ok(case_no, "accept", "bj-intake")
+        api.ok(case_no, "grade", "bj-dispatcher", grade="general", categories=categories)
+
+    smell = register_at(api, 1, "北京市通州区梨园镇云景里小区北门", description="工厂晚上排废气，味道很重")
+
+    # Both were suggested 大气 at intake; the dispatcher graded the first as 噪声 only.
+    duplicates = smell["suggestion"]["duplicates"]
+    assert [d["case_no"] for d in duplicates] == [air_and_noise["case_no"]]
+    assert duplicates[0]["reason"].startswith("同一区县，类别重叠（大气），描述相似度")

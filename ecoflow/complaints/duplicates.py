@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from ecoflow.extensions import db
 
@@ -37,8 +37,9 @@ def earlier_complaints(
     if district_code:
         place = or_(place, Complaint.district_code == district_code)
     # Only the columns the comparison needs, never whole complaints.
-    query = (
-        select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description)
+    candidates = (
+        select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description,
+               Complaint.suggestion["categories"].label("suggested"))
         .where(
             Complaint.bureau_code == bureau_code,
             place,
@@ -47,20 +48,25 @@ def earlier_complaints(
         )
         .order_by(Complaint.received_at.desc())
         .limit(CANDIDATE_LIMIT)
-    )
+    )  # fmt: skip
     if exclude_id is not None:
-        query = query.where(Complaint.id != exclude_id)
-    found, alike = [], []
-    for candidate in db.session.execute(query):
+        candidates = candidates.where(Complaint.id != exclude_id)
+    rows = _with_categories(candidates.subquery())
+    found, alike, known = [], [], {}
+    for candidate in rows:
+        categories_of = known.get(candidate.id)
+        if categories_of is not None:  # the same candidate again, with another of its categories
+            categories_of.add(candidate.category)
+            continue
+        known[candidate.id] = {candidate.category} if candidate.category else set(candidate.suggested or ())
         similarity = fuzz.ratio(description, candidate.description) / 100
         if candidate.address == address:
             found.append(_match(candidate, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
         elif similarity >= rules["min_text_similarity"]:
             alike.append((candidate, similarity))
-    known = _categories([candidate.id for candidate, _ in alike])
     labels = norm.catalog["categories"]
     for candidate, similarity in alike:
-        shared = set(categories) & known.get(candidate.id, set())
+        shared = set(categories) & known[candidate.id]
         if shared:
             kinds = "、".join(labels[c] for c in sorted(shared))
             found.append(_match(candidate, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
@@ -71,20 +77,19 @@ def _match(row, score: float, reason: str) -> Match:
     return Match(row.id, row.case_no, row.received_at, score, reason)
 
 
-def _categories(ids: list[int]) -> dict[int, set[str]]:
-    """The categories of these complaints: those set by grading, else those suggested at intake."""
-    if not ids:
-        return {}
-    categories = {}
-    graded = select(ComplaintCategory.complaint_id, ComplaintCategory.category)
-    for complaint_id, category in db.session.execute(graded.where(ComplaintCategory.complaint_id.in_(ids))):
-        categories.setdefault(complaint_id, set()).add(category)
-    ungraded = [i for i in ids if i not in categories]
-    if ungraded:
-        suggested = select(Complaint.id, Complaint.suggestion["categories"]).where(Complaint.id.in_(ungraded))
-        for complaint_id, suggestion in db.session.execute(suggested):
-            categories[complaint_id] = set(suggestion or ())
-    return categories
+def _with_categories(candidates):
+    """The candidates, newest first, a row per category set by grading; a case not graded yet comes
+    once, with the categories suggested at intake (read only for those)."""
+    category = ComplaintCategory.category
+    query = (
+        select(
+            candidates.c.id, candidates.c.case_no, candidates.c.received_at, candidates.c.address,
+            candidates.c.description, category, case((category.is_(None), candidates.c.suggested)).label("suggested"),
+        )
+        .outerjoin(ComplaintCategory, ComplaintCategory.complaint_id == candidates.c.id)
+        .order_by(candidates.c.received_at.desc(), candidates.c.id)
+    )  # fmt: skip
+    return db.session.execute(query)
 
 
 def with_complaints(matches: list[Match]) -> list[tuple[Complaint, str]]:
