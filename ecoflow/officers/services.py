@@ -9,7 +9,6 @@ from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import event, inspect, select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
-from sqlalchemy.orm.util import identity_key
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecoflow.errors import Unauthorized
@@ -88,47 +87,44 @@ def officer_for_token(token: str) -> Officer:
 
 
 class OfficerCache:
-    """What this process last read of the officers who present tokens: their columns and roles, kept
-    for OFFICER_CACHE_SECONDS, so that an officer's next request reads nothing to know who they are.
+    """What this process last read of the officers who present tokens, kept for OFFICER_CACHE_SECONDS,
+    so that an officer's next request reads nothing and builds nothing to know who they are.
     A commit that changes an officer or a role empties it (see `_note_officer_changes`)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
-        self.entries: dict[int, tuple[float, dict, list[dict]]] = {}
+        self.entries: dict[int, tuple[float, Officer]] = {}
 
     def get(self, officer_id) -> Officer | None:
-        """The officer as an instance of the current session (None when there is no such officer)."""
+        """The officer with their roles (None when there is no such officer). A cached officer is
+        detached and shared by the process's requests: read it, never change it."""
         if not isinstance(officer_id, int) or isinstance(officer_id, bool):
             return None
         entry = self.entries.get(officer_id)
-        if entry is None or entry[0] < monotonic():
-            officer = db.session.get(Officer, officer_id, options=[joinedload(Officer.grants)])
-            if officer is not None and self.seconds > 0:
-                self.entries[officer_id] = (monotonic() + self.seconds, _columns(officer), [
-                    _columns(grant) for grant in officer.grants
-                ])  # fmt: skip
-            return officer
-        return _attach(entry[1], entry[2])
+        if entry is not None and entry[0] >= monotonic():
+            return entry[1]
+        officer = db.session.get(Officer, officer_id, options=[joinedload(Officer.grants)])
+        if officer is not None and self.seconds > 0:
+            officer = _detached_copy(officer)
+            self.entries[officer_id] = (monotonic() + self.seconds, officer)
+        return officer
 
     def clear(self):
         self.entries.clear()
 
 
+def _detached_copy(officer: Officer) -> Officer:
+    """The officer and their grants as detached instances, in no session: what one request's session
+    does to its own instance (expire it at commit, say) never touches the copy."""
+    copy = Officer(**_columns(officer))
+    copy.grants = [RoleGrant(**_columns(grant)) for grant in officer.grants]
+    for instance in (*copy.grants, copy):
+        make_transient_to_detached(instance)
+    return copy
+
+
 def _columns(instance) -> dict:
     return {column.key: getattr(instance, column.key) for column in inspect(type(instance)).column_attrs}
-
-
-def _attach(officer_columns: dict, grant_columns: list[dict]) -> Officer:
-    """A persistent officer with its grants, built from what was read before: no query."""
-    existing = db.session.identity_map.get(identity_key(Officer, officer_columns["id"]))
-    if existing is not None:
-        return existing
-    officer = Officer(**officer_columns)
-    officer.grants = [RoleGrant(**columns) for columns in grant_columns]
-    for instance in (*officer.grants, officer):
-        make_transient_to_detached(instance)
-    db.session.add(officer)
-    return officer
 
 
 def _officer_cache() -> OfficerCache:
