@@ -3,11 +3,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from rapidfuzz import fuzz
-from sqlalchemy import case, or_, select
+from sqlalchemy import bindparam, case, or_, select
 
 from ecoflow.extensions import db
 
@@ -33,43 +34,24 @@ def earlier_complaints(
     """The bureau's complaints received in the window before `received_at` about the same source,
     most alike first, each with the reason it matched."""
     rules = norm.grading["duplicates"]
-    place = Complaint.address == address
-    if district_code:
-        place = or_(place, Complaint.district_code == district_code)
-    # Only the columns the comparison needs, never whole complaints.
-    candidates = (
-        select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description,
-               Complaint.suggestion["categories"].label("suggested"))
-        .where(
-            Complaint.bureau_code == bureau_code,
-            place,
-            Complaint.received_at > received_at - timedelta(days=rules["window_days"]),
-            Complaint.received_at <= received_at,
-        )
-        .order_by(Complaint.received_at.desc())
-        .limit(CANDIDATE_LIMIT)
-    )  # fmt: skip
-    if exclude_id is not None:
-        candidates = candidates.where(Complaint.id != exclude_id)
-    rows = _with_categories(candidates.subquery())
-    found, alike, known = [], [], {}
-    for candidate in rows:
-        categories_of = known.get(candidate.id)
-        if categories_of is not None:  # the same candidate again, with another of its categories
-            categories_of.add(candidate.category)
-            continue
-        known[candidate.id] = {candidate.category} if candidate.category else set(candidate.suggested or ())
-        similarity = fuzz.ratio(description, candidate.description) / 100
-        if candidate.address == address:
-            found.append(_match(candidate, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
-        elif similarity >= rules["min_text_similarity"]:
-            alike.append((candidate, similarity))
-    labels = norm.catalog["categories"]
-    for candidate, similarity in alike:
-        shared = set(categories) & known[candidate.id]
-        if shared:
+    params = {"bureau_code": bureau_code, "address": address, "district_code": district_code,
+              "since": received_at - timedelta(days=rules["window_days"]), "until": received_at,
+              "exclude_id": exclude_id}  # fmt: skip
+    query = _candidates(district_code is not None, exclude_id is not None)
+    found, known = [], {}
+    for row in db.session.connection().execute(query, params).all():
+        if row.id in known:  # the same candidate again, with another of its categories
+            known[row.id][1].add(row.category)
+        else:
+            known[row.id] = (row, {row.category} if row.category else set(row.suggested or ()))
+    labels, wanted = norm.catalog["categories"], set(categories)
+    for row, categories_of in known.values():
+        similarity = fuzz.ratio(description, row.description) / 100
+        if row.address == address:
+            found.append(_match(row, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
+        elif similarity >= rules["min_text_similarity"] and (shared := wanted & categories_of):
             kinds = "、".join(labels[c] for c in sorted(shared))
-            found.append(_match(candidate, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
+            found.append(_match(row, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
     return sorted(found, key=lambda match: (-match.score, -match.complaint_id))
 
 
@@ -77,11 +59,27 @@ def _match(row, score: float, reason: str) -> Match:
     return Match(row.id, row.case_no, row.received_at, score, reason)
 
 
-def _with_categories(candidates):
-    """The candidates, newest first, a row per category set by grading; a case not graded yet comes
-    once, with the categories suggested at intake (read only for those)."""
+@functools.cache
+def _candidates(in_district: bool, excluding: bool):
+    """The newest complaints of the bureau at the address (or in its district) in the window, only
+    the columns the comparison needs, a row per category set by grading; a case not graded yet comes
+    once, with the categories suggested at intake (read only for those). Built once per shape."""
+    place = Complaint.address == bindparam("address")
+    if in_district:
+        place = or_(place, Complaint.district_code == bindparam("district_code"))
+    candidates = (
+        select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description,
+               Complaint.suggestion["categories"].label("suggested"))
+        .where(Complaint.bureau_code == bindparam("bureau_code"), place,
+               Complaint.received_at > bindparam("since"), Complaint.received_at <= bindparam("until"))
+        .order_by(Complaint.received_at.desc())
+        .limit(CANDIDATE_LIMIT)
+    )  # fmt: skip
+    if excluding:
+        candidates = candidates.where(Complaint.id != bindparam("exclude_id"))
+    candidates = candidates.subquery()
     category = ComplaintCategory.category
-    query = (
+    return (
         select(
             candidates.c.id, candidates.c.case_no, candidates.c.received_at, candidates.c.address,
             candidates.c.description, category, case((category.is_(None), candidates.c.suggested)).label("suggested"),
@@ -89,7 +87,6 @@ def _with_categories(candidates):
         .outerjoin(ComplaintCategory, ComplaintCategory.complaint_id == candidates.c.id)
         .order_by(candidates.c.received_at.desc(), candidates.c.id)
     )  # fmt: skip
-    return db.session.execute(query)
 
 
 def with_complaints(matches: list[Match]) -> list[tuple[Complaint, str]]:
