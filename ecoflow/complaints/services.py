@@ -109,12 +109,19 @@ _LOG_VIEW = insert(PersonalDataView.__table__)
 def get_complaint(officer: Officer, case_no: str) -> Complaint:
     """The complaint with this case number, if the officer may see it."""
     valid = len(case_no) <= 40 and is_printable(case_no)
-    query = select(Complaint).options(joinedload(Complaint.category_rows), joinedload(Complaint.clocks))
-    complaint = db.session.scalars(query.where(Complaint.case_no == case_no)).unique().one_or_none() if valid else None
+    complaint = db.session.scalars(_BY_CASE_NO, {"case_no": case_no}).unique().one_or_none() if valid else None
     if complaint is None:
         raise NotFound(f"案件 {case_no} 不存在。", code="unknown_case")
     check_can_view(officer, complaint)
     return complaint
+
+
+# Built once: making a statement with its loader options costs more than running it.
+_BY_CASE_NO = (
+    select(Complaint)
+    .options(joinedload(Complaint.category_rows), joinedload(Complaint.clocks))
+    .where(Complaint.case_no == bindparam("case_no"))
+)
 
 
 def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[list[Complaint], int]:
@@ -743,14 +750,19 @@ def _grade(step: Step):
     _apply_grade(step)
 
 
+_UNIT = select(Unit).where(Unit.bureau_code == bindparam("bureau_code"), Unit.code == bindparam("code"))
+_OFFICER_WITH_ROLES = (
+    select(Officer).options(joinedload(Officer.grants)).where(Officer.username == bindparam("username"))
+)
+
+
 @effect("assign")
 def _assign(step: Step):
     complaint, data = step.complaint, step.data
-    unit = db.session.scalar(select(Unit).where(Unit.bureau_code == complaint.bureau_code, Unit.code == data["unit"]))
+    unit = db.session.scalar(_UNIT, {"bureau_code": complaint.bureau_code, "code": data["unit"]})
     if unit is None:
         raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
-    named = select(Officer).options(joinedload(Officer.grants)).where(Officer.username == data["officer"])
-    officer = db.session.scalars(named).unique().one_or_none()
+    officer = db.session.scalars(_OFFICER_WITH_ROLES, {"username": data["officer"]}).unique().one_or_none()
     if officer is None or not officer.is_active or "officer" not in officer.roles_for(complaint.bureau_code, unit.id):
         raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
     if "grade" in data or complaint.grade is None:
