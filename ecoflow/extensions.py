@@ -1,6 +1,6 @@
 """Extension objects, created unbound and bound to the app in create_app."""
 
-from flask import current_app
+from flask import current_app, request
 from flask_babel import Babel
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -53,6 +53,16 @@ limiter = Limiter(get_remote_address)
 
 def lookup_rate_limit() -> str:
     return current_app.config["LOOKUP_RATE_LIMIT"]
+
+
+# The blueprints with views that declare a limit (the citizens' case lookup). Every other request
+# passes the limiter at once instead of resolving, per request, that it has no limits.
+RATE_LIMITED_BLUEPRINTS = frozenset({"citizens", "citizens_api"})
+
+
+@limiter.request_filter
+def _not_rate_limited() -> bool:
+    return request.blueprint not in RATE_LIMITED_BLUEPRINTS
 
 
 def configure_engine(engine):
