@@ -69,7 +69,7 @@ def _candidates(in_district: bool, excluding: bool):
         place = or_(place, Complaint.district_code == bindparam("district_code"))
     candidates = (
         select(Complaint.id, Complaint.case_no, Complaint.received_at, Complaint.address, Complaint.description,
-               Complaint.suggestion["categories"].label("suggested"))
+               Complaint.suggestion)
         .where(Complaint.bureau_code == bindparam("bureau_code"), place,
                Complaint.received_at > bindparam("since"), Complaint.received_at <= bindparam("until"))
         .order_by(Complaint.received_at.desc())
@@ -78,11 +78,11 @@ def _candidates(in_district: bool, excluding: bool):
     if excluding:
         candidates = candidates.where(Complaint.id != bindparam("exclude_id"))
     candidates = candidates.subquery()
-    category = ComplaintCategory.category
+    category, suggested = ComplaintCategory.category, candidates.c.suggestion["categories"]
     return (
         select(
             candidates.c.id, candidates.c.case_no, candidates.c.received_at, candidates.c.address,
-            candidates.c.description, category, case((category.is_(None), candidates.c.suggested)).label("suggested"),
+            candidates.c.description, category, case((category.is_(None), suggested)).label("suggested"),
         )
         .outerjoin(ComplaintCategory, ComplaintCategory.complaint_id == candidates.c.id)
         .order_by(candidates.c.received_at.desc(), candidates.c.id)
