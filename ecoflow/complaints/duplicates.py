@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 from sqlalchemy import bindparam, case, or_, select
@@ -18,13 +18,27 @@ from .models import Complaint, ComplaintCategory
 CANDIDATE_LIMIT = 300
 
 
-@dataclass(frozen=True)
-class Match:
+class Match(NamedTuple):
+    """An earlier complaint about the same source: at the same address (no `shared` categories), or in
+    the same district with categories in common and a description alike."""
+
     complaint_id: int
     case_no: str
     received_at: datetime
-    score: float
-    reason: str  # in Chinese, for the intake officer
+    similarity: float
+    shared: str  # the categories in common, as the intake officer reads them; "" for the same address
+
+    @property
+    def score(self) -> float:
+        """Most alike first: the same address before the same district, then by the description."""
+        return self.similarity + (0.0 if self.shared else 2.0)
+
+    @property
+    def reason(self) -> str:
+        """Why it matched, in Chinese for the intake officer (made only for the matches shown)."""
+        if not self.shared:
+            return f"同一地址，描述相似度 {self.similarity:.0%}"
+        return f"同一区县，类别重叠（{self.shared}），描述相似度 {self.similarity:.0%}"
 
 
 def earlier_complaints(
@@ -48,15 +62,11 @@ def earlier_complaints(
     for row, categories_of in known.values():
         similarity = fuzz.ratio(description, row.description) / 100
         if row.address == address:
-            found.append(_match(row, 2.0 + similarity, f"同一地址，描述相似度 {similarity:.0%}"))
+            found.append(Match(row.id, row.case_no, row.received_at, similarity, ""))
         elif similarity >= rules["min_text_similarity"] and (shared := wanted & categories_of):
             kinds = "、".join(labels[c] for c in sorted(shared))
-            found.append(_match(row, similarity, f"同一区县，类别重叠（{kinds}），描述相似度 {similarity:.0%}"))
+            found.append(Match(row.id, row.case_no, row.received_at, similarity, kinds))
     return sorted(found, key=lambda match: (-match.score, -match.complaint_id))
-
-
-def _match(row, score: float, reason: str) -> Match:
-    return Match(row.id, row.case_no, row.received_at, score, reason)
 
 
 @functools.cache
