@@ -14,7 +14,7 @@ from itertools import chain
 from types import SimpleNamespace
 
 from flask import current_app
-from sqlalchemy import case, delete, event, func, insert, inspect, literal, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, event, func, insert, inspect, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecoflow.complaints.models import Clock, Complaint, Event
@@ -59,8 +59,13 @@ def district_name(complaint: Complaint) -> str | None:
 
 def category_bits(categories) -> int:
     """The categories as bits, in the order of the norm's catalog."""
-    order = list(current_app.extensions["ecoflow.norm"].catalog["categories"])
-    return sum(1 << order.index(c) for c in set(categories) if c in order)
+    bits = _bits(tuple(current_app.extensions["ecoflow.norm"].catalog["categories"]))
+    return sum(bits.get(c, 0) for c in set(categories))
+
+
+@functools.cache
+def _bits(order: tuple[str, ...]) -> dict[str, int]:
+    return {category: 1 << i for i, category in enumerate(order)}
 
 
 def dimensions(complaint: Complaint) -> dict:
@@ -209,6 +214,12 @@ def _old_facts(connection, condition) -> list:
     return connection.execute(select(Fact.__table__).where(condition)).mappings().all()
 
 
+# A case's own facts (a summoned party counts for its own unit), read and moved with the case; built once.
+_OWN_FACTS = (Fact.complaint_id == bindparam("case_id"), Fact.measure != PARTY_MEASURE)
+_CASE_FACTS = select(Fact.__table__).where(*_OWN_FACTS)
+_MOVE_CASE_FACTS = update(Fact.__table__).where(*_OWN_FACTS).values({k: bindparam(f"new_{k}") for k in MOVING})
+
+
 @event.listens_for(db.session, "after_flush")
 def _keep_facts(session, flush_context):
     """Every counted item written in this flush gets its fact (and counts) written too, on the same
@@ -232,12 +243,11 @@ def _keep_facts(session, flush_context):
     connection = session.connection()
     for complaint in moved:
         dims = {k: v for k, v in dimensions(complaint).items() if k in MOVING}
-        old = _old_facts(connection, (Fact.complaint_id == complaint.id) & (Fact.measure != PARTY_MEASURE))
+        old = connection.execute(_CASE_FACTS, {"case_id": complaint.id}).mappings().all()
         if old:
             count_changes(connection, old, [{**fact, **dims} for fact in old])
-            connection.execute(
-                update(Fact).where(Fact.complaint_id == complaint.id, Fact.measure != PARTY_MEASURE).values(**dims)
-            )
+            moved_to = {f"new_{k}": v for k, v in dims.items()}
+            connection.execute(_MOVE_CASE_FACTS, {"case_id": complaint.id, **moved_to})
     # A changed item's fact as it stands is the fact of what the item was before this flush (with the
     # case's dimensions, which moved above): made again from the loaded values, read when they are not.
     old, unknown = [], []
