@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard ecoflow/translations/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test install migrate demo federation lint format bench clean
+.PHONY: run test install migrate demo federation lint format screenshots bench clean
 
 run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data and the scheduler
 	ECOFLOW_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
@@ -17,6 +17,9 @@ test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest
+
+screenshots: install  ## the browser tests, saving every page they visit in docs/screenshots/
+	ECOFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/test_browser.py
 
 install: $(VENV)/.installed $(CATALOGUES)
 
