@@ -51,7 +51,7 @@ def earlier_complaints(
     params = {"bureau_code": bureau_code, "address": address, "district_code": district_code,
               "since": received_at - timedelta(days=rules["window_days"]), "until": received_at,
               "exclude_id": exclude_id}  # fmt: skip
-    query = _candidates(district_code is not None, exclude_id is not None)
+    query = _candidates(bool(district_code), exclude_id is not None)
     found, known = [], {}
     for row in db.session.connection().execute(query, params).all():
         if row.id in known:  # the same candidate again, with another of its categories
