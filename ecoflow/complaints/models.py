@@ -101,8 +101,10 @@ class Complaint(db.Model):
 
     __mapper_args__ = {"version_id_col": version}
 
-    unit: Mapped[Unit | None] = relationship(lazy="joined")
-    officer: Mapped[Officer | None] = relationship(lazy="joined", innerjoin=False)
+    # Read only: the case writes unit_id and officer_id, so that a flush of a case has no unit or
+    # officer (nor their roles) to look through.
+    unit: Mapped[Unit | None] = relationship(lazy="joined", viewonly=True)
+    officer: Mapped[Officer | None] = relationship(lazy="joined", innerjoin=False, viewonly=True)
     merged_into: Mapped[Complaint | None] = relationship(remote_side=[id], lazy="select")
     category_rows: Mapped[list[ComplaintCategory]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="ComplaintCategory.category"
