@@ -7,9 +7,8 @@ import pytest
 import time_machine
 from sqlalchemy import select
 
-from ecoflow.assessment.facts import rebuild_facts
+from ecoflow.assessment.facts import rebuild_facts, refresh_counts
 from ecoflow.assessment.models import Fact, MonthlyCount
-from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.escalation.jobs import sweep
 
 from .conftest import shanghai
@@ -293,13 +292,6 @@ def test_kept_facts_equal_facts_rebuilt_from_the_cases(api, db):
     with at(START + timedelta(days=3)):
         sweep(START + timedelta(days=3))
 
-    kept = kept_and_rebuilt(db, START + timedelta(days=3))
-    assert len(kept[0]) > 6 and len(kept[1]) > 3
-
-
-def kept_and_rebuilt(db, when):
-    """The facts and monthly counts as kept, after checking that a rebuild at `when` gives the same."""
-
     def snapshot():
         columns = [c for c in Fact.__table__.columns if c.name != "id"]
         facts = sorted(tuple(row) for row in db.session.execute(select(*columns)))
@@ -308,26 +300,35 @@ def kept_and_rebuilt(db, when):
         return facts, counts
 
     kept = snapshot()
-    with at(when):
+    assert len(kept[0]) > 6 and len(kept[1]) > 3
+    with at(START + timedelta(days=3)):
         rebuild_facts()
     db.session.commit()
     assert snapshot() == kept
-    return kept
 
 
-def test_a_clock_changed_after_the_session_forgot_its_values_moves_its_counts_too(api, db):
-    """The listener makes a changed clock's old fact again from the values the session loaded; when
-    they were expired before the change (a job that committed in between), it reads the fact instead."""
-    case_no = handling(api)
-    clock = db.session.scalar(
-        select(Clock).join(Complaint).where(Complaint.case_no == case_no, Clock.kind == "first_contact")
-    )
-    db.session.expire(clock)
-    clock.stopped_at, clock.stopped_by = START + timedelta(days=2), "contact"  # late: due within 24 hours
-    db.session.commit()
+def test_the_counts_of_a_summoned_party_stay_whole_when_its_case_is_recategorised(api, db):
+    """A party summoned by a whistle keeps the fact it was summoned with when its case moves: its
+    report-in takes that fact's contribution out of the monthly counts, not one the case has now."""
+    case_no = handling(api)  # 大气
+    act(api, START + timedelta(hours=1), case_no, "whistle", "bj-officer", reason="联合执法",
+        parties=["unit_leader", "supervision_office"])  # fmt: skip
+    act(api, START + timedelta(hours=1, minutes=5), case_no, "return", "bj-officer", reason="不属于本单位辖区")
+    act(api, START + timedelta(hours=1, minutes=10), case_no, "assign", "bj-dispatcher", unit="tongzhou",
+        officer="bj-officer", categories=["noise", "water"])  # fmt: skip
+    whistle = api.get("/api/v1/whistles", "bj-supervisor").json[0]
+    with at(START + timedelta(hours=1, minutes=30)):
+        response = api.post(f"/api/v1/whistles/{whistle['id']}/report-in", "bj-leader", json={"who_will_act": "带队"})
+    assert response.status_code == 200, response.json
 
-    kept_and_rebuilt(db, LATER)
-    assert figure(assess(api), "response") == (0, 1, 0.0)
+    def counts():
+        columns = [c for c in MonthlyCount.__table__.columns if c.name != "id"]
+        return sorted(tuple(r) for r in db.session.execute(select(*columns)) if any(r[-4:]))  # n, ok, seconds, timed
+
+    kept = counts()
+    refresh_counts(db.session.connection())  # the counts made again from the facts as they stand
+    assert counts() == kept
+    assert all(row[-3] <= row[-4] for row in kept)  # never more met than counted
 
 
 def test_an_odd_address_never_stops_an_action(api):

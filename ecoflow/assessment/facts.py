@@ -11,7 +11,6 @@ from __future__ import annotations
 import functools
 from collections import defaultdict
 from itertools import chain
-from types import SimpleNamespace
 
 from flask import current_app
 from sqlalchemy import bindparam, case, delete, event, func, insert, inspect, literal, select, tuple_, update
@@ -147,24 +146,6 @@ def _changed(obj, names) -> bool:
     return any(state.attrs[name].history.has_changes() for name in names)
 
 
-def _before(obj, names) -> SimpleNamespace | None:
-    """The object's attributes as the database has them before this flush, from what the session
-    loaded; None when one of them was not loaded (it has to be read)."""
-    state, values = inspect(obj), {}
-    for name in names:
-        history = state.attrs[name].history
-        old = history.deleted or history.unchanged
-        if not old:
-            return None
-        values[name] = old[0]
-    return SimpleNamespace(**values)
-
-
-# What the fact of a clock and of a whistle party is made of.
-CLOCK_FIELDS = ("id", "kind", "started_at", *CLOCK_ATTRS)
-PARTY_FIELDS = ("id", "summoned_at", "bureau_code", "unit_id", *PARTY_ATTRS)
-
-
 @functools.cache
 def _upsert(dialect: str, model, key: tuple[str, ...], columns: tuple[str, ...], add: bool):
     """INSERT ... ON CONFLICT (key) DO UPDATE: set `columns` (or add them to what is there), built once."""
@@ -228,16 +209,15 @@ def _keep_facts(session, flush_context):
     if rules is None:
         return
     norm = current_app.extensions["ecoflow.norm"]
-    rows, items, moved = [], [], []  # items: (how to make its fact, the clock or party, its fields, is new)
+    rows, changed, moved = [], [], []
     for obj in chain(session.new, session.dirty):
         is_new = obj in session.new
         if isinstance(obj, Clock) and (is_new or _changed(obj, CLOCK_ATTRS)):
-            fact = functools.partial(clock_fact, complaint=obj.complaint, norm=norm, rules=rules)
-            items.append((fact, obj, CLOCK_FIELDS, is_new))
+            (rows if is_new else changed).append(clock_fact(obj, obj.complaint, norm, rules))
         elif isinstance(obj, Event) and is_new:
             rows.extend(event_facts(obj, obj.complaint, norm, rules))
         elif isinstance(obj, WhistleParty) and (is_new or _changed(obj, PARTY_ATTRS)):
-            items.append((functools.partial(party_fact, complaint=obj.whistle.complaint), obj, PARTY_FIELDS, is_new))
+            (rows if is_new else changed).append(party_fact(obj, obj.whistle.complaint))
         elif isinstance(obj, Complaint) and not is_new and _changed(obj, DIMENSION_ATTRS):
             moved.append(obj)
     connection = session.connection()
@@ -248,20 +228,12 @@ def _keep_facts(session, flush_context):
             count_changes(connection, old, [{**fact, **dims} for fact in old])
             moved_to = {f"new_{k}": v for k, v in dims.items()}
             connection.execute(_MOVE_CASE_FACTS, {"case_id": complaint.id, **moved_to})
-    # A changed item's fact as it stands is the fact of what the item was before this flush (with the
-    # case's dimensions, which moved above): made again from the loaded values, read when they are not.
-    old, unknown = [], []
-    for fact, obj, fields, is_new in items:
-        rows.append(fact(obj))
-        if not is_new:
-            before = _before(obj, fields)
-            if before is None:
-                unknown.append(rows[-1])
-            elif (previous := fact(before)) is not None:
-                old.append(previous)
-    keys = [(row["measure"], row["source_id"]) for row in unknown if row is not None]
-    old += _old_facts(connection, tuple_(Fact.measure, Fact.source_id).in_(keys)) if keys else []
-    rows = [row for row in rows if row is not None]
+    # What a changed item counts for now is read, not made again: a fact may have been written under
+    # other rules, or keep dimensions of its own (a summoned party's).
+    changed = [row for row in changed if row is not None]
+    keys = [(row["measure"], row["source_id"]) for row in changed]
+    old = _old_facts(connection, tuple_(Fact.measure, Fact.source_id).in_(keys)) if keys else []
+    rows = [row for row in rows if row is not None] + changed
     count_changes(connection, old, rows)
     write_facts(connection, rows)
 
