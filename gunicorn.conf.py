@@ -3,11 +3,12 @@
 import os
 
 worker_class = "gthread"
-# One thread per worker, a worker per core and one more (for the moments a worker waits on the
-# database): a request is short and busy in Python, and threads of one process only take turns on the
-# interpreter lock (with 4 threads a lifecycle costs 10% more CPU, bench/README.md).
-threads = 1
-workers = (os.cpu_count() or 1) + 1
+# A worker per core the process may run on and one more, two threads each. A request is short and busy
+# in Python, and threads of one process take turns on the interpreter lock (with 4 threads a lifecycle
+# costs 5–10% more CPU, bench/README.md); the second thread keeps a worker serving while a request waits
+# on a peer bureau (a history question waits up to EXCHANGE_QUERY_TIMEOUT_SECONDS).
+workers = len(os.sched_getaffinity(0)) + 1
+threads = 2
 keepalive = 30
 
 

@@ -2,7 +2,7 @@
 """Throughput benchmark: full complaint lifecycles (intake → closed) through the HTTP API under
 gunicorn, on PostgreSQL or SQLite, with the load generator on the same machine.
 
-    .venv/bin/python bench/lifecycle.py --db postgres --seconds 20 --clients 8 --workers 3 --threads 1
+    .venv/bin/python bench/lifecycle.py --db postgres --seconds 20 --clients 8 --workers 3 --threads 2
 
 Phases (each bounded in time): warm-up (lifecycles, not counted), lifecycles, intake only.
 Measures lifecycles/s, intake requests/s, server CPU (gunicorn master + workers, from /proc) per
@@ -548,7 +548,7 @@ def main(argv=None):
     parser.add_argument("--warmup", type=float, default=3, help="seconds of uncounted lifecycles first")
     parser.add_argument("--clients", type=int, default=8, help="client threads, one connection each")
     parser.add_argument("--workers", type=int, default=3, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
+    parser.add_argument("--threads", type=int, default=2, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--port", type=int, help="default: a free port")
     parser.add_argument("--pg-database", default="ecoflow_bench", help="dropped and recreated; never 'test'")
     parser.add_argument("--timeout", type=float, default=30, help="socket timeout per request, seconds")
