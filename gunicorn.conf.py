@@ -7,7 +7,7 @@ worker_class = "gthread"
 # in Python, and threads of one process take turns on the interpreter lock (with 4 threads a lifecycle
 # costs 5–10% more CPU, bench/README.md); the second thread keeps a worker serving while a request waits
 # on a peer bureau (a history question waits up to EXCHANGE_QUERY_TIMEOUT_SECONDS).
-workers = len(os.sched_getaffinity(0)) + 1
+workers = (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1) + 1
 threads = 2
 keepalive = 30
 
