@@ -16,6 +16,14 @@ scaled to that machine:
 3. pgbench: pgbench's TPC-B-like transaction (UPDATE, SELECT, UPDATE, UPDATE, INSERT, scale 1) from
    --clients psycopg connections, no web server; each transaction is one query of five statements.
 
+And one figure the issue does not quote, the floor of an action on this stack:
+
+4. step: POST /cases/<id>/step {version}, validated by marshmallow; the case read, updated under its
+   version and one event appended, with SQLAlchemy Core statements, in one committed transaction;
+   200 with the new version. Each client steps its own case. No token, no norm, no clocks, no
+   assessment facts, no personal-data log: an EcoFlow action does all that besides, so seven steps
+   (one lifecycle's requests) bound what a lifecycle can reach on this machine and stack.
+
 The app (one file, written to a temporary directory) runs under gunicorn with the settings of
 bench/lifecycle.py; load comes from --clients threads, each on one keep-alive connection, after
 --warmup uncounted seconds. PostgreSQL at 127.0.0.1:5432: the database --pg-database
@@ -62,6 +70,7 @@ from lifecycle import (
 
 # The issue's figures: rate per second and, where quoted, server CPU ms per request.
 ISSUE = {"hello": (2200, None), "insert": (340, 2.3), "pgbench": (2200, None)}
+REQUESTS_PER_LIFECYCLE = 7  # intake and six actions, as in bench/lifecycle.py
 
 APP = """\
 import os
@@ -69,6 +78,7 @@ import os
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
 from marshmallow import Schema, ValidationError, fields, validate
+from sqlalchemy import func, insert, select, update
 
 app = Flask(__name__)
 app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
@@ -91,6 +101,31 @@ class PersonSchema(Schema):
 person_schema = PersonSchema()
 
 
+class Case(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    state = db.Column(db.String(20), nullable=False)
+    version = db.Column(db.Integer, nullable=False)
+    seq = db.Column(db.Integer, nullable=False)
+
+
+class CaseEvent(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+    case_id = db.Column(db.ForeignKey(Case.id), nullable=False, index=True)
+    seq = db.Column(db.Integer, nullable=False)
+    action = db.Column(db.String(30), nullable=False)
+    occurred_at = db.Column(db.DateTime(timezone=True), nullable=False)
+    data = db.Column(db.JSON, nullable=False)
+
+
+class StepSchema(Schema):
+    version = fields.Integer(required=True, strict=True)
+    note = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+step_schema = StepSchema()
+cases, case_events = Case.__table__, CaseEvent.__table__
+
+
 @app.get("/hello")
 def hello():
     return {"hello": "world"}
@@ -106,6 +141,36 @@ def create_person():
     db.session.add(person)
     db.session.commit()
     return {"id": person.id}, 201
+
+
+@app.post("/cases")
+def create_case():
+    case_id = db.session.execute(insert(cases).values(state="open", version=1, seq=0).returning(cases.c.id)).scalar()
+    db.session.commit()
+    return {"id": case_id, "version": 1}, 201
+
+
+@app.post("/cases/<int:case_id>/step")
+def step(case_id):
+    try:
+        data = step_schema.load(request.get_json())
+    except ValidationError as exc:
+        return {"errors": exc.messages}, 422
+    case = db.session.execute(select(cases).where(cases.c.id == case_id)).one_or_none()
+    if case is None:
+        return {"error": "not_found"}, 404
+    moved = db.session.execute(
+        update(cases)
+        .where(cases.c.id == case_id, cases.c.version == data["version"])
+        .values(version=cases.c.version + 1, seq=cases.c.seq + 1)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        return {"error": "stale_version"}, 409
+    event = {"case_id": case_id, "seq": case.seq + 1, "action": "step", "occurred_at": func.now(), "data": data}
+    db.session.execute(insert(case_events).values(event))
+    db.session.commit()
+    return {"id": case_id, "state": case.state, "version": case.version + 1}
 
 
 if __name__ == "__main__":
@@ -172,6 +237,23 @@ def post_person(client: Client):
         raise RequestFailed(f"insert: {status} {payload[:200]!r}")
 
 
+class Stepper:
+    """Steps one case of its own, sending the version of the last answer."""
+
+    def __init__(self, client: Client):
+        self.client = client
+        status, payload = client.call("POST", "/cases", {})
+        if status != 201:
+            raise RequestFailed(f"case: {status} {payload[:200]!r}")
+        self.path, self.version = f"/cases/{json.loads(payload)['id']}/step", 1
+
+    def __call__(self):
+        status, payload = self.client.call("POST", self.path, {"version": self.version, "note": "已电话联系"})
+        if status != 200:
+            raise RequestFailed(f"step: {status} {payload[:200]!r}")
+        self.version = json.loads(payload)["version"]
+
+
 def tpcb_transaction(conn: psycopg.Connection):
     """Five statements in one simple-protocol query, which PostgreSQL runs as one transaction. They
     are parsed each time, as with pgbench's default protocol; one round trip instead of seven keeps
@@ -232,6 +314,8 @@ def measure(name: str, units: list, args, server_pid: int | None) -> dict:
     print(f"{name}: warm-up {args.warmup:g}s, {args.seconds:g}s measured ...", flush=True)
     drive(units, args.warmup, server_pid, args.pg_database)
     result = drive(units, args.seconds, server_pid, args.pg_database)
+    if name not in ISSUE:
+        return result
     rate, cpu_ms = ISSUE[name]
     result["issue"] = {"per_second": rate, "server_cpu_ms": cpu_ms}
     result["ratio_rate"] = result["per_second"] / rate
@@ -263,12 +347,13 @@ def web_measurements(args, url: str, workdir: Path) -> dict:
         wait_ready(server, port)
         print(f"gunicorn pid {server.pid} on port {port}: {' '.join(server.command[1:])}", flush=True)
         results = {}
-        for name, unit in (("hello", get_hello), ("insert", post_person)):
+        for name, unit in (("hello", get_hello), ("insert", post_person), ("step", Stepper)):
             with contextlib.ExitStack() as stack:
                 clients = [
                     stack.enter_context(contextlib.closing(Client(port, args.timeout))) for _ in range(args.clients)
                 ]
-                results[name] = measure(name, [partial(unit, client) for client in clients], args, server.pid)
+                units = [Stepper(c) if unit is Stepper else partial(unit, c) for c in clients]
+                results[name] = measure(name, units, args, server.pid)
         if server.process.poll() is not None:
             raise SystemExit(f"gunicorn died during the run:\n{server.log_tail()}")
         return results
@@ -313,7 +398,14 @@ def print_report(result: dict):
     print("(srv/pg/cli ms = CPU ms per request or transaction: gunicorn tree, PostgreSQL, this process;")
     print(" machine = all cores busy; other = CPU of unrelated processes; capacity = cores × 1000 / (srv+pg+cli);")
     print(" × = this machine against the issue's 2,200 / 340 (2.3 ms) / 2,200 per s: > 1 is faster)")
-    for name in ISSUE:
+    step, n = result["step"], REQUESTS_PER_LIFECYCLE
+    print(
+        f"step (the floor of an action: read, update under version, append an event): {step['per_second']:.0f}/s, "
+        f"srv {step['server_cpu_ms']:.2f} + pg {step['pg_cpu_ms']:.2f} + cli {step['client_cpu_ms']:.2f} ms CPU; "
+        f"{n} of them, a lifecycle's requests: {step['per_second'] / n:.1f}/s, "
+        f"capacity {step['cpu_bound_capacity'] / n:.1f}/s"
+    )
+    for name in (*ISSUE, "step"):
         for message, count in result[name]["error_samples"].items():
             print(f"{name} error ×{count}: {message}")
     print(f"results: {result['results_file']}")
@@ -351,7 +443,7 @@ def main(argv=None):
         result["results_file"] = str(path.relative_to(ROOT))
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print_report(result)
-        return 1 if any(result[name]["errors"] for name in ISSUE) else 0
+        return 1 if any(result[name]["errors"] for name in (*ISSUE, "step")) else 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
