@@ -20,7 +20,8 @@ from .services import Step, effect, get_norm, perform_action, record_event, regi
 CHANNEL = "peer_transfer"
 
 
-def _is_lead(complaint: Complaint) -> bool:
+def is_received_lead(complaint: Complaint) -> bool:
+    """A case this bureau made of a lead a peer sent it: it answers to that peer's case."""
     return complaint.channel == CHANNEL and complaint.peer_bureau is not None
 
 
@@ -136,7 +137,7 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
 
 
 def _lead_only(step: Step):
-    if not _is_lead(step.complaint):
+    if not is_received_lead(step.complaint):
         raise Conflict("只有兄弟单位移送来的线索可以这样处理。", code="not_a_lead")
 
 
@@ -150,7 +151,7 @@ def _sign_lead(step: Step):
 
 @effect("accept")
 def _accept_lead(step: Step):
-    if _is_lead(step.complaint):
+    if is_received_lead(step.complaint):
         _tell_origin(step.complaint, "lead.ack", {"stage": "accepted"}, step.now)
 
 
@@ -162,13 +163,13 @@ def _return_lead(step: Step):
 
 @effect("reject")
 def _reject_lead(step: Step):
-    if _is_lead(step.complaint):
+    if is_received_lead(step.complaint):
         raise Conflict("兄弟单位移送的线索不能不予受理，请用“退回线索”并说明理由。", code="use_return_lead")
 
 
 @effect("reply")
 def _report_result(step: Step):
-    if _is_lead(step.complaint):
+    if is_received_lead(step.complaint):
         _tell_origin(step.complaint, "lead.result", {"result": step.data["result"], "text": step.data["text"]},
                      step.now)  # fmt: skip
 

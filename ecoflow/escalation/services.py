@@ -11,6 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
+from ecoflow.complaints.leads import is_received_lead
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.privacy import redact
 from ecoflow.complaints.services import (
@@ -154,7 +155,10 @@ def _apply_rung(clock: Clock, name: str, now: datetime):
 
 
 def _transfer_if_elsewhere(complaint: Complaint, norm, now: datetime):
-    """线索移送 by the ladder: a late case in handling whose place lies in another bureau's jurisdiction."""
+    """线索移送 by the ladder: a late case in handling whose place lies in another bureau's jurisdiction.
+    Not a lead a peer sent here: it is here by that peer's decision, and only an officer sends it back."""
+    if is_received_lead(complaint):
+        return
     bureau = norm.bureau_of_place(complaint.district_code)
     if complaint.state != "handling" or bureau in (None, complaint.bureau_code):
         return

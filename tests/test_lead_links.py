@@ -1,0 +1,54 @@
+"""A lead received from a peer stays linked to its origin until it is answered there: neither the
+ladder nor an officer sends it on, and nothing ends it without the origin hearing of it."""
+
+from datetime import timedelta
+
+import time_machine
+from sqlalchemy import func, select
+
+from ecoflow.complaints.models import Complaint
+from ecoflow.escalation.jobs import sweep
+from ecoflow.exchange.models import OutboxMessage
+from ecoflow.timeutil import utcnow
+
+from .test_exchange import START, deliver, he_ok, linked_case, transferred_case
+
+
+def _handling_at_hebei(api, db, origin):
+    he_case = linked_case(db, origin).case_no
+    he_ok(api, he_case, "sign_lead", "he-intake")
+    he_ok(api, he_case, "accept", "he-intake")
+    he_ok(api, he_case, "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
+          categories=["air"])  # fmt: skip
+    he_ok(api, he_case, "sign", "he-officer")
+    return he_case
+
+
+def _sent_by_hebei(db, kind):
+    return db.session.scalars(
+        select(OutboxMessage).where(OutboxMessage.sender == "HE", OutboxMessage.type == kind)
+    ).all()
+
+
+def test_the_ladder_does_not_send_a_late_received_lead_back_to_its_origin_as_a_new_lead(api, db):
+    with time_machine.travel(START, tick=False):
+        origin = transferred_case(api)  # the complainant's place is in Beijing (通州)
+    deliver(START + timedelta(minutes=1))
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        he_case = _handling_at_hebei(api, db, origin)
+    deliver(START + timedelta(hours=1, minutes=1))
+
+    with time_machine.travel(START + timedelta(days=8), tick=False):  # Hebei's 7 days run out
+        fired = sweep(utcnow())
+    assert {"case_no": he_case, "clock": "reply", "rung": "overdue"} in fired  # still marked late, 督办 opens
+    at_hebei = api.complaint(he_case, as_="he-supervisor")
+    assert at_hebei["state"] == "handling"  # Hebei keeps it: Beijing sent it there
+    assert _sent_by_hebei(db, "lead.transfer") == []
+    deliver(START + timedelta(days=8, minutes=1))
+    assert db.session.scalar(select(func.count()).select_from(Complaint).where(Complaint.bureau_code == "BJ")) == 1
+
+    with time_machine.travel(START + timedelta(days=8, hours=1), tick=False):
+        he_ok(api, he_case, "reply", "he-officer", result="已查处", text="已责令整改。")
+    deliver(START + timedelta(days=8, hours=2))
+    assert api.complaint(origin)["state"] == "handling"  # Beijing has Hebei's result
+    assert api.events(origin)[-1]["data"]["result"] == "已查处"
