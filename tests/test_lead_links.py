@@ -11,7 +11,8 @@ from ecoflow.escalation.jobs import sweep
 from ecoflow.exchange.models import OutboxMessage
 from ecoflow.timeutil import utcnow
 
-from .test_exchange import START, deliver, he_ok, linked_case, transferred_case
+from .test_exchange import START, deliver, he, he_ok, linked_case, transferred_case
+from .test_hostile_input import assert_error
 
 
 def _handling_at_hebei(api, db, origin):
@@ -52,3 +53,20 @@ def test_the_ladder_does_not_send_a_late_received_lead_back_to_its_origin_as_a_n
     deliver(START + timedelta(days=8, hours=2))
     assert api.complaint(origin)["state"] == "handling"  # Beijing has Hebei's result
     assert api.events(origin)[-1]["data"]["result"] == "已查处"
+
+
+def test_a_received_lead_cannot_be_transferred_on_and_its_result_still_reaches_the_origin(api, db):
+    origin = transferred_case(api)
+    deliver()
+    he_case = _handling_at_hebei(api, db, origin)
+    deliver()
+    refused = he(api, he_case, "transfer", "he-officer", to_bureau="TJ", reason="污染源位于天津武清。")
+    assert_error(refused, 409, "use_return_lead")
+    assert "北京市生态环境局" in refused.json["message"] and origin in refused.json["message"]
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "handling"
+    assert _sent_by_hebei(db, "lead.transfer") == []
+
+    he_ok(api, he_case, "reply", "he-officer", result="经查污染源位于天津武清", text="请北京方面移送天津。")
+    deliver()
+    assert api.complaint(origin)["state"] == "handling"
+    assert api.events(origin)[-1]["data"]["result"] == "经查污染源位于天津武清"

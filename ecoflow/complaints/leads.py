@@ -70,6 +70,13 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
 @effect("transfer")
 def _transfer(step: Step):
     complaint, to = step.complaint, step.data["to_bureau"]
+    if is_received_lead(complaint):  # sending it on would cut the link its result goes back by
+        raise Conflict(
+            f"兄弟单位移送来的线索不能再移送。如污染源不在本辖区，请答复来源单位"
+            f"{step.norm.catalog['bureaus'].get(complaint.peer_bureau, complaint.peer_bureau)}"
+            f"（案件 {complaint.peer_case_no}）说明核查情况，由其另行移送；尚未受理的线索可用“退回线索”退回。",
+            code="use_return_lead",
+        )
     if to == complaint.bureau_code:
         raise Invalid("不能移送给本单位。", {"fields": {"to_bureau": ["不能移送给本单位。"]}})
     payload = lead_payload(complaint, step.data)
