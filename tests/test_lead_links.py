@@ -70,3 +70,16 @@ def test_a_received_lead_cannot_be_transferred_on_and_its_result_still_reaches_t
     deliver()
     assert api.complaint(origin)["state"] == "handling"
     assert api.events(origin)[-1]["data"]["result"] == "经查污染源位于天津武清"
+
+
+def test_a_received_lead_cannot_be_merged_away_without_its_origin_hearing(api, db):
+    origin = transferred_case(api)
+    deliver()
+    he_case = linked_case(db, origin).case_no
+    target = api.register(as_="he-intake", location={"address": "河北省廊坊市三河市燕郊镇"})["case_no"]
+    assert_error(he(api, he_case, "merge", "he-intake", into=target), 409, "use_return_lead")
+    he_ok(api, he_case, "accept", "he-intake")
+    assert_error(he(api, he_case, "merge", "he-intake", into=target), 409, "use_return_lead")
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "accepted"
+    # An ordinary case of Hebei's may still be merged into the lead.
+    assert he_ok(api, target, "merge", "he-intake", into=he_case)["state"] == "merged"

@@ -174,6 +174,13 @@ def _reject_lead(step: Step):
         raise Conflict("兄弟单位移送的线索不能不予受理，请用“退回线索”并说明理由。", code="use_return_lead")
 
 
+@effect("merge")
+def _merge_lead(step: Step):
+    if is_received_lead(step.complaint):  # merged, it would never answer the origin
+        raise Conflict("兄弟单位移送的线索不能合并，请受理后办理并反馈结果，或在受理前用“退回线索”并说明理由。",
+                       code="use_return_lead")  # fmt: skip
+
+
 @effect("reply")
 def _report_result(step: Step):
     if is_received_lead(step.complaint):
