@@ -324,3 +324,17 @@ def test_the_scheduler_runs_the_sweep_by_itself(app, api, db):
         scheduler.shutdown(wait=True)
     assert done()
     assert [e["action"] for e in api.events(case_no)].count("whistle") == 2
+
+
+def test_notices_of_whistles_and_supervision_mask_the_complainant_in_the_officers_text(api, db):
+    case_no = handling_case(api)
+    api.ok(case_no, "whistle", "bj-officer", reason="张三（13812345678）说北京市通州区梨园镇云景里小区3号楼又闻到异味",
+           parties=["unit_leader", "supervision_office"])  # fmt: skip
+    api.ok(case_no, "supervise", "bj-supervisor", note="请尽快回电张三 13812345678")
+    texts = db.session.scalars(
+        select(Notification.message).where(Notification.kind.in_(["whistle", "supervise"]))
+    ).all()
+    assert texts and any("吹哨" in t for t in texts) and any("督办" in t for t in texts)
+    for text in texts:
+        assert "张三" not in text and "13812345678" not in text and "云景里" not in text
+        assert "138****5678" in text

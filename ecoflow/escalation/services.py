@@ -213,7 +213,9 @@ def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, re
         enqueue("whistle.blow", complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, now)
         return
     label = ladder.parties[name]["label"]
-    message = f"吹哨：案件 {complaint.case_no} 请{label}于 {_local(report_by)} 前报到。事由：{whistle.reason}"
+    # Notices reach people who see the complainant masked (and go out by SMS): so does the reason.
+    reason = redact(whistle.reason, complaint)
+    message = f"吹哨：案件 {complaint.case_no} 请{label}于 {_local(report_by)} 前报到。事由：{reason}"
     notify(party_officer_ids(name, complaint), "whistle", message, complaint.case_no, now)
 
 
@@ -376,7 +378,7 @@ def _supervise(step):
     notify(
         recipients,
         "supervise",
-        f"督办：案件 {step.complaint.case_no}。{step.data['note']}",
+        f"督办：案件 {step.complaint.case_no}。{redact(step.data['note'], step.complaint)}",
         step.complaint.case_no,
         step.now,
     )
