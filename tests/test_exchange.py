@@ -634,6 +634,62 @@ def test_a_peer_answering_out_of_order_gets_no_message_marked_delivered_that_it_
     assert applied.state == "queued" and "the peer answered for" in applied.last_error
 
 
+def _hebei_answering(monkeypatch, result):
+    """Hebei's instance over HTTP, answering each envelope it is sent with result(envelope)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    class Hebei(BaseHTTPRequestHandler):
+        def do_POST(self):
+            envelopes = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+            reply = json.dumps({"results": [result(e) for e in envelopes]}).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(reply)))
+            self.end_headers()
+            self.wfile.write(reply)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hebei)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    trust = get_trust()
+    monkeypatch.setitem(trust.peers, "HE", Peer("HE", f"http://127.0.0.1:{server.server_port}",
+                                                trust.peers["HE"].public_key))  # fmt: skip
+    return server
+
+
+def _publish(case_no, now):
+    payload = {"case_no": case_no, "title": "典型案例", "summary": "已查处。", "closed_at": now.isoformat()}
+    return enqueue("exposure.publish", "BJ", "HE", case_no, payload, now)
+
+
+@pytest.mark.parametrize("garbage", [None, "applied", [], {"status": "applied"}, {"id": None, "status": "applied"}])
+def test_a_result_that_names_no_message_counts_as_a_failed_attempt_and_the_rest_of_the_batch_is_delivered(
+    api, app, db, monkeypatch, garbage
+):
+    monkeypatch.setitem(app.config, "EXCHANGE_MAX_ATTEMPTS", 2)
+    server = _hebei_answering(monkeypatch, lambda envelope: garbage if envelope["case"] == "BJ-Y-2" else {
+        "id": envelope["id"], "status": "applied"})  # fmt: skip
+    try:
+        now = utcnow()
+        good, odd = (_publish(case_no, now) for case_no in ("BJ-Y-1", "BJ-Y-2"))
+        db.session.commit()
+        assert deliver(now) == 1
+        db.session.refresh(good)
+        db.session.refresh(odd)
+        assert good.state == "delivered"
+        assert (odd.state, odd.attempts) == ("queued", 1) and "misanswered" in odd.last_error
+        assert deliver(odd.next_attempt_at + timedelta(seconds=1)) == 0
+        db.session.refresh(odd)
+        assert odd.state == "dead"  # and an operator is told, as for any dead letter
+        assert "exchange_dead" in db.session.scalars(select(Notification.kind)).all()
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 def test_operators_make_keys_see_the_exchange_and_retry_dead_letters(runner, db, app, tmp_path, monkeypatch):
     monkeypatch.setitem(app.config, "EXCHANGE_KEYS_DIR", str(tmp_path))
     made = runner.invoke(args=["ecoflow", "exchange", "keygen", "HE"])

@@ -124,7 +124,7 @@ def _send_lanes(recipient: str, signed: list[dict], lanes: list[list[int]], now:
             return send(peer, [signed[i] for i in lane], now, timeout)
         except TransportError as exc:
             log.warning("Exchange peer %s unreachable: %s", recipient, exc)
-            return [{"status": "unreachable", "message": str(exc)}] * len(lane)
+            return [{"id": signed[i]["id"], "status": "unreachable", "message": str(exc)} for i in lane]
 
     if len(lanes) == 1:
         answers = [post(lanes[0])]
@@ -136,6 +136,16 @@ def _send_lanes(recipient: str, signed: list[dict], lanes: list[list[int]], now:
         for position, result in zip(lane, answer, strict=True):
             results[position] = result
     return results
+
+
+def _checked(result, message_id: str) -> dict:
+    """The peer's result for one message, or `misanswered` (a failed attempt) where it is not an
+    object naming that message: a result counts only for the message whose id it names."""
+    if not isinstance(result, dict):
+        return {"status": "misanswered", "message": f"the peer's result is not an object: {str(result)[:200]}"}
+    if result.get("id") != message_id:
+        return {"status": "misanswered", "message": f"the peer answered for {result.get('id')}"}
+    return result
 
 
 def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
@@ -157,15 +167,14 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
     claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
     db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
     db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
-    results = _send_lanes(recipient, signed, lanes, now)
+    answers = _send_lanes(recipient, signed, lanes, now)
+    results = [_checked(answer, envelope["id"]) for answer, envelope in zip(answers, signed, strict=True)]
     messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
     delivered = []
     for message_id, result in zip(ids, results, strict=True):
         message = messages[message_id]
         if message.state != "queued":
             continue  # settled meanwhile (an operator, another deliverer)
-        if result.get("id", message.message_id) != message.message_id:  # only `unreachable` names none
-            result = {"status": "misanswered", "message": f"the peer answered for {result.get('id')}"}
         if result.get("status") in ("applied", "duplicate"):
             delivered.append(message_id)
             message.answer = result.get("answer")
