@@ -796,3 +796,16 @@ def test_a_whistle_id_beyond_what_the_database_holds_is_refused_not_a_server_err
     report_in = signed(payload={"whistle_id": whistle_id, "who_will_act": "三河分局"}, kind="whistle.report_in")
     for envelope in (blow, report_in):
         assert_error(client.post("/exchange/v1/message", json=envelope), 422, "invalid_message")
+
+
+@pytest.mark.parametrize("garbage", [None, "applied"])
+def test_a_peer_answering_history_with_garbage_is_left_out_of_what_the_officer_sees(api, db, monkeypatch, garbage):
+    server = _hebei_answering(monkeypatch, lambda envelope: garbage)
+    try:
+        current = api.register()["case_no"]
+        response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert response.status_code == 200
+    assert all(item["bureau"] != "HE" for item in response.json["items"])

@@ -30,6 +30,9 @@ def ask_peers(kind: str, answer_kind: str, sender: str, payload: dict, now: date
         except TransportError as exc:
             log.warning("%s to %s unanswered: %s", kind, peer.code, exc)
             return None
+        if not isinstance(result, dict):
+            log.warning("%s from %s refused: the result is not an object", answer_kind, peer.code)
+            return None
         answer = result.get("answer")
         valid = (
             isinstance(answer, dict)
