@@ -338,3 +338,45 @@ def test_notices_of_whistles_and_supervision_mask_the_complainant_in_the_officer
     for text in texts:
         assert "张三" not in text and "13812345678" not in text and "云景里" not in text
         assert "138****5678" in text
+
+
+def test_an_item_the_sweep_cannot_handle_is_left_for_the_next_sweep_and_the_others_go_on(api, db, monkeypatch):
+    from ecoflow.errors import Conflict
+
+    stuck, other = handling_case(api), handling_case(api)
+    late = START + timedelta(hours=24)
+    real = jobs.fire_due_rungs
+
+    def refuse_stuck(clock, now):
+        if clock.complaint.case_no == stuck:
+            raise Conflict("某兄弟单位暂时无法联系。", code="unknown_peer")
+        return real(clock, now)
+
+    monkeypatch.setattr(jobs, "fire_due_rungs", refuse_stuck)
+    assert {"case_no": other, "clock": "first_contact", "rung": "overdue"} in sweep(late)
+    assert "overdue" not in [e["action"] for e in api.events(stuck)]  # not claimed: nothing lost
+    monkeypatch.setattr(jobs, "fire_due_rungs", real)
+    assert {"case_no": stuck, "clock": "first_contact", "rung": "overdue"} in sweep(late)
+    assert "overdue" in [e["action"] for e in api.events(stuck)]
+
+
+def test_a_late_case_the_ladder_cannot_transfer_is_still_overdue_and_its_officer_is_told(api, db, monkeypatch):
+    from ecoflow.exchange.trust import get_trust
+
+    elsewhere = handling_case(api, location={"address": "天津市武清区某镇", "district": "120114"})
+    at_home = handling_case(api, location={"address": "北京市通州区梨园镇", "district": "110112"})
+    monkeypatch.delitem(get_trust().peers, "TJ")  # a Beijing deployment whose registry lacks Tianjin
+    late = START + timedelta(hours=24)
+    done = sweep(late)
+    for case_no in (elsewhere, at_home):
+        assert {"case_no": case_no, "clock": "first_contact", "rung": "overdue"} in done
+    assert api.complaint(elsewhere)["state"] == "handling"
+    failed = api.events(elsewhere)[-1]
+    assert failed["action"] == "transfer_failed" and failed["data"]["to_bureau"] == "TJ"
+    (notice,) = db.session.scalars(
+        select(Notification.message).join(Officer).where(
+            Officer.username == "bj-officer", Notification.kind == "transfer_failed"
+        )
+    ).all()  # fmt: skip
+    assert elsewhere in notice and "天津市生态环境局" in notice and "人工" in notice
+    assert [f for f in sweep(late) if f.get("case_no") == elsewhere] == []  # told once, not every sweep

@@ -11,6 +11,7 @@ from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
 from ecoflow.complaints.models import Clock, Complaint
+from ecoflow.errors import ApiError
 from ecoflow.extensions import db
 
 from .models import Whistle
@@ -66,6 +67,13 @@ def _drain(model, due_column, now, handle, case) -> list[dict]:
             except (StaleDataError, IntegrityError) as exc:
                 # The case changed under us (an officer acted): the next sweep takes it again.
                 log.info("Sweep skipped %s %s for now: %s", model.__name__, row.id, exc)
+                skipped.add(row.id)
+                continue
+            except ApiError as exc:
+                # A rule refused what a rung does (e.g. a peer missing from the registry): nothing of it
+                # was kept, so it fires on a later sweep; the rest of the batch goes on meanwhile.
+                log.warning("Sweep could not handle %s %s, left for the next sweep: %s (%s)",
+                            model.__name__, row.id, exc.message, exc.code)  # fmt: skip
                 skipped.add(row.id)
                 continue
             for result in results:

@@ -24,7 +24,7 @@ from ecoflow.complaints.services import (
     roles_on,
     running_since,
 )
-from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.errors import ApiError, Conflict, Forbidden, NotFound
 from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db, dialect_insert
 from ecoflow.notifications.services import notify
@@ -164,7 +164,19 @@ def _transfer_if_elsewhere(complaint: Complaint, norm, now: datetime):
         return
     place = f"{norm.catalog['bureaus'][bureau]}辖区（区划代码 {complaint.district_code}）"
     reason = f"案件超期，且诉求地点位于{place}，由系统移送。"
-    perform_action(None, complaint, "transfer", {"to_bureau": bureau, "reason": reason}, now)
+    try:
+        with db.session.begin_nested():
+            perform_action(None, complaint, "transfer", {"to_bureau": bureau, "reason": reason}, now)
+    except ApiError as exc:
+        # The case is late all the same (the rung stands, once); the officer transfers it by hand
+        # when it can go, rather than the sweep trying it again and again.
+        log.warning("Ladder could not transfer %s to %s: %s", complaint.case_no, bureau, exc.message)
+        record_event(complaint, None, "transfer_failed", complaint.state,
+                     {"to_bureau": bureau, "reason": exc.message, "by": "ladder"}, now)  # fmt: skip
+        recipients = party_officer_ids("officer", complaint) + party_officer_ids("unit_supervisor", complaint)
+        notify(recipients, "transfer_failed",
+               f"案件 {complaint.case_no} 已超期，诉求地点位于{place}，系统未能自动移送：{exc.message}"
+               "请核实后人工移送或继续办理。", complaint.case_no, now)  # fmt: skip
 
 
 def _local(moment: datetime) -> str:
