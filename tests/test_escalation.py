@@ -380,3 +380,47 @@ def test_a_late_case_the_ladder_cannot_transfer_is_still_overdue_and_its_officer
     ).all()  # fmt: skip
     assert elsewhere in notice and "天津市生态环境局" in notice and "人工" in notice
     assert [f for f in sweep(late) if f.get("case_no") == elsewhere] == []  # told once, not every sweep
+
+
+def test_two_sweeps_at_once_that_deadlock_on_the_monthly_counts_fire_every_rung_once(api, app, db, monkeypatch):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks and deadlocks: PostgreSQL only")
+    cases = []
+    for i, category in enumerate(["air", "noise", "noise", "air"]):  # two sweepers lock their counts crosswise
+        cases.append(handling_case(api, at=START + timedelta(minutes=i), categories=(category,),
+                                   location={"address": f"北京市通州区梨园镇某小区{i}号楼"}))  # fmt: skip
+    db.session.rollback()
+    monkeypatch.setattr(jobs, "BATCH", 2)
+    barrier = threading.Barrier(2, timeout=20)
+    real = jobs._fire_clock
+    local = threading.local()
+
+    def fire(clock, now):
+        result = real(clock, now)
+        if not getattr(local, "synced", False):
+            local.synced = True
+            barrier.wait()  # both sweepers hold the counts of their first case
+        return result
+
+    monkeypatch.setattr(jobs, "_fire_clock", fire)
+    errors = []
+    late = START + timedelta(hours=31)
+
+    def run():
+        try:
+            with app.app_context():
+                jobs.sweep(late)
+        except Exception as exc:  # what escapes the sweep is the failure
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    monkeypatch.setattr(jobs, "_fire_clock", real)
+    sweep(late)  # what a deadlock made one sweeper leave, the next sweep fires
+    for case_no in cases:  # first contact: overdue at 24 h, whistle at 30 h, each once
+        actions = [e["action"] for e in api.events(case_no)]
+        assert (actions.count("overdue"), actions.count("whistle")) == (1, 1)

@@ -6,7 +6,7 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -20,6 +20,11 @@ from .services import escalate_whistle, fire_due_rungs
 log = logging.getLogger(__name__)
 
 BATCH = 200
+
+
+def is_deadlock(exc: OperationalError) -> bool:
+    """PostgreSQL broke a deadlock by failing this statement (SQLSTATE 40P01): a retryable conflict."""
+    return getattr(exc.orig, "sqlstate", None) == "40P01"
 
 
 def sweep(now: datetime) -> list[dict]:
@@ -64,8 +69,12 @@ def _drain(model, due_column, now, handle, case) -> list[dict]:
             try:
                 with db.session.begin_nested():
                     results = handle(row, now)
-            except (StaleDataError, IntegrityError) as exc:
-                # The case changed under us (an officer acted): the next sweep takes it again.
+            except (StaleDataError, IntegrityError, OperationalError) as exc:
+                if isinstance(exc, OperationalError) and not is_deadlock(exc):
+                    raise
+                # The case changed under us (an officer acted), or a second sweeper holds counts this item
+                # would lock (PostgreSQL chose this item to break the deadlock; its locks wait for our
+                # commit): the next sweep takes it again.
                 log.info("Sweep skipped %s %s for now: %s", model.__name__, row.id, exc)
                 skipped.add(row.id)
                 continue
