@@ -185,3 +185,48 @@ def test_a_junk_order_is_rejected_with_its_reason_and_writes_nothing(client, cha
     assert rejected["status"] == "rejected" and rejected["reason"]
     assert accepted["status"] == "created"
     assert count(db) == 1
+
+
+def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_registered(
+    app, db, staff, channel_key, monkeypatch
+):
+    import threading
+
+    from ecoflow.complaints import services
+
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("row locks and deadlocks: PostgreSQL only")
+    keys = [channel_key("北京12345热线", "hotline_12345", "BJ"), channel_key("北京12369热线", "hotline_12369", "BJ")]
+    db.session.rollback()
+    before, after = "2026-11-21T23:59:00+08:00", "2026-11-22T00:01:00+08:00"
+    # Each batch numbers its first order on one day and its second on the other, crosswise.
+    batches = [[order(1, received_at=before), order(2, received_at=after)],
+               [order(3, received_at=after), order(4, received_at=before)]]  # fmt: skip
+    barrier = threading.Barrier(2, timeout=20)
+    real = services._next_case_no
+    local = threading.local()
+
+    def numbered(bureau, received_at):
+        number = real(bureau, received_at)
+        if not getattr(local, "synced", False):
+            local.synced = True
+            barrier.wait()  # both batches hold their first day's counter
+        return number
+
+    monkeypatch.setattr(services, "_next_case_no", numbered)
+    answers = [None, None]
+
+    def send(i):
+        response = app.test_client().post("/api/v1/intake/orders", json={"orders": batches[i]},
+                                          headers={"Authorization": f"Bearer {keys[i]}"})  # fmt: skip
+        answers[i] = response.status_code, response.get_json()
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [status for status, _ in answers] == [200, 200]
+    assert all(body["created"] == 2 for _, body in answers)
+    numbers = db.session.scalars(select(Complaint.case_no).order_by(Complaint.case_no)).all()
+    assert numbers == ["BJ-20261121-0001", "BJ-20261121-0002", "BJ-20261122-0001", "BJ-20261122-0002"]
