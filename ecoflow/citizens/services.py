@@ -14,6 +14,7 @@ from ecoflow.complaints import privacy
 from ecoflow.complaints import services as complaints
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.errors import ApiError, NotFound
+from ecoflow.exposure.scrub import scrub
 from ecoflow.extensions import db
 from ecoflow.intake.models import ChannelClient
 from ecoflow.officers.models import Bureau
@@ -202,7 +203,7 @@ def _public_request(request: Open311Request) -> dict:
         "status_notes": norm.states[complaint.state]["label"],
         "service_name": _services()[request.service_code]["name"],
         "service_code": request.service_code,
-        "description": privacy.redact(complaint.description, complaint),
+        "description": scrub(complaint.description, [complaint.complainant_name], [complaint.address]),
         "agency_responsible": complaint.unit.name if complaint.unit else norm.catalog["bureaus"][complaint.bureau_code],
         "service_notice": "",
         "requested_datetime": complaint.received_at.astimezone(SHANGHAI).isoformat(),

@@ -149,7 +149,7 @@ class ComplaintSchema(Schema):
     channel = fields.String()
     external_id = fields.String()
     type = fields.String()
-    description = fields.String()
+    description = fields.Method("get_description")
     complainant = fields.Method("get_complainant")
     location = fields.Method("get_location")
     sensitive = fields.Boolean(attribute="is_sensitive")
@@ -169,6 +169,11 @@ class ComplaintSchema(Schema):
     clocks = fields.List(fields.Nested(ClockSchema))
     allowed_actions = fields.Function(lambda c: services.allowed_actions(ComplaintContext.get()["viewer"], c))
     version = fields.Integer()
+
+    def get_description(self, complaint):
+        if ComplaintContext.get()["unmasked"]:
+            return complaint.description
+        return privacy.redact(complaint.description, complaint)
 
     def get_complainant(self, complaint):
         unmasked = ComplaintContext.get()["unmasked"]
@@ -211,7 +216,7 @@ class DuplicateSchema(Schema):
     case_no = fields.Function(lambda item: item[0].case_no)
     state = fields.Function(lambda item: item[0].state)
     received_at = fields.Function(lambda item: item[0].received_at.isoformat())
-    description = fields.Function(lambda item: item[0].description)
+    description = fields.Function(lambda item: privacy.redact(item[0].description, item[0]))
     address = fields.Function(lambda item: privacy.mask_address(item[0].address))
     reason = fields.Function(lambda item: item[1])
 

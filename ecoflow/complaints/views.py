@@ -21,7 +21,7 @@ from .schemas import ComplaintContext, complaint_schema
 bp = Blueprint("complaints", __name__)
 bp.before_request(login_required(lambda: None))
 
-for _name in ("mask_name", "mask_phone", "mask_address"):
+for _name in ("mask_name", "mask_phone", "mask_address", "redact"):
     bp.add_app_template_filter(getattr(privacy, _name), _name)
 
 

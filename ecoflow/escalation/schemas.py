@@ -2,7 +2,10 @@
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from ecoflow.complaints.privacy import redact
 from ecoflow.rest import Text, Token
+
+# Officers' text on the board may repeat the complainant's details: masked, as on a masked timeline.
 
 
 class PartySchema(Schema):
@@ -13,19 +16,19 @@ class PartySchema(Schema):
     summoned_at = fields.AwareDateTime()
     report_by = fields.AwareDateTime()
     reported_at = fields.AwareDateTime()
-    who_will_act = fields.String()
+    who_will_act = fields.Function(lambda p: redact(p.who_will_act, p.whistle.complaint))
 
 
 class WhistleSchema(Schema):
     id = fields.Integer()
     case_no = fields.String(attribute="complaint.case_no")
-    reason = fields.String()
+    reason = fields.Function(lambda w: redact(w.reason, w.complaint))
     blown_at = fields.AwareDateTime()
     by_ladder = fields.Function(lambda w: w.blown_by_id is None)
     level = fields.Integer()
     escalate_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime()
-    joint_action = fields.String()
+    joint_action = fields.Function(lambda w: redact(w.joint_action, w.complaint))
     parties = fields.List(fields.Nested(PartySchema))
 
 

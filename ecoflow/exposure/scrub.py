@@ -4,18 +4,13 @@ from __future__ import annotations
 
 import re
 
-from ecoflow.complaints.privacy import address_district
+from ecoflow.complaints.privacy import address_district, address_pieces
 
 # Any run of 7 or more digits, spaces or dashes between them allowed: phones, landlines, ID numbers.
 _NUMBER = re.compile(r"(?<!\d)\+?\d(?:[\s-]?\d){6,}[\dXx]?")
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 # Door-level detail anywhere in text: 3号楼, 12号院, 5单元, 301室 ...
 _DOOR = re.compile(r"\d+\s*(?:号楼|号院|号|栋|幢|单元|室|层|楼)")
-# Where an address splits into the pieces a text might repeat alone: 梨园镇 / 云景里 / 小区.
-_ADDRESS_PIECE = re.compile(
-    r".{2,}?(?:省|市|区|县|旗|镇|乡|街道|街|大道|路|巷|胡同|村|里|小区|社区|花园|家园|苑|园|公寓|大厦|广场)"
-)
-
 _CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{3,}")
 
 HIDDEN = "＊＊"
@@ -26,17 +21,6 @@ def person(name: str) -> str:
     return name[0] + "某"
 
 
-def _address_pieces(address: str) -> list[str]:
-    """The parts of an address below its district, longest first: 梨园镇云景里小区3号楼 →
-    [梨园镇云景里小区3号楼, 小区3号楼, 梨园镇, 云景里]."""
-    district = address_district(address) or ""
-    detail = address[len(district) :]
-    pieces = [detail, *_ADDRESS_PIECE.findall(detail)]
-    rest = _ADDRESS_PIECE.sub("", detail)
-    pieces.append(rest)
-    return sorted({p for p in pieces if len(p) >= 2}, key=len, reverse=True)
-
-
 def scrub(text: str, names=(), addresses=()) -> str:
     """`text` without the given people's names, the given addresses below their district, and
     any phone number, e-mail address or door number."""
@@ -45,7 +29,7 @@ def scrub(text: str, names=(), addresses=()) -> str:
             continue
         district = address_district(address)
         text = text.replace(address, (district or "") + "某处")
-        for piece in _address_pieces(address):
+        for piece in address_pieces(address):
             text = text.replace(piece, "某处")
     for name in sorted({n for n in names if n}, key=len, reverse=True):
         text = text.replace(name, person(name))
