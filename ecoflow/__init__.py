@@ -8,6 +8,7 @@ from flask import Flask
 
 from .config import load_config
 from .extensions import db, limiter, migrate
+from .rest import RowId
 from .scheduling import init_scheduler
 
 
@@ -18,6 +19,7 @@ def create_app(config: dict | None = None) -> Flask:
     load_config(app, config)
     register_norm(app)
     register_extensions(app)
+    app.url_map.converters["int"] = RowId
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)

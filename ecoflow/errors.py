@@ -67,30 +67,31 @@ def respond(status: int, code: str, message: str, details: dict | None = None):
     return render_error(status, message)
 
 
+def _void_unit_of_work():
+    """The request failed: nothing it changed may be written, whoever commits next, and the error
+    page may read the database again."""
+    from .extensions import db
+
+    db.session.rollback()
+
+
 def register_errorhandlers(app):
     @app.errorhandler(ApiError)
     def handle_api_error(exc: ApiError):
-        # The unit of work failed: nothing it changed may be written, whoever commits next.
-        from .extensions import db
-
-        db.session.rollback()
+        _void_unit_of_work()
         return respond(exc.status, exc.code, exc.message, exc.details)
 
     @app.errorhandler(StaleDataError)
     def handle_concurrent_write(exc):
-        # Someone else changed the same record first: this unit of work is void.
-        from .extensions import db
-
-        db.session.rollback()
+        # Someone else changed the same record first.
+        _void_unit_of_work()
         log.info("Concurrent write refused on %s %s: %s", request.method, request.path, exc)
         return respond(409, "stale_version", "案件已被他人更新，请刷新后重试。")
 
     @app.errorhandler(IntegrityError)
     def handle_integrity_error(exc):
         # Mostly a race on a unique key; logged in full, since it can also be a fault.
-        from .extensions import db
-
-        db.session.rollback()
+        _void_unit_of_work()
         log.warning("Integrity error on %s %s: %s", request.method, request.path, exc)
         return respond(409, "conflict", "与同时提交的其他操作冲突，请刷新后重试。")
 
@@ -106,4 +107,5 @@ def register_errorhandlers(app):
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         log.exception("Unhandled error on %s %s", request.method, request.path)
+        _void_unit_of_work()
         return respond(500, "internal_error", "服务器内部错误，请稍后重试。")

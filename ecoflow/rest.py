@@ -6,12 +6,17 @@ import re
 
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.routing import IntegerConverter
 
 from ecoflow.errors import ApiError, Invalid
 
 # NUL and other control characters break databases and screens (tabs and newlines are text);
 # lone surrogates, which JSON can carry, cannot be stored as UTF-8 at all.
 _UNPRINTABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+# A code or a number is one line: no tab or line break either.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
 
 
 def is_printable(value: str) -> bool:
@@ -22,6 +27,12 @@ def printable(value: str):
     """Validator: refuses control characters and lone surrogates."""
     if not is_printable(value):
         raise ValidationError("含有不允许的控制字符。")
+
+
+def one_line(value: str):
+    """Validator: refuses control characters, tabs and line breaks, and lone surrogates."""
+    if _NOT_ONE_LINE.search(value):
+        raise ValidationError("含有不允许的控制字符或换行。")
 
 
 class _Trimmed(fields.String):
@@ -36,7 +47,15 @@ def Text(max_length=4000, **kwargs):
 
 def Token(max_length=64, **kwargs):
     """A code, name or number: not empty, printable, not trimmed."""
-    return fields.String(validate=[validate.Length(min=1, max=max_length), printable], **kwargs)
+    return fields.String(validate=[validate.Length(min=1, max=max_length), one_line], **kwargs)
+
+
+class RowId(IntegerConverter):
+    """`<int:…>` in a route: a row id as the database keeps it (a 32-bit integer), so that a larger
+    number is an unknown page (404) instead of an error in the database."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=2**31 - 1, signed=False):
+        super().__init__(map, fixed_digits, min, max, signed)
 
 
 class PagedQuery(Schema):

@@ -1144,3 +1144,139 @@ def test_token_of_a_deactivated_officer_is_401(api, db):
 
     assert_error(response, 401, "bad_token")
     assert snapshot(api, case_no) == before
+
+
+# --- beyond intake and actions: far dates, huge ids, odd values in every other door -------------
+
+FAR = "9999-12-31T23:59:59-12:00"  # a valid ISO 8601 moment, past the calendar's last year in UTC
+
+
+@pytest.mark.parametrize("param", ["received_from", "received_to"])
+def test_a_list_filter_past_the_calendar_is_422(api, param):
+    assert_error(api.get(f"{API}/complaints", "bj-supervisor", query_string={param: FAR}), 422)
+
+
+def test_a_duplicates_check_received_past_the_calendar_is_422(api):
+    body = {"channel": "online", "type": "complaint", "description": "x", "location": {"address": "a"}}
+    assert_error(api.post(f"{API}/complaints/duplicates", "bj-intake", json={**body, "received_at": FAR}), 422)
+
+
+@pytest.mark.parametrize("dates", [{"end_date": FAR}, {"start_date": "0001-01-01T00:00:00+14:00"}])
+def test_open311_dates_past_the_calendar_are_400(client, staff, dates):
+    response = client.get("/open311/v2/requests.json", query_string={"jurisdiction_id": "BJ", **dates})
+    assert response.status_code == 400 and "2000" in response.json[0]["description"]
+
+
+@pytest.mark.parametrize("path", [f"{API}/assessment/report.xlsx", f"{API}/assessment"])
+def test_a_month_past_the_calendar_is_422(api, path):
+    assert_error(api.get(path, "bj-supervisor", query_string={"month": "9999-12"}), 422)
+
+
+@pytest.mark.parametrize("n", [2**31, 2**63, 10**30])
+@pytest.mark.parametrize(
+    "method, path, user, body",
+    [
+        ("get", "/whistles/{n}", "bj-supervisor", None),
+        ("post", "/whistles/{n}/report-in", "bj-officer", {"who_will_act": "x"}),
+        ("post", "/whistles/{n}/close", "bj-supervisor", {"joint_action": "x"}),
+        ("post", "/notifications/{n}/read", "bj-officer", None),
+        ("post", "/exposures/{n}/withdraw", "bj-supervisor", None),
+    ],
+)
+def test_ids_beyond_what_the_database_keeps_are_404(api, n, method, path, user, body):
+    response = getattr(api, method)(API + path.format(n=n), user, **({"json": body} if body else {}))
+    assert_error(response, 404)
+
+
+@pytest.mark.parametrize("bad_type", [["投诉"], {"a": 1}])
+def test_a_hotline_order_of_an_odd_type_is_rejected_alone(client, channel_key, bad_type):
+    from .test_hotline_orders import order
+
+    key = channel_key("北京12345热线", "hotline_12345")
+    orders = {"orders": [order(1, type=bad_type), order(2)]}
+    response = client.post(f"{API}/intake/orders", json=orders, headers={"Authorization": f"Bearer {key}"})
+    assert [r["status"] for r in response.json["results"]] == ["rejected", "created"]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"complainant": {"name": "张三", "phone": "13812345678\n"}},
+        {"location": {"address": "北京市朝阳区某路1号", "district": "110105\n"}},
+        {"external_id": "12345-0001\n"},
+    ],
+)
+def test_a_trailing_line_break_makes_no_valid_code(api, fields):
+    from .conftest import COMPLAINT
+
+    assert_error(api.post(f"{API}/complaints", "bj-intake", json={**COMPLAINT, **fields}), 422)
+
+
+def _web(app, db, username):
+    from .test_web import ThreadedClient, log_in
+
+    db.session.rollback()  # the test's own reads end before the pages write
+    client = ThreadedClient(app.test_client())
+    assert log_in(client, username).status_code == 302
+    return client
+
+
+@pytest.mark.parametrize("version", ["²", "9" * 5000])
+def test_a_web_action_with_an_odd_version_is_refused(app, api, db, version):
+    from .test_web import csrf
+
+    case_no = api.to_handling()
+    officer = _web(app, db, "bj-officer")
+    form = {"record_progress-version": version, "record_progress-note": "n", "csrf_token": csrf(officer, "/")}
+    response = officer.post(f"/complaints/{case_no}/actions/record_progress", data=form)
+    assert response.status_code == 409 and "他人" in response.text
+    assert [e["action"] for e in api.events(case_no)][-1] == "sign"
+
+
+def test_the_web_report_in_refuses_control_characters_and_writes_nothing(app, api, db):
+    from .test_web import csrf
+
+    case_no = api.to_handling()
+    api.ok(case_no, "whistle", "bj-supervisor", reason="多部门联合执法", parties=["officer"])
+    whistle_id = api.get(f"{API}/whistles", "bj-supervisor").json[0]["id"]
+    before = api.events(case_no)
+    officer = _web(app, db, "bj-officer")
+    form = {"who_will_act": "通州\x01分局", "csrf_token": csrf(officer, "/supervision")}
+    page = officer.post(f"/supervision/whistles/{whistle_id}/report-in", data=form, follow_redirects=True).text
+    assert "请删除文字中的控制字符" in page
+    db.session.rollback()
+    assert api.events(case_no) == before
+
+
+def test_a_web_login_with_a_nul_in_the_name_is_401(app, staff):
+    from .test_web import ThreadedClient, csrf
+
+    client = ThreadedClient(app.test_client())
+    response = client.post("/login", data={"username": "bj\x00", "password": "x", "csrf_token": csrf(client)})
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
+
+
+def test_the_web_inbox_of_a_huge_page_is_an_empty_page(app, db, staff):
+    assert _web(app, db, "bj-officer").get(f"/notifications?page={2**60}").status_code == 200
+
+
+@pytest.mark.parametrize("path", ["/assessment/report?month=9999-12", "/assessment/report.xlsx?month=9999-12"])
+def test_a_web_report_of_a_month_past_the_calendar_is_refused(app, db, staff, path):
+    assert _web(app, db, "bj-supervisor").get(path).status_code in (400, 422)
+
+
+def test_after_a_database_error_the_error_page_still_renders(app, db, staff, monkeypatch):
+    from sqlalchemy import text
+
+    from ecoflow.escalation import views
+
+    def broken(*args, **kwargs):
+        db.session.execute(text("SELECT no_such_column FROM complaints"))
+
+    monkeypatch.setattr(views.services, "overdue_clocks", broken)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    try:
+        page = _web(app, db, "bj-supervisor").get("/supervision")
+    finally:
+        app.config["PROPAGATE_EXCEPTIONS"] = None
+    assert page.status_code == 500 and "服务器内部错误" in page.text

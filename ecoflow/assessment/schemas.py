@@ -16,7 +16,7 @@ class Month(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         match = re.fullmatch(r"(\d{4})-(\d{2})", value) if isinstance(value, str) else None
-        if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 2000:
+        if not match or not 1 <= int(match.group(2)) <= 12 or not 2000 <= int(match.group(1)) <= 2999:
             raise ValidationError("月份格式应为 YYYY-MM，例如 2026-11。")
         return int(match.group(1)) * 100 + int(match.group(2))
 

@@ -9,10 +9,10 @@ class LookupSchema(Schema):
 
     case_no = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[A-Z]{2}-[0-9]{8}-[0-9]{4,6}$", error="受理编号格式应如 BJ-20261122-0001。"),
+        validate=validate.Regexp(r"^[A-Z]{2}-[0-9]{8}-[0-9]{4,6}\Z", error="受理编号格式应如 BJ-20261122-0001。"),
     )
     phone_last4 = fields.String(
-        required=True, validate=validate.Regexp(r"^[0-9]{4}$", error="请输入手机号后四位数字。")
+        required=True, validate=validate.Regexp(r"^[0-9]{4}\Z", error="请输入手机号后四位数字。")
     )
 
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from ecoflow.complaints import privacy
 from ecoflow.complaints import services as complaints
 from ecoflow.complaints.models import Complaint, Event
+from ecoflow.complaints.schemas import EPOCH, LATEST
 from ecoflow.errors import ApiError, NotFound
 from ecoflow.exposure.scrub import scrub
 from ecoflow.extensions import db
@@ -241,6 +242,8 @@ def _when(args, name: str) -> datetime | None:
         value = None
     if value is None or value.tzinfo is None:
         raise Open311Error(400, f"{name} must be a W3C date-time with a time zone, e.g. 2026-11-05T08:15:30+08:00")
+    if not EPOCH <= value <= LATEST:
+        raise Open311Error(400, f"{name} must lie between the years 2000 and 3000")
     return value
 
 

@@ -3,6 +3,8 @@ built from the fields the action declares, so an action added to the norm gets i
 
 from __future__ import annotations
 
+import re
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -135,7 +137,8 @@ def action_form(action: Action, norm: Norm, choices: dict, **kwargs) -> FlaskFor
 
 def action_data(form: FlaskForm, action: Action) -> dict:
     """The form's answers as the API's action schema takes them; blanks left out."""
-    data = {"version": int(form.version.data) if str(form.version.data).isdigit() else -1}
+    version = str(form.version.data)
+    data = {"version": int(version) if re.fullmatch(r"[0-9]{1,9}", version) else -1}  # -1: stale, never a version
     for name, spec in action.fields.items():
         value = form[name].data
         if spec["type"] == "boolean":

@@ -20,6 +20,10 @@ def Code(choices, **kwargs):
 
 # Nothing the bureaus handle was received before this.
 EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+# The latest moment a request may name: far enough for any case, near enough that no zone offset
+# takes it past the calendar's last year when it is turned into UTC.
+LATEST = datetime(3000, 1, 1, tzinfo=UTC)
+MOMENT = validate.Range(min=EPOCH, max=LATEST, error="时间应在 2000 年至 3000 年之间。")
 
 
 class StrictSchema(Schema):
@@ -32,13 +36,13 @@ class StrictSchema(Schema):
 
 class ComplainantSchema(StrictSchema):
     name = Text(50)
-    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,18}$", error="电话号码格式不正确。"))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,18}\Z", error="电话号码格式不正确。"))
     callback_consent = fields.Boolean(load_default=False)
 
 
 class LocationSchema(StrictSchema):
     address = Text(200, required=True)
-    district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}$", error="区划代码应为6至12位数字。"))
+    district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}\Z", error="区划代码应为6至12位数字。"))
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
 
@@ -55,7 +59,7 @@ def complaint_create_schema(norm) -> Schema:
             "description": Text(4000, required=True),
             "complainant": fields.Nested(ComplainantSchema),
             "location": fields.Nested(LocationSchema, required=True),
-            "received_at": fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH)),
+            "received_at": fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT),
             "sensitive": fields.Boolean(),
         },
         name="ComplaintCreateSchema",
@@ -117,8 +121,8 @@ class ComplaintFilterSchema(PagedQuery):
     overdue = fields.Boolean()
     text = Token(100)
     routing_flag = Token(20)
-    received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
-    received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
+    received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
+    received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
 
 
 # --- output -----------------------------------------------------------------------------------

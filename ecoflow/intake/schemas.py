@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validate
 
-from ecoflow.complaints.schemas import EPOCH, ComplainantSchema
+from ecoflow.complaints.schemas import MOMENT, ComplainantSchema
 from ecoflow.rest import Text, Token
 from ecoflow.timeutil import SHANGHAI
 
@@ -29,12 +29,12 @@ def order_schema(norm) -> Schema:
             unknown = RAISE
 
         order_no = Token(64, required=True)
-        received_at = fields.AwareDateTime(required=True, default_timezone=SHANGHAI, validate=validate.Range(min=EPOCH))
+        received_at = fields.AwareDateTime(required=True, default_timezone=SHANGHAI, validate=MOMENT)
         type = fields.String(required=True, validate=validate.OneOf(list(types)))
         content = Text(4000, required=True)
         caller = fields.Nested(ComplainantSchema)
         address = Text(200, required=True)
-        district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}$", error="区划代码应为6至12位数字。"))
+        district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}\Z", error="区划代码应为6至12位数字。"))
         lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
         lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
         category = Text(100)  # the centre's own category, kept on the record
@@ -44,7 +44,7 @@ def order_schema(norm) -> Schema:
             """Centres send 投诉/举报/咨询… as often as the codes."""
             if not isinstance(data, dict):
                 raise ValidationError("每条工单必须是 JSON 对象。")
-            if data.get("type") in by_label:
+            if isinstance(data.get("type"), str) and data["type"] in by_label:
                 data = {**data, "type": by_label[data["type"]]}
             return data
 

@@ -167,7 +167,7 @@ class LadderSchema(Schema):
     whistle = fields.Nested(WhistleRulesSchema, required=True)
 
 
-DivisionCode = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{5}$", error="a 6-digit division code"))
+DivisionCode = fields.String(validate=validate.Regexp(r"^[1-9][0-9]{5}\Z", error="a 6-digit division code"))
 
 
 class DistrictSchema(Schema):
@@ -180,7 +180,7 @@ class RoutingSchema(Schema):
 
 
 class AttributeSchema(Schema):
-    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$"))
+    code = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}\Z"))
     description = Label
     datatype = fields.String(required=True, validate=validate.OneOf(
         ["string", "number", "datetime", "text", "singlevaluelist", "multivaluelist"]))  # fmt: skip
@@ -199,7 +199,7 @@ class ServiceSchema(Schema):
 
 
 class Open311Schema(Schema):
-    services = fields.Dict(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}$")),
+    services = fields.Dict(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]{0,39}\Z")),
                            fields.Nested(ServiceSchema), required=True, validate=validate.Length(min=1))  # fmt: skip
     jurisdictions = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
 
@@ -210,7 +210,7 @@ class LeadSchema(Schema):
 
 class ExchangeSchema(Schema):
     lead = fields.Nested(LeadSchema, required=True)
-    jurisdiction = fields.Dict(fields.String(), fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{2,6}$"))),
+    jurisdiction = fields.Dict(fields.String(), fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{2,6}\Z"))),
                                load_default=dict)  # fmt: skip
 
 

@@ -17,8 +17,9 @@ PER_PAGE = 50
 
 @bp.get("")
 def inbox():
-    page = request.args.get("page", 1, type=int) or 1
-    items, total, unread = services.inbox(current_user.id, False, max(1, page), PER_PAGE)
+    # At most as far as the API's pages go: no offset past what the database can count.
+    page = min(max(1, request.args.get("page", 1, type=int) or 1), 100000)
+    items, total, unread = services.inbox(current_user.id, False, page, PER_PAGE)
     pages = max(1, -(-total // PER_PAGE))
     return render_template(
         "notifications/inbox.html", items=items, total=total, unread=unread, page=page, pages=pages, form=FlaskForm()

@@ -13,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ecoflow.errors import Unauthorized
 from ecoflow.extensions import db
+from ecoflow.rest import is_printable
 from ecoflow.timeutil import utcnow
 
 from .models import Officer, RoleGrant, Unit
@@ -31,7 +32,8 @@ def authenticate(username: str, password: str, now: datetime | None = None) -> O
     counted on the officer (flushed: the caller commits even when this raises) and too many in a
     row lock the account for a while, whatever password comes next."""
     config, now = current_app.config, now or utcnow()
-    officer = db.session.scalar(select(Officer).where(Officer.username == username))
+    # A name no officer can have (a control character) is not even looked up: the database may refuse it.
+    officer = db.session.scalar(select(Officer).where(Officer.username == username)) if is_printable(username) else None
     if officer is None:
         check_password_hash(_DUMMY_HASH, password)
         raise Unauthorized("用户名或密码错误。", code="bad_credentials")
