@@ -31,6 +31,7 @@ SYSTEM_EVENTS = {
     "escalate": _l("Whistle escalated"),
     "report_in": _l("Reported in"),
     "close_whistle": _l("Whistle closed"),
+    "transfer_failed": _l("Automatic transfer failed"),
 }
 
 
