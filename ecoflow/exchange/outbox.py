@@ -17,6 +17,7 @@ from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
+from ecoflow.rest import is_printable
 
 from . import envelope as envelopes
 from .models import ExchangeRejection, InboxMessage, OutboxMessage, ReceivedExposure
@@ -209,8 +210,11 @@ def deliver_outbox(now: datetime) -> int:
 
 def get_message(message_id: str, senders: Collection[str] | None = None) -> OutboxMessage:
     """The message by its id; one sent by a bureau outside `senders` (if given) is not found, so that
-    an operator of one bureau learns nothing of another's messages, not even that they exist."""
-    message = db.session.scalar(select(OutboxMessage).where(OutboxMessage.message_id == message_id[:36]))
+    an operator of one bureau learns nothing of another's messages, not even that they exist. An id
+    longer than the column or with a control character (PostgreSQL refuses NUL) names none."""
+    valid = len(message_id) <= 36 and is_printable(message_id)
+    query = select(OutboxMessage).where(OutboxMessage.message_id == message_id)
+    message = db.session.scalar(query) if valid else None
     if message is None or (senders is not None and message.sender not in senders):
         raise NotFound(f"没有编号为 {message_id} 的报文。", code="unknown_message")
     return message
