@@ -4,6 +4,7 @@ apply it once through the handler registered for its type, answer a redelivery a
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -58,19 +59,29 @@ def _check(envelope, now: datetime):
         raise Invalid("报文内容不符合其类型的格式。", {"problems": faults[:20]}, code="invalid_message")
 
 
+# What a refused envelope claims is anyone's junk: control characters (NUL, which PostgreSQL refuses)
+# and lone surrogates (which UTF-8 cannot hold) are replaced, so that it can be kept and answered.
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _cleaned(value: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", value)
+
+
 def _refuse(envelope, exc: ApiError, now: datetime, remote_addr: str | None):
     """The refusal goes on the record (in the unit of work; what the message changed is rolled back)."""
     fields = envelope if isinstance(envelope, dict) else {}
 
     def text(key, size):
         value = fields.get(key)
-        return str(value)[:size] if value is not None else None
+        return _cleaned(str(value)[:size]) if value is not None else None
 
-    db.session.add(ExchangeRejection(
+    record = ExchangeRejection(
         rejected_at=now, sender=text("from", 40), recipient=text("to", 40), message_id=text("id", 64),
         type=text("type", 40), error=exc.code, message=exc.message, remote_addr=(remote_addr or "")[:64] or None,
-    ))  # fmt: skip
-    log.warning("Exchange message refused (%s): %s from %s", exc.code, fields.get("id"), fields.get("from"))
+    )  # fmt: skip
+    db.session.add(record)
+    log.warning("Exchange message refused (%s): %s from %s", exc.code, record.message_id, record.sender)
 
 
 def _seen(envelope, digest: str, known: InboxMessage | None) -> dict | None:
@@ -127,7 +138,9 @@ def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
 
 
 def _refused(envelope, exc: ApiError) -> dict:
+    # The id as the sender will know it; junk there (a list, a lone surrogate) must not break the answer.
     message_id = envelope.get("id") if isinstance(envelope, dict) else None
+    message_id = _cleaned(message_id) if isinstance(message_id, str) else None
     return {"id": message_id, "status": "rejected", "error": exc.code, "message": exc.message, "details": exc.details}
 
 
