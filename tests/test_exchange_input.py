@@ -82,3 +82,54 @@ def test_junk_envelopes_are_refused_alone_and_the_valid_message_of_their_batch_i
                                  .order_by(ExchangeRejection.id)).all()  # fmt: skip
     assert [tuple(row) for row in refused] == [("a\ufffd", None, None), (None, "B\ufffdJ", "\ufffd")]
     assert response.json["results"][1]["id"] == "\ufffd"  # answered as kept
+
+
+# --- what a signed message carries ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [
+        pytest.param(lead(lat=float("nan")), id="lat NaN"),
+        pytest.param(lead(lng=float("inf")), id="lng Infinity"),
+        pytest.param(lead(lat=-float("inf")), id="lat -Infinity"),
+        pytest.param(lead(lng=1e308), id="lng 1e308"),
+        pytest.param(lead(lat=90.5), id="lat 90.5"),
+        pytest.param(lead(address="河北省廊坊市\x00三河市"), id="NUL in the address"),
+        pytest.param(lead(district="1310\x0782"), id="BEL in the district"),
+        pytest.param({**lead(), "summary": "异味\x00"}, id="NUL in the summary"),
+        pytest.param({**lead(), "origin_case_no": "BJ-\x00"}, id="NUL in the case number"),
+        pytest.param({**lead(), "categories": ["air\x1f"]}, id="control in a category"),
+        pytest.param({**lead(), "complainant": {"name": "张\x00三", "phone": "13812345678"}}, id="NUL in the name"),
+    ],
+)
+def test_a_signed_lead_intake_would_refuse_is_refused_and_registers_no_case(api, client, db, payload):
+    envelope = signed("lead.transfer", sender="BJ", recipient="HE", payload=payload)
+    assert_error(post(client, "/exchange/v1/message", envelope), 422, "invalid_message")
+    assert count(db, Complaint) == 0 and count(db, InboxMessage) == 0
+    assert db.session.scalar(select(ExchangeRejection.error)) == "invalid_message"
+
+
+def test_a_lead_with_coordinates_in_range_is_registered_with_them_as_valid_json(api, client, db):
+    envelope = signed("lead.transfer", sender="BJ", recipient="HE", payload=lead(lat=39.9, lng=-180))
+    response = post(client, "/exchange/v1/message", envelope)
+    assert response.status_code == 200, response.json
+    text = api.get(f"/api/v1/complaints/{response.json['answer']['case_no']}", "he-intake").get_data(as_text=True)
+    location = json.loads(text, parse_constant=lambda c: pytest.fail(f"not JSON: {c}"))["location"]
+    assert (location["lat"], location["lng"]) == (39.9, -180)
+
+
+@pytest.mark.parametrize(
+    ("changes", "code"),
+    [
+        ({"payload": {"origin_case_no": "BJ-\x00", "case_no": "HE-1", "stage": "signed"}}, "invalid_message"),
+        ({"case": "HE-\x00"}, "invalid_envelope"),
+    ],
+    ids=["NUL in the origin case", "NUL in the envelope's case"],
+)
+def test_a_signed_answer_with_a_control_character_is_refused_not_retried_until_dead(api, client, db, changes, code):
+    envelope = signed(**{k: v for k, v in changes.items() if k != "payload"}, payload=changes.get("payload"))
+    assert_error(post(client, "/exchange/v1/message", envelope), 422, code)
+    results = post(client, "/exchange/v1/messages", {"messages": [envelope]}).json["results"]
+    assert [(r["status"], r["error"]) for r in results] == [("rejected", code)]
+    assert count(db, InboxMessage) == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from datetime import datetime
 from functools import cache
@@ -14,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from referencing import Registry, Resource
 
 from ecoflow.audit import canonical
+from ecoflow.rest import is_printable
 
 VERSION = 1
 SCHEMAS = Path(__file__).parent / "schemas"
@@ -37,10 +39,37 @@ def _validators() -> dict[str, Draft202012Validator]:
     }
 
 
+def _unstorable(document) -> list[str]:
+    """Text with control characters or lone surrogates, which PostgreSQL refuses and UTF-8 cannot hold,
+    and numbers that are not finite (NaN and Infinity, which Python's JSON reads, pass any minimum and
+    maximum): no JSON Schema keyword refuses either everywhere. Walked without recursion, as deep as
+    the JSON parser went."""
+    faults, stack = [], [((), document)]
+    while stack:
+        path, value = stack.pop()
+        where = "/".join(map(str, path)) or "(root)"
+        if isinstance(value, str) and not is_printable(value):
+            faults.append(f"{where}: contains a control character or a lone surrogate")
+        elif isinstance(value, float) and not math.isfinite(value):
+            faults.append(f"{where}: {value} is not a finite number")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if not is_printable(key):
+                    faults.append(f"{where}: a property name contains a control character or a lone surrogate")
+                stack.append(((*path, key), item))
+        elif isinstance(value, list):
+            stack.extend(((*path, index), item) for index, item in enumerate(value))
+    return sorted(faults)
+
+
 def problems(kind: str, document) -> list[str]:
-    """What is wrong with `document` as a `kind` (a message type, or "envelope"); empty when valid."""
+    """What is wrong with `document` as a `kind` (a message type, or "envelope", whose payload is
+    checked as its type); empty when valid."""
     errors = _validators()[kind].iter_errors(document)
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    faults = [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors]
+    if kind == "envelope" and isinstance(document, dict):
+        document = {k: v for k, v in document.items() if k != "payload"}
+    return faults + _unstorable(document)
 
 
 def new_envelope(kind: str, sender: str, recipient: str, case_no: str | None, payload: dict, now: datetime) -> dict:
