@@ -643,7 +643,9 @@ def start_clock(complaint: Complaint, kind: str, period: Period, started_at: dat
 
 
 def _set_grade_clocks(step: Step):
-    """Start the grade's clocks from the time received; a new grade re-times the running ones."""
+    """Start the grade's clocks from the time received; a new grade re-times the running ones.
+    A clock an earlier grade cancelled starts again when a grade brings it back; one that ended
+    by its own event (met or late) does not."""
     complaint, norm = step.complaint, step.norm
     grade = norm.grades[complaint.grade]
     for kind, period in grade.clocks.items():
@@ -651,7 +653,7 @@ def _set_grade_clocks(step: Step):
             continue  # started by its own action
         clock = complaint.running_clock(kind)
         if clock is None:
-            if not any(c.kind == kind for c in complaint.clocks):
+            if not any(c.kind == kind and c.stopped_by != "grade" for c in complaint.clocks):
                 _start_clock(complaint, kind, period, complaint.received_at, norm)
         else:
             # Re-graded: the new period, and the new grade's ladder (urgent whistles at once).
