@@ -38,3 +38,40 @@ def test_regrading_back_does_not_restart_a_first_contact_clock_that_was_met(api)
         general = api.ok(case_no, "assign", "bj-dispatcher", grade="general", **ASSIGN)
 
     assert [c["status"] for c in general["clocks"] if c["kind"] == "first_contact"] == ["met"]
+
+
+def test_a_refused_first_extension_leaves_the_next_request_the_first(api):
+    with time_machine.travel(shanghai(2026, 11, 2, 9), tick=False):
+        case_no = api.to_handling()  # general: 7 natural days, due 9 Nov 09:00
+        api.ok(case_no, "request_extension", "bj-officer", days=3, reason="等待检测结果")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=False, note="理由不充分")
+
+        too_long = api.act(case_no, "request_extension", "bj-officer", days=30, reason="等待检测结果")
+        assert too_long.status_code == 422
+        assert "首次延期最多 7 天" in too_long.json["details"]["fields"]["days"][0]
+        requested = api.ok(case_no, "request_extension", "bj-officer", days=5, reason="等待检测结果")
+        approved = api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)  # no leader needed
+
+    assert due(requested) == shanghai(2026, 11, 9, 9)
+    assert due(approved) == shanghai(2026, 11, 14, 9)
+    request, decision = api.events(case_no)[-2:]
+    assert request["data"]["ordinal"] == 2 and request["data"]["nth"] == 1  # the case's 2nd request, its 1st extension
+    assert decision["data"]["nth"] == 1
+
+
+def test_the_first_extension_of_a_reopened_case_is_the_first_of_its_new_reply_clock(api):
+    with time_machine.travel(shanghai(2026, 11, 2, 9), tick=False):
+        case_no = api.to_handling()
+        api.ok(case_no, "request_extension", "bj-officer", days=2, reason="等待检测结果")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
+        api.ok(case_no, "reply", "bj-officer", result="已处理", text="已处理。")
+        api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+    reopened_at = shanghai(2026, 11, 20, 14)
+    with time_machine.travel(reopened_at, tick=False):
+        api.ok(case_no, "reopen", "bj-supervisor", reason="问题反弹")
+        assert api.act(case_no, "request_extension", "bj-officer", days=8, reason="复查").status_code == 422
+        api.ok(case_no, "request_extension", "bj-officer", days=3, reason="复查")
+        approved = api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
+
+    assert due(approved) == shanghai(2026, 11, 30, 14)  # 7 + 3 natural days from the reopening
+    assert due(approved, index=0) == shanghai(2026, 11, 11, 9)  # the first clock keeps its own extension

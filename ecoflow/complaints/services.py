@@ -808,20 +808,31 @@ def _pending_extension(complaint: Complaint) -> Extension | None:
     )
 
 
+def _extension_nth(clock: Clock) -> int:
+    """Which extension of its clock a request would be: one more than those approved on that clock.
+    It says what the request may add (the first at most the original period) and who approves it;
+    refused requests and those of earlier clocks (before a reopening) do not count."""
+    approved = select(func.count()).where(Extension.clock_id == clock.id, Extension.is_approved.is_(True))
+    return 1 + db.session.scalar(approved)
+
+
 @effect("request_extension")
 def _request_extension(step: Step):
+    """申请延期. On the record, `ordinal` numbers the case's requests (refused ones too), `nth`
+    says which extension of the clock it is."""
     clock = _extension_clock(step)
     if _pending_extension(step.complaint) is not None:
         raise Conflict("已有一项延期申请等待审批。", code="extension_pending")
     ordinal = 1 + db.session.scalar(select(func.count()).where(Extension.complaint_id == step.complaint.id))
+    nth = _extension_nth(clock)
     limit = _period(clock).whole_days
-    if ordinal == 1 and step.data["days"] > limit:
+    if nth == 1 and step.data["days"] > limit:
         raise _field_error("days", f"首次延期最多 {limit} 天（不超过原办理期限）。")
     db.session.add(Extension(
         complaint_id=step.complaint.id, clock_id=clock.id, ordinal=ordinal, days=step.data["days"],
         reason=step.data["reason"], requested_by_id=step.actor.id, requested_at=step.now,
     ))  # fmt: skip
-    step.record["ordinal"] = ordinal
+    step.record.update(ordinal=ordinal, nth=nth)
 
 
 @effect("approve_extension")
@@ -829,20 +840,19 @@ def _approve_extension(step: Step):
     extension = _pending_extension(step.complaint)
     if extension is None:
         raise Conflict("没有等待审批的延期申请。", code="no_pending_extension")
+    clock = db.session.get(Clock, extension.clock_id)
+    nth = _extension_nth(clock)
     approvers = step.norm.extension["approvers"]
-    needed = approvers[min(extension.ordinal, len(approvers)) - 1]
+    needed = approvers[min(nth, len(approvers)) - 1]
     if needed not in roles_on(step.actor, step.complaint):
         label = step.norm.catalog["roles"][needed]
-        raise Forbidden(
-            f"第{extension.ordinal}次延期须由{label}审批。", {"required_roles": [needed]}, code="role_not_allowed"
-        )
+        raise Forbidden(f"第{nth}次延期须由{label}审批。", {"required_roles": [needed]}, code="role_not_allowed")
     extension.is_approved = step.data["approved"]
     extension.decided_by_id, extension.decided_at = step.actor.id, step.now
     extension.note = step.data.get("note")
-    step.record.update(approved=extension.is_approved, ordinal=extension.ordinal, days=extension.days)
+    step.record.update(approved=extension.is_approved, ordinal=extension.ordinal, nth=nth, days=extension.days)
     if extension.is_approved:
         db.session.flush()
-        clock = db.session.get(Clock, extension.clock_id)
         _retime(step.norm, clock, step.complaint.grade)
         step.record["due_at"] = clock.due_at.isoformat()
 
