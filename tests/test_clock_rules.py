@@ -4,6 +4,10 @@ working-day clocks. Tests travel in time; due times are read in Asia/Shanghai.""
 from datetime import timedelta
 
 import time_machine
+from sqlalchemy import select
+
+from ecoflow.complaints.services import pending_extensions
+from ecoflow.officers.models import Officer
 
 from .conftest import shanghai
 from .test_clocks import due, status
@@ -75,3 +79,40 @@ def test_the_first_extension_of_a_reopened_case_is_the_first_of_its_new_reply_cl
 
     assert due(approved) == shanghai(2026, 11, 30, 14)  # 7 + 3 natural days from the reopening
     assert due(approved, index=0) == shanghai(2026, 11, 11, 9)  # the first clock keeps its own extension
+
+
+def reopened_with_a_lapsed_request(api):
+    """A general case (reply due 9 Nov 09:00) replied a day late with an extension still pending,
+    then followed up unresolved: a new reply clock from 10 Nov 09:00."""
+    with time_machine.travel(shanghai(2026, 11, 2, 9), tick=False):
+        case_no = api.to_handling()
+        api.ok(case_no, "request_extension", "bj-officer", days=5, reason="等待检测结果")
+    with time_machine.travel(shanghai(2026, 11, 10, 9), tick=False):
+        assert status(api.ok(case_no, "reply", "bj-officer", result="已处理", text="已处理。")) == "late"
+        api.ok(case_no, "follow_up", "bj-intake", resolved=False, satisfaction="unsatisfied")
+    return case_no
+
+
+def test_an_extension_pending_at_reply_lapses_and_never_re_times_the_stopped_clock(api, db):
+    case_no = reopened_with_a_lapsed_request(api)
+    with time_machine.travel(shanghai(2026, 11, 10, 10), tick=False):
+        refused = api.act(case_no, "approve_extension", "bj-supervisor", approved=True)
+        replies = api.get("/api/v1/assessment", "bj-leader", query_string={"month": "2026-11"}).json["total"]["reply"]
+    assert refused.status_code == 409
+    assert refused.json["error"] == "extension_lapsed"
+    assert "2026-11-10 09:00 停止" in refused.json["message"]
+    old = api.complaint(case_no)
+    assert status(old, index=0) == "late" and due(old, index=0) == shanghai(2026, 11, 9, 9)
+    supervisor = db.session.scalar(select(Officer).where(Officer.username == "bj-supervisor"))
+    assert pending_extensions(supervisor) == []  # no longer offered on the supervision board
+    assert (replies["numerator"], replies["denominator"]) == (0, 1)  # the late reply stays late
+
+
+def test_a_lapsed_request_does_not_block_one_for_the_new_reply_clock(api):
+    case_no = reopened_with_a_lapsed_request(api)
+    with time_machine.travel(shanghai(2026, 11, 10, 10), tick=False):
+        api.ok(case_no, "request_extension", "bj-officer", days=2, reason="复查")
+        approved = api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
+
+    assert due(approved) == shanghai(2026, 11, 19, 9)  # 7 + 2 natural days from 10 Nov 09:00
+    assert status(approved, index=0) == "late" and due(approved, index=0) == shanghai(2026, 11, 9, 9)

@@ -256,7 +256,8 @@ def pending_extensions(officer: Officer) -> list[tuple[Extension, Complaint]]:
     query = (
         select(Extension, Complaint)
         .join(Complaint, Extension.complaint_id == Complaint.id)
-        .where(Complaint.bureau_code.in_(officer.bureau_codes), Extension.is_approved.is_(None))
+        .join(Clock, Clock.id == Extension.clock_id)
+        .where(Complaint.bureau_code.in_(officer.bureau_codes), *_PENDING)
         .order_by(Extension.requested_at)
     )
     return db.session.execute(query).all()
@@ -802,10 +803,37 @@ def _extension_clock(step: Step) -> Clock:
     return clock
 
 
+# A request is pending while undecided and its clock runs. One still undecided when its clock stops
+# (the reply was given, the case ended) has lapsed: it can no longer be decided, and it neither
+# blocks a request for the next clock nor ever re-times the stopped one.
+_PENDING = (Extension.is_approved.is_(None), Clock.stopped_at.is_(None))
+
+
 def _pending_extension(complaint: Complaint) -> Extension | None:
     return db.session.scalar(
-        select(Extension).where(Extension.complaint_id == complaint.id, Extension.is_approved.is_(None))
+        select(Extension)
+        .join(Clock, Clock.id == Extension.clock_id)
+        .where(Extension.complaint_id == complaint.id, *_PENDING)
     )
+
+
+def _refuse_lapsed(complaint: Complaint):
+    """No request is pending: say so, and why, when the last one lapsed with its clock."""
+    last, clock = db.session.execute(
+        select(Extension, Clock)
+        .join(Clock, Clock.id == Extension.clock_id)
+        .where(Extension.complaint_id == complaint.id)
+        .order_by(Extension.ordinal.desc())
+        .limit(1)
+    ).first() or (None, None)
+    if last is not None and last.is_approved is None:
+        stopped = clock.stopped_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+        raise Conflict(
+            f"延期申请未及审批，其答复期限已于 {stopped} 停止，申请已失效；如需延期，请对当前答复期限重新申请。",
+            {"ordinal": last.ordinal, "stopped_at": clock.stopped_at.isoformat()},
+            code="extension_lapsed",
+        )
+    raise Conflict("没有等待审批的延期申请。", code="no_pending_extension")
 
 
 def _extension_nth(clock: Clock) -> int:
@@ -839,7 +867,7 @@ def _request_extension(step: Step):
 def _approve_extension(step: Step):
     extension = _pending_extension(step.complaint)
     if extension is None:
-        raise Conflict("没有等待审批的延期申请。", code="no_pending_extension")
+        _refuse_lapsed(step.complaint)
     clock = db.session.get(Clock, extension.clock_id)
     nth = _extension_nth(clock)
     approvers = step.norm.extension["approvers"]
