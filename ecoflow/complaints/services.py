@@ -594,9 +594,27 @@ def _period(clock: Clock) -> Period:
     return Period(clock.period_amount, clock.period_unit)
 
 
+def _after_pauses(norm: Norm, clock: Clock, moment: datetime) -> datetime:
+    """`moment` moved on by the time the clock's pauses took out of it, counted as the clock counts:
+    on a working-day clock the working time the pauses covered, added in working time (a pause from
+    Friday 09:00 to Monday 09:00 gives back one working day, one over a weekend nothing); on any
+    other clock the paused time itself. `paused_seconds` (and each pause's `counted_seconds`) is
+    calendar time, what the pause cap limits; a working-day clock reads its pauses for the rest."""
+    if not clock.paused_seconds:
+        return moment
+    if not _period(clock).is_working_days:
+        return moment + timedelta(seconds=clock.paused_seconds)
+    pauses = db.session.execute(
+        select(Pause.paused_at, Pause.counted_seconds).where(Pause.clock_id == clock.id, Pause.counted_seconds > 0)
+    )
+    calendar = norm.calendar
+    worked = sum(calendar.working_seconds(at, at + timedelta(seconds=counted)) for at, counted in pauses)
+    return calendar.add_working_seconds(moment, worked)
+
+
 def _compute_due(norm: Norm, clock: Clock) -> datetime:
     """Due time from the start, the period, the paused time and the approved extensions."""
-    due = norm.calendar.add(clock.started_at, _period(clock)) + timedelta(seconds=clock.paused_seconds)
+    due = _after_pauses(norm, clock, norm.calendar.add(clock.started_at, _period(clock)))
     if clock.id is None:  # a clock being started has no extensions yet
         return due
     extensions = db.session.scalars(
@@ -610,8 +628,9 @@ def _compute_due(norm: Norm, clock: Clock) -> datetime:
 
 
 def running_since(clock: Clock) -> datetime:
-    """The clock's start moved on by its paused time: the ladder measures only running time."""
-    return clock.started_at + timedelta(seconds=clock.paused_seconds)
+    """The clock's start moved on by its paused time, as its due time is: the ladder measures only
+    running time."""
+    return _after_pauses(get_norm(), clock, clock.started_at)
 
 
 def _retime(norm: Norm, clock: Clock, grade: str | None):
@@ -706,14 +725,15 @@ def _pause_allowance(norm: Norm, clock: Clock) -> timedelta:
 
 
 def _end_pause(clock: Clock, actor: Officer | None, now: datetime, norm: Norm) -> int:
-    """Ends the clock's pause; the paused time counts up to the cap. Returns the seconds counted."""
+    """Ends the clock's pause; the paused time counts up to the cap. Returns the seconds counted
+    (calendar time; on a working-day clock the due time moves by the working time in them)."""
     pause = db.session.scalar(select(Pause).where(Pause.clock_id == clock.id, Pause.resumed_at.is_(None)))
     allowance = int(_pause_allowance(norm, clock).total_seconds())
     counted = max(0, min(int((now - clock.paused_at).total_seconds()), allowance))
     clock.paused_seconds += counted
     clock.paused_at = None
-    _retime(norm, clock, clock.complaint.grade)
     pause.resumed_at, pause.resumed_by_id, pause.counted_seconds = now, actor.id if actor else None, counted
+    _retime(norm, clock, clock.complaint.grade)  # reads this pause too, on a working-day clock
     return counted
 
 

@@ -92,8 +92,42 @@ class WorkCalendar:
             day = self._next_workday(day)
         return datetime.combine(day, clock_time.replace(tzinfo=None), tzinfo=SHANGHAI)
 
+    def working_seconds(self, start: datetime, end: datetime) -> int:
+        """How much working time lies between two moments: the part of [start, end) on working
+        days, each working day counted whole, midnight to midnight in Asia/Shanghai (as
+        add_working_days counts them: one working day is 86400 seconds of working time)."""
+        local, end = start.astimezone(SHANGHAI), end.astimezone(SHANGHAI)
+        seconds = timedelta(0)
+        while local < end:
+            midnight = _midnight(local.date() + timedelta(days=1))
+            if self.is_workday(local.date()):
+                seconds += min(end, midnight) - local
+            local = midnight
+        return int(seconds.total_seconds())
+
+    def add_working_seconds(self, start: datetime, seconds: int) -> datetime:
+        """The moment `seconds` of working time after `start` (time on rest days does not count).
+        Working time that runs out at the end of a working day followed by rest days lands at the
+        start of the next working day, as add_working_days does."""
+        if seconds <= 0:
+            return start
+        local, remaining = start.astimezone(SHANGHAI), timedelta(seconds=seconds)
+        while True:
+            if not self.is_workday(local.date()):
+                local = _midnight(self._next_workday(local.date()))
+                continue
+            midnight = _midnight(local.date() + timedelta(days=1))
+            if remaining < midnight - local:
+                return (local + remaining).astimezone(start.tzinfo)
+            remaining -= midnight - local
+            local = midnight
+
     def _next_workday(self, day: date) -> date:
         day += timedelta(days=1)
         while not self.is_workday(day):
             day += timedelta(days=1)
         return day
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time(0), tzinfo=SHANGHAI)
