@@ -10,6 +10,7 @@ from .config import load_config
 from .extensions import db, limiter, migrate
 from .rest import RowId
 from .scheduling import init_scheduler
+from .timeutil import SHANGHAI, utcnow
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -45,6 +46,13 @@ def register_norm(app: Flask):
     from .norm import load_norm
 
     norm = load_norm(app.config["WORKFLOWS_DIR"])
+    for year in norm.calendar.unknown_years(utcnow().astimezone(SHANGHAI).date()):
+        app.logger.warning(
+            "The official holidays of %s are not known yet: deadlines running into %s count weekends only. "
+            "Add the announced holidays and make-up working days to workflows/calendar.yaml.",
+            year,
+            year,
+        )
     app.extensions["ecoflow.norm"] = norm
     app.extensions["ecoflow.machine"] = norm.build_machine(CONDITIONS)
     app.extensions["ecoflow.trust"] = Trust(app.config, list(norm.catalog["bureaus"]))

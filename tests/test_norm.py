@@ -147,3 +147,26 @@ def test_a_new_state_and_action_need_no_code(workflows, api_on):
     assert reviewing["state"] == "reviewing"
     assert api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"
     assert api.events(case_no)[-2]["data"] == {"note": "答复内容规范"}
+
+
+def _started_at(moment, workflows, database_uri, caplog) -> list[str]:
+    """The warnings an app started at `moment` on `workflows` logs."""
+    import time_machine
+
+    with time_machine.travel(moment, tick=False), caplog.at_level("WARNING", logger="ecoflow"):
+        app = create_app({"WORKFLOWS_DIR": str(workflows.directory), "SQLALCHEMY_DATABASE_URI": database_uri,
+                          "SECRET_KEY": "test-secret", "TESTING": True})  # fmt: skip
+    with app.app_context():
+        app.extensions["sqlalchemy"].engine.dispose()
+    return [r.getMessage() for r in caplog.records if "holidays" in r.getMessage()]
+
+
+def test_start_up_warns_while_the_coming_years_holidays_are_not_known(workflows, database_uri, caplog):
+    # The holiday library knows the years up to 2026; deadlines set in December run into 2027.
+    assert _started_at("2026-06-01T09:00:00+08:00", workflows, database_uri, caplog) == []
+    (warning,) = _started_at("2026-12-01T09:00:00+08:00", workflows, database_uri, caplog)
+    assert "2027" in warning and "workflows/calendar.yaml" in warning
+    caplog.clear()
+
+    workflows("calendar.yaml", lambda d: d.update(holidays=["2027-01-01"]))  # the operator adds them
+    assert _started_at("2026-12-01T09:00:00+08:00", workflows, database_uri, caplog) == []

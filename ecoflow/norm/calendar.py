@@ -52,6 +52,21 @@ class WorkCalendar:
         self.workdays = frozenset(workdays)
         self._fallback_years_logged: set[int] = set()
 
+    def knows(self, year: int) -> bool:
+        """Whether the official holidays of `year` are known: to the library, or listed in calendar.yaml."""
+        if any(day.year == year for day in self.holidays | self.workdays):
+            return True
+        try:
+            chinese_calendar.is_workday(date(year, 1, 1))
+        except NotImplementedError:
+            return False
+        return True
+
+    def unknown_years(self, today: date, ahead: timedelta = timedelta(days=60)) -> list[int]:
+        """This year and the one `ahead` reaches into, where their holidays are not known: deadlines
+        running into them count weekends only."""
+        return [year for year in sorted({today.year, (today + ahead).year}) if not self.knows(year)]
+
     def is_workday(self, day: date) -> bool:
         if day in self.workdays:
             return True
