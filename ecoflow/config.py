@@ -12,6 +12,8 @@ DEFAULTS = {
     # SQLite under instance/ unless DATABASE_URL names another database (PostgreSQL in production,
     # e.g. postgresql+psycopg://user@host:5432/ecoflow).
     "SQLALCHEMY_DATABASE_URI": None,
+    # A failed statement's error (and so the log) never shows the values it carried: a phone, an address.
+    "SQLALCHEMY_ENGINE_OPTIONS": {"hide_parameters": True},
     # Signs API tokens. Read from SECRET_KEY; without it, a random key is kept in instance/secret_key.
     "SECRET_KEY": None,
     # Where the norm and the schema migrations live.

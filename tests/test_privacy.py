@@ -1,7 +1,9 @@
 """Personal data in free text: descriptions, notes, whistle and extension reasons, the public's
 Open311 view; and searches that must not reveal what is masked."""
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from ecoflow.complaints import privacy
 from ecoflow.officers.models import Officer, RoleGrant
@@ -107,3 +109,10 @@ def test_an_open311_requesters_contact_is_masked_on_the_timeline(api, client, ch
     masked = api.events(case_no, as_="bj-supervisor")[0]["data"]
     assert (masked["email"], masked["device_id"], masked["account_id"]) == ("****", "****", "****")
     assert api.events(case_no, as_="bj-intake")[0]["data"]["email"] == "zhangsan@example.com"
+
+
+def test_a_failed_statement_never_shows_its_values_in_the_error_or_the_log(db):
+    with pytest.raises(DBAPIError) as failed:
+        db.session.execute(text("SELECT :phone FROM no_such_table"), {"phone": PHONE})
+    db.session.rollback()
+    assert PHONE not in str(failed.value)
