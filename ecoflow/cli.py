@@ -79,6 +79,21 @@ def sweep_command(at):
     click.echo(f"{len(fired)} rung(s) fired at {now.isoformat()}.")
 
 
+@ecoflow_cli.command("retime-clocks")
+def retime_clocks_command():
+    """Time every running working-day clock again by the calendar as it is now: run it after adding
+    newly announced holidays to workflows/calendar.yaml and restarting."""
+    from .complaints.services import retime_working_day_clocks
+    from .timeutil import SHANGHAI, utcnow
+
+    moved = retime_working_day_clocks(utcnow())
+    db.session.commit()
+    for case_no, kind, before, after in moved:
+        before, after = (f"{t.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" for t in (before, after))
+        click.echo(f"{case_no} {kind}: {before} → {after}")
+    click.echo(f"{len(moved)} deadline(s) moved.")
+
+
 @ecoflow_cli.command("scheduler")
 def scheduler_command():
     """Run the scheduled jobs (the sweep every minute, notices) in this process, in the foreground."""

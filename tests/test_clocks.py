@@ -273,3 +273,22 @@ def test_assignment_starts_the_sign_clock_and_re_assignment_restarts_it(api):
     with time_machine.travel(shanghai(2026, 11, 3, 10, 30), tick=False):
         signed = api.ok(case_no, "sign", "bj-officer2")
     assert status(signed, "sign") == "met"
+
+
+def test_retime_clocks_moves_running_working_day_deadlines_past_newly_announced_holidays(api, app, runner, monkeypatch):
+    key = graded(api, "key", shanghai(2026, 12, 24, 10))["case_no"]
+    general = graded(api, "general", shanghai(2026, 12, 24, 10))["case_no"]
+    assert due(api.complaint(key)) == shanghai(2027, 1, 14, 10)  # 2027 not known yet: weekends only
+    # The operator lists 2027's New Year's Day in workflows/calendar.yaml and restarts.
+    monkeypatch.setattr(app.extensions["ecoflow.norm"].calendar, "holidays", frozenset({date(2027, 1, 1)}))
+
+    with time_machine.travel(shanghai(2026, 12, 28, 9), tick=False):
+        result = runner.invoke(args=["ecoflow", "retime-clocks"])
+
+    assert f"{key} reply: 2027-01-14 10:00 → 2027-01-15 10:00" in result.output
+    assert "1 deadline(s) moved." in result.output  # the general case counts natural days
+    assert due(api.complaint(key)) == shanghai(2027, 1, 15, 10)
+    assert due(api.complaint(general)) == shanghai(2026, 12, 31, 10)
+    assert api.events(key)[-1]["action"] == "retime"
+    assert runner.invoke(args=["ecoflow", "audit", "verify"]).exit_code == 0
+    assert "0 deadline(s) moved." in runner.invoke(args=["ecoflow", "retime-clocks"]).output

@@ -648,6 +648,33 @@ def _retime(norm: Norm, clock: Clock, grade: str | None):
         )
 
 
+def retime_working_day_clocks(now: datetime, batch: int = 500) -> list[tuple[str, str, datetime, datetime]]:
+    """After the calendar changed (newly announced holidays in workflows/calendar.yaml): every running
+    working-day clock timed again, each deadline that moves on its case's record. Returns (case number,
+    clock, old due time, new due time) of those that moved. Flushes; the caller commits."""
+    norm, moved, last_id = get_norm(), [], 0
+    while True:
+        clocks = db.session.scalars(
+            select(Clock)
+            .options(joinedload(Clock.complaint))
+            .where(Clock.id > last_id, Clock.stopped_at.is_(None), Clock.period_unit == "working_days")
+            .order_by(Clock.id)
+            .limit(batch)
+        ).all()
+        if not clocks:
+            return moved
+        for clock in clocks:
+            before, complaint = clock.due_at, clock.complaint
+            _retime(norm, clock, complaint.grade)
+            if clock.due_at != before:
+                complaint.updated_at = now
+                record = {"clock": clock.kind, "from": before.isoformat(), "due_at": clock.due_at.isoformat()}
+                record_event(complaint, None, "retime", complaint.state, record, now)
+                moved.append((complaint.case_no, clock.kind, before, clock.due_at))
+        db.session.flush()
+        last_id = clocks[-1].id
+
+
 def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime, norm: Norm) -> Clock:
     clock = Clock(
         kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at, paused_seconds=0

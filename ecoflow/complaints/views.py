@@ -32,6 +32,7 @@ SYSTEM_EVENTS = {
     "report_in": _l("Reported in"),
     "close_whistle": _l("Whistle closed"),
     "transfer_failed": _l("Automatic transfer failed"),
+    "retime": _l("Deadline recomputed by the calendar"),
 }
 
 
