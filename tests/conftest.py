@@ -43,6 +43,32 @@ def shanghai(*args) -> datetime:
     return datetime(*args, tzinfo=SHANGHAI)
 
 
+def meet_after_first_call(monkeypatch, owner, name: str, parties: int = 2):
+    """Patch owner.name so that each of `parties` threads, after its first call, waits for the others:
+    all then hold what that call locked, the interleaving that provokes a deadlock. Returns the original."""
+    real = getattr(owner, name)
+    barrier, local = threading.Barrier(parties, timeout=20), threading.local()
+
+    def call(*args, **kwargs):
+        result = real(*args, **kwargs)
+        if not getattr(local, "met", False):
+            local.met = True
+            barrier.wait()
+        return result
+
+    monkeypatch.setattr(owner, name, call)
+    return real
+
+
+def run_together(*calls):
+    """Run each call in a thread of its own, all at once, and wait for them (a minute at most)."""
+    threads = [threading.Thread(target=call) for call in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory):
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"

@@ -16,7 +16,7 @@ from ecoflow.notifications.models import Notification
 from ecoflow.officers.models import Officer
 from ecoflow.scheduling import hold_lease, make_scheduler, run_jobs
 
-from .conftest import shanghai
+from .conftest import meet_after_first_call, run_together, shanghai
 
 START = shanghai(2026, 11, 2, 9)  # a Monday
 
@@ -175,11 +175,7 @@ def test_two_sweeps_racing_fire_each_rung_once(app, api, db):
         except Exception as exc:  # surfaced below
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    run_together(run, run)
 
     assert errors == []
     total = [item for result in results for item in result]
@@ -391,18 +387,7 @@ def test_two_sweeps_at_once_that_deadlock_on_the_monthly_counts_fire_every_rung_
                                    location={"address": f"北京市通州区梨园镇某小区{i}号楼"}))  # fmt: skip
     db.session.rollback()
     monkeypatch.setattr(jobs, "BATCH", 2)
-    barrier = threading.Barrier(2, timeout=20)
-    real = jobs._fire_clock
-    local = threading.local()
-
-    def fire(clock, now):
-        result = real(clock, now)
-        if not getattr(local, "synced", False):
-            local.synced = True
-            barrier.wait()  # both sweepers hold the counts of their first case
-        return result
-
-    monkeypatch.setattr(jobs, "_fire_clock", fire)
+    real = meet_after_first_call(monkeypatch, jobs, "_fire_clock")  # both hold the counts of their first case
     errors = []
     late = START + timedelta(hours=31)
 
@@ -413,11 +398,7 @@ def test_two_sweeps_at_once_that_deadlock_on_the_monthly_counts_fire_every_rung_
         except Exception as exc:  # what escapes the sweep is the failure
             errors.append(exc)
 
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(run, run)
     assert errors == []
     monkeypatch.setattr(jobs, "_fire_clock", real)
     sweep(late)  # what a deadlock made one sweeper leave, the next sweep fires

@@ -437,28 +437,16 @@ def test_history_shows_earlier_complaints_of_the_complainant_and_the_place_in_ev
         None, "13812345678")  # fmt: skip
 
 
-def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, monkeypatch):
+def peer_answering(monkeypatch, bureau, result, public_key=None):
+    """A peer's instance over HTTP, answering each envelope it is sent with result(envelope); it stands
+    in the peers registry under `bureau` (with `public_key`, or the key the registry has). Shut it down."""
     import threading
     from http.server import BaseHTTPRequestHandler, HTTPServer
 
-    tianjin = Ed25519PrivateKey.generate()
-    questions = []
-
-    def item(bureau, case_no):
-        return {"bureau": bureau, "case_no": case_no, "received_at": utcnow().isoformat(), "state": "closed",
-                "matched_by": ["complainant"]}  # fmt: skip
-
-    class Tianjin(BaseHTTPRequestHandler):
-        """A Tianjin instance whose answer, well signed by Tianjin, also names a Hebei case."""
-
+    class Instance(BaseHTTPRequestHandler):
         def do_POST(self):
-            (question,) = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
-            questions.append(question["payload"])
-            items = [item("TJ", "TJ-20261101-0001"), item("HE", "HE-20261101-0009")]
-            with app.app_context():
-                answer = signed("history.answer", sender="TJ", recipient=question["from"], case=None, key=tianjin,
-                                payload={"query_id": question["id"], "items": items})  # fmt: skip
-            reply = json.dumps({"results": [{"status": "applied", "answer": answer}]}).encode()
+            envelopes = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+            reply = json.dumps({"results": [result(e) for e in envelopes]}).encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(reply)))
@@ -468,10 +456,32 @@ def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, 
         def log_message(self, *args):
             pass
 
-    server = HTTPServer(("127.0.0.1", 0), Tianjin)
+    server = HTTPServer(("127.0.0.1", 0), Instance)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    monkeypatch.setitem(get_trust().peers, "TJ", Peer("TJ", url, tianjin.public_key()))
+    peers = get_trust().peers
+    key = public_key or peers[bureau].public_key
+    monkeypatch.setitem(peers, bureau, Peer(bureau, f"http://127.0.0.1:{server.server_port}", key))
+    return server
+
+
+def test_a_peer_answering_history_cannot_speak_for_another_bureau(api, app, db, monkeypatch):
+    tianjin = Ed25519PrivateKey.generate()
+    questions = []
+
+    def item(bureau, case_no):
+        return {"bureau": bureau, "case_no": case_no, "received_at": utcnow().isoformat(), "state": "closed",
+                "matched_by": ["complainant"]}  # fmt: skip
+
+    def answer(question):
+        """Tianjin's answer, well signed by Tianjin, also names a Hebei case."""
+        questions.append(question["payload"])
+        items = [item("TJ", "TJ-20261101-0001"), item("HE", "HE-20261101-0009")]
+        with app.app_context():
+            answer = signed("history.answer", sender="TJ", recipient=question["from"], case=None, key=tianjin,
+                            payload={"query_id": question["id"], "items": items})  # fmt: skip
+        return {"status": "applied", "answer": answer}
+
+    server = peer_answering(monkeypatch, "TJ", answer, tianjin.public_key())
     try:
         current = api.register()["case_no"]
         response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")
@@ -634,32 +644,6 @@ def test_a_peer_answering_out_of_order_gets_no_message_marked_delivered_that_it_
     assert applied.state == "queued" and "the peer answered for" in applied.last_error
 
 
-def _hebei_answering(monkeypatch, result):
-    """Hebei's instance over HTTP, answering each envelope it is sent with result(envelope)."""
-    import threading
-    from http.server import BaseHTTPRequestHandler, HTTPServer
-
-    class Hebei(BaseHTTPRequestHandler):
-        def do_POST(self):
-            envelopes = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
-            reply = json.dumps({"results": [result(e) for e in envelopes]}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(reply)))
-            self.end_headers()
-            self.wfile.write(reply)
-
-        def log_message(self, *args):
-            pass
-
-    server = HTTPServer(("127.0.0.1", 0), Hebei)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    trust = get_trust()
-    monkeypatch.setitem(trust.peers, "HE", Peer("HE", f"http://127.0.0.1:{server.server_port}",
-                                                trust.peers["HE"].public_key))  # fmt: skip
-    return server
-
-
 def _publish(case_no, now):
     payload = {"case_no": case_no, "title": "典型案例", "summary": "已查处。", "closed_at": now.isoformat()}
     return enqueue("exposure.publish", "BJ", "HE", case_no, payload, now)
@@ -670,7 +654,7 @@ def test_a_result_that_names_no_message_counts_as_a_failed_attempt_and_the_rest_
     api, app, db, monkeypatch, garbage
 ):
     monkeypatch.setitem(app.config, "EXCHANGE_MAX_ATTEMPTS", 2)
-    server = _hebei_answering(monkeypatch, lambda envelope: garbage if envelope["case"] == "BJ-Y-2" else {
+    server = peer_answering(monkeypatch, "HE", lambda envelope: garbage if envelope["case"] == "BJ-Y-2" else {
         "id": envelope["id"], "status": "applied"})  # fmt: skip
     try:
         now = utcnow()
@@ -800,7 +784,7 @@ def test_a_whistle_id_beyond_what_the_database_holds_is_refused_not_a_server_err
 
 @pytest.mark.parametrize("garbage", [None, "applied"])
 def test_a_peer_answering_history_with_garbage_is_left_out_of_what_the_officer_sees(api, db, monkeypatch, garbage):
-    server = _hebei_answering(monkeypatch, lambda envelope: garbage)
+    server = peer_answering(monkeypatch, "HE", lambda envelope: garbage)
     try:
         current = api.register()["case_no"]
         response = api.get(f"/api/v1/complaints/{current}/history", "bj-officer")

@@ -12,6 +12,8 @@ from sqlalchemy import func, select
 from ecoflow.complaints.models import Complaint
 from ecoflow.timeutil import SHANGHAI, utcnow
 
+from .conftest import meet_after_first_call, run_together
+
 DISTRICTS = ["北京市通州区梨园镇", "北京市朝阳区望京街道", "北京市海淀区学院路", "北京市大兴区亦庄镇"]
 
 
@@ -190,8 +192,6 @@ def test_a_junk_order_is_rejected_with_its_reason_and_writes_nothing(client, cha
 def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_registered(
     app, db, staff, channel_key, monkeypatch
 ):
-    import threading
-
     from ecoflow.complaints import services
 
     if db.engine.dialect.name != "postgresql":
@@ -202,18 +202,7 @@ def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_
     # Each batch numbers its first order on one day and its second on the other, crosswise.
     batches = [[order(1, received_at=before), order(2, received_at=after)],
                [order(3, received_at=after), order(4, received_at=before)]]  # fmt: skip
-    barrier = threading.Barrier(2, timeout=20)
-    real = services._next_case_no
-    local = threading.local()
-
-    def numbered(bureau, received_at):
-        number = real(bureau, received_at)
-        if not getattr(local, "synced", False):
-            local.synced = True
-            barrier.wait()  # both batches hold their first day's counter
-        return number
-
-    monkeypatch.setattr(services, "_next_case_no", numbered)
+    meet_after_first_call(monkeypatch, services, "_next_case_no")  # both hold their first day's counter
     answers = [None, None]
 
     def send(i):
@@ -221,11 +210,7 @@ def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_
                                           headers={"Authorization": f"Bearer {keys[i]}"})  # fmt: skip
         answers[i] = response.status_code, response.get_json()
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(lambda: send(0), lambda: send(1))
     assert [status for status, _ in answers] == [200, 200]
     assert all(body["created"] == 2 for _, body in answers)
     numbers = db.session.scalars(select(Complaint.case_no).order_by(Complaint.case_no)).all()
