@@ -64,14 +64,15 @@ class Breakdown:
     def install(self):
         from sqlalchemy.orm import Session
 
-        from ecoflow.complaints import api, schemas, services
+        from ecoflow.casework import engine
+        from ecoflow.complaints import api, intake, queries, schemas
         from ecoflow.officers import auth
 
         self.wrap(auth, "officer_for_token", "auth: token + officer load")
         self.wrap(api, "load", "request validation (marshmallow load)")
-        self.wrap(services, "register_complaint", "services.register_complaint")
-        self.wrap(services, "get_complaint", "services.get_complaint")
-        self.wrap(services, "perform_action", "services.perform_action")
+        self.wrap(intake, "register_complaint", "intake.register_complaint")
+        self.wrap(queries, "get_complaint", "queries.get_complaint")
+        self.wrap(engine, "perform_action", "engine.perform_action")
         self.wrap(api, "_dump", "api._dump (personal-data log + schema dump)")
         self.wrap(schemas.complaint_schema, "dump", "complaint_schema.dump")
         self.wrap(Session, "flush", "Session.flush (any)")

@@ -34,7 +34,8 @@ def add_cases(app, count: int):
     """`count` complaints taken to handling by bj-officer, committed in batches."""
     from sqlalchemy import select
 
-    from ecoflow.complaints import services
+    from ecoflow.casework import engine
+    from ecoflow.complaints import intake
     from ecoflow.extensions import db
     from ecoflow.officers.models import Officer
     from ecoflow.timeutil import utcnow
@@ -45,7 +46,7 @@ def add_cases(app, count: int):
         start = utcnow() - timedelta(days=10)
         for n in range(count):
             at = start + timedelta(minutes=20 * n)
-            complaint, _ = services.register_complaint(people["bj-intake"], {
+            complaint, _ = intake.register_complaint(people["bj-intake"], {
                 "channel": "hotline_12345", "type": "complaint", "description": f"工厂排放废气，异味很重（第{n}号）。",
                 "complainant": {"name": "张三", "phone": f"138{n:08d}"},
                 "location": {"address": f"北京市通州区梨园镇某小区{n}号楼"}, "received_at": at,
@@ -56,7 +57,7 @@ def add_cases(app, count: int):
                                                   "categories": ["air"]}),
                      ("sign", "bj-officer", {})]  # fmt: skip
             for action, who, data in steps:
-                services.perform_action(people[who], complaint, action, {**data, "version": complaint.version}, at)
+                engine.perform_action(people[who], complaint, action, {**data, "version": complaint.version}, at)
             if n % 50 == 49:
                 db.session.commit()
         db.session.commit()

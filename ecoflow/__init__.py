@@ -40,10 +40,10 @@ def register_extensions(app: Flask):
 
 def register_norm(app: Flask):
     """Load workflows/ once; a broken file stops start-up here, naming the file and the fault."""
+    from .casework.engine import CONDITIONS, EFFECTS, check_effects
     from .complaints.schemas import action_schemas, complaint_create_schema
-    from .complaints.services import CONDITIONS
     from .exchange.trust import Trust
-    from .norm import load_norm
+    from .norm import current, load_norm
 
     norm = load_norm(app.config["WORKFLOWS_DIR"])
     for year in norm.calendar.unknown_years(utcnow().astimezone(SHANGHAI).date()):
@@ -53,8 +53,8 @@ def register_norm(app: Flask):
             year,
             year,
         )
-    app.extensions["ecoflow.norm"] = norm
-    app.extensions["ecoflow.machine"] = norm.build_machine(CONDITIONS)
+    check_effects(norm, EFFECTS)
+    current.install(app, norm, norm.build_machine(CONDITIONS))
     app.extensions["ecoflow.trust"] = Trust(app.config, list(norm.catalog["bureaus"]))
     app.extensions["ecoflow.schemas"] = {
         "create": complaint_create_schema(norm),

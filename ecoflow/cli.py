@@ -33,7 +33,7 @@ def audit_cli():
 @audit_cli.command("verify")
 def audit_verify():
     """Check every case's hash chain; name the cases whose records were changed or removed."""
-    from .complaints.services import verify_audit_trails
+    from .casework.trail import verify_audit_trails
 
     broken = verify_audit_trails()
     for case_no, problems in broken.items():
@@ -83,7 +83,7 @@ def sweep_command(at):
 def retime_clocks_command():
     """Time every running working-day clock again by the calendar as it is now: run it after adding
     newly announced holidays to workflows/calendar.yaml and restarting."""
-    from .complaints.services import retime_working_day_clocks
+    from .casework.clocks import retime_working_day_clocks
     from .timeutil import SHANGHAI, utcnow
 
     moved = retime_working_day_clocks(utcnow())

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
-from .complaints import services
+from .casework import engine
+from .complaints import intake
+from .exchange.trust import get_trust
 from .extensions import db
+from .norm.current import get_norm
 from .officers.models import Bureau, Officer, RoleGrant, Unit
 from .officers.services import hash_password
 from .timeutil import utcnow
@@ -86,8 +88,8 @@ def load_demo() -> bool:
     """Fill an empty database with the demo; False (and nothing done) if it holds data already."""
     if db.session.scalar(select(Bureau).limit(1)) is not None:
         return False
-    norm = current_app.extensions["ecoflow.norm"]
-    hosted = current_app.extensions["ecoflow.trust"].hosted  # one bureau's instance: only its people and cases
+    norm = get_norm()
+    hosted = get_trust().hosted  # one bureau's instance: only its people and cases
     now = utcnow()
     password_hash = hash_password(PASSWORD)
     for code, name in norm.catalog["bureaus"].items():
@@ -125,7 +127,7 @@ def _load_complaints(code, complaints, now):
     first_case = None
     for index, (channel, kind, text, address, name, phone, stage) in enumerate(complaints):
         received_at = now - timedelta(days=len(complaints) - index, hours=index % 5)
-        complaint, _ = services.register_complaint(people["intake"], {
+        complaint, _ = intake.register_complaint(people["intake"], {
             "channel": channel, "type": kind, "description": text, "bureau": code,
             "external_id": f"{code}-DEMO-{index + 1:03d}" if channel.startswith("hotline") else None,
             "complainant": {"name": name, "phone": phone, "callback_consent": index % 2 == 0},
@@ -136,7 +138,7 @@ def _load_complaints(code, complaints, now):
         for action in PATHS[stage]:
             data = _demo_fields(action, stage, complaint, first_case, people, code)
             actor = people[_actor_role(action)]
-            services.perform_action(actor, complaint, action, {**data, "version": complaint.version}, at)
+            engine.perform_action(actor, complaint, action, {**data, "version": complaint.version}, at)
             at += timedelta(hours=2)
 
 

@@ -52,7 +52,7 @@ def init_web(app: Flask, api_blueprints):
 
     @app.context_processor
     def page_globals():
-        from .complaints.services import get_norm
+        from .norm.current import get_norm
         from .notifications.services import unread_count
 
         if not current_user.is_authenticated:

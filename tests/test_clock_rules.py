@@ -6,7 +6,7 @@ from datetime import UTC, timedelta
 import time_machine
 from sqlalchemy import select
 
-from ecoflow.complaints.services import pending_extensions
+from ecoflow.complaints.queries import pending_extensions
 from ecoflow.escalation.jobs import sweep
 from ecoflow.norm import Period, WorkCalendar
 from ecoflow.officers.models import Officer

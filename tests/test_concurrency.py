@@ -140,7 +140,7 @@ def one_won(answers: list[Answer]) -> tuple[int, Answer, Answer]:
 
 
 def audit_trails_intact():
-    from ecoflow.complaints.services import verify_audit_trails
+    from ecoflow.casework.trail import verify_audit_trails
 
     return verify_audit_trails() == {}
 

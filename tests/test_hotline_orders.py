@@ -192,7 +192,7 @@ def test_a_junk_order_is_rejected_with_its_reason_and_writes_nothing(client, cha
 def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_registered(
     app, db, staff, channel_key, monkeypatch
 ):
-    from ecoflow.complaints import services
+    from ecoflow.complaints import intake
 
     if db.engine.dialect.name != "postgresql":
         pytest.skip("row locks and deadlocks: PostgreSQL only")
@@ -202,7 +202,7 @@ def test_two_batches_across_midnight_that_deadlock_on_the_day_counters_are_both_
     # Each batch numbers its first order on one day and its second on the other, crosswise.
     batches = [[order(1, received_at=before), order(2, received_at=after)],
                [order(3, received_at=after), order(4, received_at=before)]]  # fmt: skip
-    meet_after_first_call(monkeypatch, services, "_next_case_no")  # both hold their first day's counter
+    meet_after_first_call(monkeypatch, intake, "_next_case_no")  # both hold their first day's counter
     answers = [None, None]
 
     def send(i):

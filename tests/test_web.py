@@ -141,7 +141,7 @@ def test_action_forms_are_exactly_those_the_norm_allows_with_their_fields(web, a
     case_no = api.to_handling()
     page = web("bj-officer").get(f"/complaints/{case_no}").text
     with app.app_context():
-        from ecoflow.complaints.services import get_norm
+        from ecoflow.norm.current import get_norm
 
         norm = get_norm()
         allowed = api.complaint(case_no, as_="bj-officer")["allowed_actions"]

@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from ecoflow.complaints import privacy
-from ecoflow.complaints import services as complaints
+from ecoflow.complaints.intake import register_complaint
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.complaints.schemas import EPOCH, LATEST
 from ecoflow.errors import ApiError, NotFound
 from ecoflow.exposure.scrub import scrub
 from ecoflow.extensions import db
 from ecoflow.intake.models import ChannelClient
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Bureau
 from ecoflow.rest import is_printable
 from ecoflow.timeutil import SHANGHAI
@@ -39,7 +40,7 @@ class Open311Error(ApiError):
 
 
 def _services():
-    return complaints.get_norm().open311["services"]
+    return get_norm().open311["services"]
 
 
 def jurisdiction(jurisdiction_id: str | None, default: str | None = None) -> str:
@@ -62,7 +63,7 @@ def _is_key(value: str, limit: int = 40) -> bool:
 
 
 def _offered(bureau_code: str) -> list[str]:
-    return complaints.get_norm().open311["jurisdictions"].get(bureau_code, [])
+    return get_norm().open311["jurisdictions"].get(bureau_code, [])
 
 
 def list_services(bureau_code: str) -> list[dict]:
@@ -182,7 +183,7 @@ def submit_request(client: ChannelClient, form, now: datetime) -> Open311Request
     }
     if name or phone:
         data["complainant"] = {"name": name, "phone": phone}
-    complaint, _ = complaints.register_complaint(client.officer, data, now)
+    complaint, _ = register_complaint(client.officer, data, now)
     request = Open311Request(complaint=complaint, token=str(uuid.uuid4()), client_id=client.id,
                              service_code=service_code)  # fmt: skip
     db.session.add(request)
@@ -191,12 +192,12 @@ def submit_request(client: ChannelClient, form, now: datetime) -> Open311Request
 
 
 def _status(complaint: Complaint) -> str:
-    return "closed" if complaints.get_norm().states[complaint.state].get("final") else "open"
+    return "closed" if get_norm().states[complaint.state].get("final") else "open"
 
 
 def _public_request(request: Open311Request) -> dict:
     """A request as GeoReport shows it: no name, no phone, the address only to the district."""
-    complaint, norm = request.complaint, complaints.get_norm()
+    complaint, norm = request.complaint, get_norm()
     reply = complaint.running_clock("reply") or next((c for c in complaint.clocks if c.kind == "reply"), None)
     return {
         "service_request_id": complaint.case_no,
@@ -278,7 +279,7 @@ def list_requests(bureau_code: str, args, now: datetime) -> list[dict]:
         if statuses - {"open", "closed"}:
             raise Open311Error(400, "status must be open, closed or both")
         if len(statuses) == 1:
-            final = [name for name, state in complaints.get_norm().states.items() if state.get("final")]
+            final = [name for name, state in get_norm().states.items() if state.get("final")]
             is_closed = Complaint.state.in_(final)
             query = query.where(is_closed if "closed" in statuses else ~is_closed)
     requests = db.session.scalars(query.order_by(Complaint.received_at.desc()).limit(MAX_REQUESTS)).unique()
@@ -308,7 +309,7 @@ def lookup_case(case_no: str, phone_last4: str, now: datetime) -> dict:
     matches = hmac.compare_digest((phone[-4:] if len(phone) >= 4 else "----").encode(), phone_last4.encode())
     if complaint is None or not matches:
         raise NotFound(NOT_FOUND, code="not_found")
-    norm = complaints.get_norm()
+    norm = get_norm()
     reply_clock = next((c for c in complaint.clocks if c.kind == "reply"), None)
     reply = db.session.scalar(
         select(Event).where(Event.complaint_id == complaint.id, Event.action == "reply").order_by(Event.seq.desc())

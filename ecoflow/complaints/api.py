@@ -2,12 +2,14 @@
 
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
+from ecoflow.casework import access, engine, trail
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 
-from . import history, services
+from . import history, intake, queries
 from .schemas import (
     ComplaintContext,
     complaint_filter_schema,
@@ -23,7 +25,7 @@ bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
 def _dump(complaint, purpose: str):
     """The complaint as the caller may see it; an unmasked view is logged."""
     now = utcnow()
-    unmasked = services.reveal_personal_data(g.officer, complaint, purpose, now)
+    unmasked = access.reveal_personal_data(g.officer, complaint, purpose, now)
     with ComplaintContext({"viewer": g.officer, "unmasked": unmasked, "now": now}):
         return complaint_schema.dump(complaint)
 
@@ -32,7 +34,7 @@ def _dump(complaint, purpose: str):
 @login_required
 def create_complaint():
     data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
-    complaint, created = services.register_complaint(g.officer, data, utcnow())
+    complaint, created = intake.register_complaint(g.officer, data, utcnow())
     body = _dump(complaint, "register")
     db.session.commit()
     return body, (201 if created else 200), {"Location": url_for(".get_complaint", case_no=body["case_no"])}
@@ -43,7 +45,7 @@ def create_complaint():
 def list_complaints():
     filters = load(complaint_filter_schema, request.args)
     now = utcnow()
-    items, total = services.list_complaints(g.officer, filters, now)
+    items, total = queries.list_complaints(g.officer, filters, now)
     # Lists always mask personal data: opening one case is what shows (and logs) it.
     with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}):
         body = complaints_schema.dump(items)
@@ -53,7 +55,7 @@ def list_complaints():
 @bp.get("/complaints/<case_no>")
 @login_required
 def get_complaint(case_no):
-    body = _dump(services.get_complaint(g.officer, case_no), "view")
+    body = _dump(queries.get_complaint(g.officer, case_no), "view")
     db.session.commit()
     return body
 
@@ -61,10 +63,10 @@ def get_complaint(case_no):
 @bp.post("/complaints/<case_no>/actions/<action>")
 @login_required
 def take_action(case_no, action):
-    complaint = services.get_complaint(g.officer, case_no)
+    complaint = queries.get_complaint(g.officer, case_no)
     schema = current_app.extensions["ecoflow.schemas"]["actions"].get(action)
     data = load(schema, json_body()) if schema else {}
-    complaint = services.perform_action(g.officer, complaint, action, data, utcnow())
+    complaint = engine.perform_action(g.officer, complaint, action, data, utcnow())
     body = _dump(complaint, action)
     db.session.commit()
     return body
@@ -73,12 +75,12 @@ def take_action(case_no, action):
 @bp.get("/complaints/<case_no>/events")
 @login_required
 def list_events(case_no):
-    complaint = services.get_complaint(g.officer, case_no)
+    complaint = queries.get_complaint(g.officer, case_no)
     now = utcnow()
     # Notes may repeat the complainant's details: unmasked only for those who may see them, and logged.
-    unmasked = services.reveal_personal_data(g.officer, complaint, "timeline", now)
+    unmasked = access.reveal_personal_data(g.officer, complaint, "timeline", now)
     with ComplaintContext({"viewer": g.officer, "unmasked": unmasked, "now": now}):
-        body = events_schema.dump(services.list_events(complaint))
+        body = events_schema.dump(trail.list_events(complaint))
     db.session.commit()
     return jsonify(body)
 
@@ -86,8 +88,8 @@ def list_events(case_no):
 @bp.get("/complaints/<case_no>/duplicates")
 @login_required
 def list_duplicates(case_no):
-    complaint = services.get_complaint(g.officer, case_no)
-    return jsonify(duplicates_schema.dump(services.find_duplicates(g.officer, complaint, utcnow())))
+    complaint = queries.get_complaint(g.officer, case_no)
+    return jsonify(duplicates_schema.dump(intake.find_duplicates(g.officer, complaint, utcnow())))
 
 
 @bp.post("/complaints/duplicates")
@@ -95,18 +97,18 @@ def list_duplicates(case_no):
 def check_duplicates():
     """The duplicates of a complaint not registered yet: the intake form's fields."""
     data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
-    return jsonify(duplicates_schema.dump(services.find_duplicates(g.officer, data, utcnow())))
+    return jsonify(duplicates_schema.dump(intake.find_duplicates(g.officer, data, utcnow())))
 
 
 @bp.get("/complaints/<case_no>/history")
 @login_required
 def complaint_history(case_no):
     """信访大数据共享: earlier complaints by the same complainant or at the same place, every bureau."""
-    complaint = services.get_complaint(g.officer, case_no)
+    complaint = queries.get_complaint(g.officer, case_no)
     return {"items": history.complaint_history(g.officer, complaint)}
 
 
 @bp.get("/workflow")
 @login_required
 def get_workflow():
-    return dict(services.get_norm().raw)
+    return dict(get_norm().raw)

@@ -7,14 +7,15 @@ from datetime import datetime
 
 from sqlalchemy import or_, select
 
+from ecoflow.casework.access import check_can_view
 from ecoflow.exchange.query import ask_peers
 from ecoflow.extensions import db
 from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
+from .intake import complainant_key, place_key
 from .models import Complaint, Event
 from .privacy import redact
-from .services import check_can_view, complainant_key, place_key
 
 LIMIT = 50
 

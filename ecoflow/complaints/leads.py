@@ -7,22 +7,19 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ecoflow.errors import Conflict, Invalid, NotFound
+from ecoflow.casework.clocks import start_clock
+from ecoflow.casework.step import Step
+from ecoflow.casework.trail import record_event
+from ecoflow.errors import Invalid, NotFound
 from ecoflow.exchange.models import OutboxMessage
 from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer
 
-from .models import Complaint, Event
+from .intake import register_complaint
+from .models import LEAD_CHANNEL, Complaint, Event
 from .privacy import coarsen, mask_address, redact
-from .services import Step, effect, get_norm, perform_action, record_event, register_complaint, start_clock
-
-CHANNEL = "peer_transfer"
-
-
-def is_received_lead(complaint: Complaint) -> bool:
-    """A case this bureau made of a lead a peer sent it: it answers to that peer's case."""
-    return complaint.channel == CHANNEL and complaint.peer_bureau is not None
 
 
 def _tell_origin(complaint: Complaint, kind: str, payload: dict, now: datetime):
@@ -67,16 +64,9 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     return payload
 
 
-@effect("transfer")
-def _transfer(step: Step):
+def send_lead(step: Step):
+    """移送: the lead goes to the peer bureau; the case waits for its answer."""
     complaint, to = step.complaint, step.data["to_bureau"]
-    if is_received_lead(complaint):  # sending it on would cut the link its result goes back by
-        raise Conflict(
-            f"兄弟单位移送来的线索不能再移送。如污染源不在本辖区，请答复来源单位"
-            f"{step.norm.catalog['bureaus'].get(complaint.peer_bureau, complaint.peer_bureau)}"
-            f"（案件 {complaint.peer_case_no}）说明核查情况，由其另行移送；尚未受理的线索可用“退回线索”退回。",
-            code="use_return_lead",
-        )
     if to == complaint.bureau_code:
         raise Invalid("不能移送给本单位。", {"fields": {"to_bureau": ["不能移送给本单位。"]}})
     payload = lead_payload(complaint, step.data)
@@ -85,7 +75,7 @@ def _transfer(step: Step):
     step.record["contact_sent"] = "complainant" in payload
 
 
-def _origin_case(sender: str, recipient: str, payload: dict) -> Complaint:
+def origin_case(sender: str, recipient: str, payload: dict) -> Complaint:
     complaint = db.session.scalar(
         select(Complaint).where(Complaint.case_no == payload["origin_case_no"], Complaint.bureau_code == recipient)
     )
@@ -94,15 +84,17 @@ def _origin_case(sender: str, recipient: str, payload: dict) -> Complaint:
     return complaint
 
 
-def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, now: datetime) -> Complaint:
-    """The peer signed for, accepted, returned or reported on a lead this bureau transferred."""
-    complaint = _origin_case(sender, recipient, payload)
+def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, now: datetime) -> tuple[Complaint, dict]:
+    """The peer signed for, accepted, returned or reported on a lead this bureau transferred: on the
+    record. Returns the origin's case and, for a result or a return while the case waits for it, the
+    fields of the `lead_result` action the caller takes next (else None)."""
+    complaint = origin_case(sender, recipient, payload)
     complaint.peer_case_no = payload["case_no"]
     if kind == "lead.ack":
         complaint.updated_at = now
         data = {"peer": sender, "peer_case_no": payload["case_no"], "stage": payload["stage"], "by": "exchange"}
         record_event(complaint, None, f"lead_{payload['stage']}", complaint.state, data, now)
-        return complaint
+        return complaint, None
     if kind == "lead.return":
         data = {"outcome": "returned", "reason": payload["reason"]}
     else:
@@ -112,8 +104,8 @@ def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, no
         # A later result (the peer reopened and answered again): on the record, the case stays where it is.
         complaint.updated_at = now
         record_event(complaint, None, "lead_update", complaint.state, {**data, "by": "exchange"}, now)
-        return complaint
-    return perform_action(None, complaint, "lead_result", data, now)
+        return complaint, None
+    return complaint, data
 
 
 # --- the receiver -----------------------------------------------------------------------------
@@ -125,7 +117,7 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
     norm = get_norm()
     location = payload["location"]
     data = {
-        "bureau": recipient, "channel": CHANNEL, "external_id": message_id,
+        "bureau": recipient, "channel": LEAD_CHANNEL, "external_id": message_id,
         "type": payload.get("type") if payload.get("type") in norm.catalog["types"] else "complaint",
         "description": payload["summary"],
         "location": {"address": location["address"], "district": location.get("district"),
@@ -143,47 +135,28 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
     return complaint
 
 
-def _lead_only(step: Step):
-    if not is_received_lead(step.complaint):
-        raise Conflict("只有兄弟单位移送来的线索可以这样处理。", code="not_a_lead")
+# The receiver's effects: what the origin is told (access.py refuses what a lead may not do).
 
 
-@effect("sign_lead")
-def _sign_lead(step: Step):
-    _lead_only(step)
-    if step.complaint.running_clock("lead_sign") is None:
-        raise Conflict("该线索已签收。", code="already_signed")
+def tell_signed(step: Step):
+    """签收线索: the origin hears the lead was signed for."""
     _tell_origin(step.complaint, "lead.ack", {"stage": "signed"}, step.now)
 
 
-@effect("accept")
-def _accept_lead(step: Step):
-    if is_received_lead(step.complaint):
+def tell_accepted(step: Step):
+    """受理 of a received lead: the origin hears it was accepted as a case here."""
+    if step.complaint.is_received_lead:
         _tell_origin(step.complaint, "lead.ack", {"stage": "accepted"}, step.now)
 
 
-@effect("return_lead")
-def _return_lead(step: Step):
-    _lead_only(step)
+def tell_returned(step: Step):
+    """退回线索: the lead goes back to the origin, with the reason."""
     _tell_origin(step.complaint, "lead.return", {"reason": step.data["reason"]}, step.now)
 
 
-@effect("reject")
-def _reject_lead(step: Step):
-    if is_received_lead(step.complaint):
-        raise Conflict("兄弟单位移送的线索不能不予受理，请用“退回线索”并说明理由。", code="use_return_lead")
-
-
-@effect("merge")
-def _merge_lead(step: Step):
-    if is_received_lead(step.complaint):  # merged, it would never answer the origin
-        raise Conflict("兄弟单位移送的线索不能合并，请受理后办理并反馈结果，或在受理前用“退回线索”并说明理由。",
-                       code="use_return_lead")  # fmt: skip
-
-
-@effect("reply")
-def _report_result(step: Step):
-    if is_received_lead(step.complaint):
+def tell_result(step: Step):
+    """答复 of a received lead: the origin hears the result, to answer its complainant."""
+    if step.complaint.is_received_lead:
         _tell_origin(step.complaint, "lead.result", {"result": step.data["result"], "text": step.data["text"]},
                      step.now)  # fmt: skip
 
@@ -199,13 +172,15 @@ def list_transfers(officer: Officer) -> tuple[list[tuple[Complaint, str | None, 
     newest = (Complaint.received_at.desc(), Complaint.id.desc())
     sent = db.session.scalars(
         select(Complaint)
-        .where(Complaint.bureau_code.in_(bureaus), Complaint.peer_bureau.is_not(None), Complaint.channel != CHANNEL)
+        .where(
+            Complaint.bureau_code.in_(bureaus), Complaint.peer_bureau.is_not(None), Complaint.channel != LEAD_CHANNEL
+        )
         .order_by(*newest)
         .limit(200)
     ).all()
     received = db.session.scalars(
         select(Complaint)
-        .where(Complaint.bureau_code.in_(bureaus), Complaint.channel == CHANNEL)
+        .where(Complaint.bureau_code.in_(bureaus), Complaint.channel == LEAD_CHANNEL)
         .order_by(*newest)
         .limit(200)
     ).all()

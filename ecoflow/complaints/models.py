@@ -35,6 +35,10 @@ def _in(states) -> str:
     return "state IN (" + ", ".join(f"'{s}'" for s in states) + ")"
 
 
+# The channel of a case made of a lead from a peer bureau.
+LEAD_CHANNEL = "peer_transfer"
+
+
 class Complaint(db.Model):
     __tablename__ = "complaints"
     __table_args__ = (
@@ -116,6 +120,11 @@ class Complaint(db.Model):
 
     def running_clock(self, kind: str) -> Clock | None:
         return next((c for c in self.clocks if c.kind == kind and c.stopped_at is None), None)
+
+    @property
+    def is_received_lead(self) -> bool:
+        """A case this bureau made of a lead a peer sent it (线索移送): it answers to that peer's case."""
+        return self.channel == LEAD_CHANNEL and self.peer_bureau is not None
 
 
 class ComplaintCategory(db.Model):

@@ -8,10 +8,11 @@ from typing import TypedDict
 from marshmallow import RAISE, Schema, fields, validate
 from marshmallow.experimental.context import Context
 
+from ecoflow.casework import access, clocks
 from ecoflow.rest import PagedQuery, Text, Token
 from ecoflow.timeutil import SHANGHAI
 
-from . import privacy, services
+from . import privacy
 
 
 def Code(choices, **kwargs):
@@ -144,7 +145,7 @@ class ClockSchema(Schema):
     paused_at = fields.AwareDateTime()
     stopped_at = fields.AwareDateTime()
     rung = fields.String()
-    status = fields.Function(lambda clock: services.clock_status(clock, ComplaintContext.get()["now"]))
+    status = fields.Function(lambda clock: clocks.clock_status(clock, ComplaintContext.get()["now"]))
 
 
 class ComplaintSchema(Schema):
@@ -171,7 +172,7 @@ class ComplaintSchema(Schema):
     closed_at = fields.AwareDateTime()
     updated_at = fields.AwareDateTime()
     clocks = fields.List(fields.Nested(ClockSchema))
-    allowed_actions = fields.Function(lambda c: services.allowed_actions(ComplaintContext.get()["viewer"], c))
+    allowed_actions = fields.Function(lambda c: access.allowed_actions(ComplaintContext.get()["viewer"], c))
     version = fields.Integer()
 
     def get_description(self, complaint):

@@ -8,14 +8,17 @@ from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
+from ecoflow.casework import access, clocks, engine, trail
 from ecoflow.errors import Conflict, Invalid
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.services import list_units
 from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
 
-from . import history, leads, privacy, services
+from . import history, leads, privacy, queries
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
+from .intake import find_duplicates, register_complaint
 from .schemas import ComplaintContext, complaint_schema
 
 bp = Blueprint("complaints", __name__)
@@ -39,7 +42,7 @@ SYSTEM_EVENTS = {
 @bp.app_template_global()
 def event_label(name: str) -> str:
     """What the timeline calls an event: the action's, the rung's or the system's label."""
-    norm = services.get_norm()
+    norm = get_norm()
     if name in norm.actions:
         return norm.actions[name].label
     rung = next((r for r in norm.ladder.rungs if r.name == name), None)
@@ -49,7 +52,7 @@ def event_label(name: str) -> str:
 @bp.app_template_global()
 def field_text(action: str, name: str, value) -> tuple[str, str]:
     """A recorded field of an action, label and value, as an officer reads them."""
-    norm = services.get_norm()
+    norm = get_norm()
     spec = norm.actions[action].fields.get(name) if action in norm.actions else None
     kind = spec["type"] if spec else None
     # Codes the norm no longer knows (a grade since removed) are shown as they were recorded.
@@ -78,23 +81,23 @@ WORKBENCH_ROWS = 500
 
 @bp.get("/")
 def workbench():
-    norm = services.get_norm()
+    norm = get_norm()
     form = WorkbenchFilterForm(request.args)
     form.state.choices = options(((n, s["label"]) for n, s in norm.states.items()), _("All states"))
     now = utcnow()
     filters = form.data if form.validate() else {}
-    rows, counts = services.workbench(current_user, filters, now, limit=WORKBENCH_ROWS + 1)
+    rows, counts = queries.workbench(current_user, filters, now, limit=WORKBENCH_ROWS + 1)
     more, rows = len(rows) > WORKBENCH_ROWS, rows[:WORKBENCH_ROWS]
-    clocks = {c.id: services.nearest_clock(c) for c in rows}
+    nearest = {c.id: clocks.nearest_clock(c) for c in rows}
     return render_template(
-        "complaints/workbench.html", form=form, rows=rows, clocks=clocks, counts=counts, now=now,
-        status=services.clock_status, more=more,
+        "complaints/workbench.html", form=form, rows=rows, clocks=nearest, counts=counts, now=now,
+        status=clocks.clock_status, more=more,
     )  # fmt: skip
 
 
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def intake():
-    norm = services.get_norm()
+    norm = get_norm()
     form = IntakeForm().fill_choices(norm)
     duplicates = []
     if form.is_submitted():
@@ -106,11 +109,11 @@ def intake():
             attach_errors(form, exc.details.get("fields", {}), IntakeForm.API_FIELDS)
             valid = False
         if valid and not form.confirmed.data:
-            duplicates = services.find_duplicates(current_user, data, utcnow())
+            duplicates = find_duplicates(current_user, data, utcnow())
             form.confirmed.data = "1" if duplicates else ""
         if valid and not duplicates:
             try:
-                complaint, created = services.register_complaint(current_user, data, utcnow())
+                complaint, created = register_complaint(current_user, data, utcnow())
             except Invalid as exc:  # e.g. received in the future
                 db.session.rollback()
                 attach_errors(form, exc.details.get("fields", {}))
@@ -124,13 +127,13 @@ def intake():
 
 def _choices(complaint_bureaus, action_names) -> dict:
     """The unit and officer pickers, loaded only when one of the actions needs them."""
-    norm = services.get_norm()
+    norm = get_norm()
     kinds = {spec["type"] for name in action_names for spec in norm.actions[name].fields.values()}
     choices = {}
     if "unit" in kinds:
         choices["unit"] = [(u.code, u.name) for u in list_units(complaint_bureaus)]
     if "officer" in kinds:
-        officers = services.assignable_officers(complaint_bureaus)
+        officers = queries.assignable_officers(complaint_bureaus)
         # Grouped by unit, so the dispatcher picks an officer of the unit chosen.
         choices["officer"] = [
             SelectChoice(o.username, o.name, optgroup=o.unit.name if o.unit else _("Bureau")) for o in officers
@@ -140,8 +143,8 @@ def _choices(complaint_bureaus, action_names) -> dict:
 
 @bp.get("/dispatch")
 def dispatch():
-    norm = services.get_norm()
-    queue = services.dispatch_queue(current_user)
+    norm = get_norm()
+    queue = queries.dispatch_queue(current_user)
     choices = _choices({c.bureau_code for c in queue}, ["assign"])
     assign = norm.actions["assign"]
     forms = {
@@ -164,8 +167,8 @@ def transfers():
 def _render_case(complaint, failed=None, message=None, status=200):
     """The case page: every field (personal data as the API shows it), the clocks, the timeline,
     the history, and a form for each action the norm allows this officer now."""
-    norm, now = services.get_norm(), utcnow()
-    unmasked = services.reveal_personal_data(current_user, complaint, "web", now)
+    norm, now = get_norm(), utcnow()
+    unmasked = access.reveal_personal_data(current_user, complaint, "web", now)
     with ComplaintContext({"viewer": current_user, "unmasked": unmasked, "now": now}):
         shown = complaint_schema.dump(complaint)
     allowed = shown["allowed_actions"]
@@ -180,11 +183,11 @@ def _render_case(complaint, failed=None, message=None, status=200):
                 norm.actions[name], norm, choices, formdata=None, data={"version": complaint.version}
             )
     # Notes may repeat the complainant's details: masked as the API's timeline masks them.
-    events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in services.list_events(complaint)]
+    events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in trail.list_events(complaint)]
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
         events=events, history=history.complaint_history(current_user, complaint),
-        status=services.clock_status, now=now,
+        status=clocks.clock_status, now=now,
     )  # fmt: skip
     db.session.commit()  # the unmasked view is on the record
     return page, status
@@ -192,13 +195,13 @@ def _render_case(complaint, failed=None, message=None, status=200):
 
 @bp.get("/complaints/<case_no>")
 def detail(case_no):
-    return _render_case(services.get_complaint(current_user, case_no))
+    return _render_case(queries.get_complaint(current_user, case_no))
 
 
 @bp.post("/complaints/<case_no>/actions/<action>")
 def take_action(case_no, action):
-    norm = services.get_norm()
-    complaint = services.get_complaint(current_user, case_no)
+    norm = get_norm()
+    complaint = queries.get_complaint(current_user, case_no)
     if action not in norm.actions:
         abort(404)
     spec = norm.actions[action]
@@ -207,7 +210,7 @@ def take_action(case_no, action):
     if form.validate_on_submit():
         try:
             data = load(_schemas()["actions"][action], action_data(form, spec))
-            services.perform_action(current_user, complaint, action, data, utcnow())
+            engine.perform_action(current_user, complaint, action, data, utcnow())
             db.session.commit()
             flash(_("%(action)s: done.", action=spec.label), "info")
             target = url_for(".dispatch") if request.args.get("next") == "dispatch" else None
@@ -220,5 +223,5 @@ def take_action(case_no, action):
         except (Conflict, StaleDataError) as exc:
             db.session.rollback()
             message = exc.message if isinstance(exc, Conflict) else _("Someone else updated this case first.")
-        complaint = services.get_complaint(current_user, case_no)
+        complaint = queries.get_complaint(current_user, case_no)
     return _render_case(complaint, (action, form), message, 409 if message else 422)

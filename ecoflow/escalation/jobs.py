@@ -15,7 +15,8 @@ from ecoflow.errors import ApiError
 from ecoflow.extensions import db
 
 from .models import Whistle
-from .services import escalate_whistle, fire_due_rungs
+from .rungs import fire_due_rungs
+from .services import escalate_whistle
 
 log = logging.getLogger(__name__)
 

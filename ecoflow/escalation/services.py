@@ -1,5 +1,5 @@
-"""The ladder's rungs, 督办 and 吹哨报到. Sits above complaints: it calls complaint services and
-registers the effects of the `whistle` and `supervise` actions of workflows/lifecycle.yaml."""
+"""吹哨报到 and 督办: whistles, who a party of workflows/ladder.yaml is, the supervision board and the
+ledger, and the effects of the `whistle` and `supervise` actions of workflows/lifecycle.yaml."""
 
 from __future__ import annotations
 
@@ -11,27 +11,20 @@ from typing import NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
-from ecoflow.complaints.leads import is_received_lead
+from ecoflow.casework.access import check_can_view, role_set, roles_on
+from ecoflow.casework.step import Step
+from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.privacy import redact
-from ecoflow.complaints.services import (
-    check_can_view,
-    effect,
-    end_pause_at_cap,
-    get_norm,
-    perform_action,
-    record_event,
-    roles_on,
-    running_since,
-)
-from ecoflow.errors import ApiError, Conflict, Forbidden, NotFound
+from ecoflow.errors import Conflict, Forbidden, NotFound
 from ecoflow.exchange.outbox import enqueue
-from ecoflow.extensions import db, dialect_insert
+from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant, Unit
 from ecoflow.timeutil import SHANGHAI
 
-from .models import ClockRung, Supervision, Whistle, WhistleParty
+from .models import Supervision, Whistle, WhistleParty
 
 log = logging.getLogger(__name__)
 
@@ -102,84 +95,7 @@ def party_officer_ids_each(
     return result
 
 
-# --- the ladder -------------------------------------------------------------------------------
-
-
-def fire_due_rungs(clock: Clock, now: datetime) -> list[str]:
-    """Fire, in order, every rung of this clock that is due by `now`; returns their names."""
-    fired = []
-    if clock.paused_at is not None and clock.next_rung_at <= now:
-        end_pause_at_cap(clock, now)
-    while clock.next_rung_at is not None and clock.next_rung_at <= now:
-        rung = clock.next_rung
-        if _claim_rung(clock, rung, now):
-            _apply_rung(clock, rung, now)
-            fired.append(rung)
-        clock.rung = rung
-        complaint = clock.complaint
-        clock.next_rung, clock.next_rung_at = get_norm().ladder.next_rung(
-            rung, complaint.grade, running_since(clock), clock.due_at
-        )
-    return fired
-
-
-def _claim_rung(clock: Clock, rung: str, now: datetime) -> bool:
-    """Record that `rung` fired on `clock`; False when it had fired already (the unique key says)."""
-    claimed = db.session.execute(
-        dialect_insert(ClockRung)
-        .values(clock_id=clock.id, rung=rung, fired_at=now, due_at=clock.due_at)
-        .on_conflict_do_nothing(index_elements=["clock_id", "rung"])
-        .returning(ClockRung.id)
-    ).scalar()
-    return claimed is not None
-
-
-def _apply_rung(clock: Clock, name: str, now: datetime):
-    norm = get_norm()
-    rung = norm.ladder.rung(name)
-    complaint = clock.complaint
-    kind_label = norm.clocks[clock.kind].label
-    message = f"案件 {complaint.case_no}「{kind_label}」期限 {_local(clock.due_at)}：{rung.label}"
-    recipients = [o for party in rung.notify for o in party_officer_ids(party, complaint)]
-    notify(recipients, name, message, complaint.case_no, now)
-    data = {"clock": clock.kind, "due_at": clock.due_at.isoformat(), "by": "ladder"}
-    if rung.opens_supervision:
-        db.session.add(Supervision(complaint_id=complaint.id, clock_id=clock.id, opened_at=now, note=message))
-    if rung.summon:
-        whistle = blow_whistle(complaint, message, list(rung.summon), None, now, clock=clock)
-        data["whistle"] = whistle.id
-    complaint.updated_at = now
-    record_event(complaint, None, name, complaint.state, data, now)
-    if rung.transfers:
-        _transfer_if_elsewhere(complaint, norm, now)
-
-
-def _transfer_if_elsewhere(complaint: Complaint, norm, now: datetime):
-    """线索移送 by the ladder: a late case in handling whose place lies in another bureau's jurisdiction.
-    Not a lead a peer sent here: it is here by that peer's decision, and only an officer sends it back."""
-    if is_received_lead(complaint):
-        return
-    bureau = norm.bureau_of_place(complaint.district_code)
-    if complaint.state != "handling" or bureau in (None, complaint.bureau_code):
-        return
-    place = f"{norm.catalog['bureaus'][bureau]}辖区（区划代码 {complaint.district_code}）"
-    reason = f"案件超期，且诉求地点位于{place}，由系统移送。"
-    try:
-        with db.session.begin_nested():
-            perform_action(None, complaint, "transfer", {"to_bureau": bureau, "reason": reason}, now)
-    except ApiError as exc:
-        # The case is late all the same (the rung stands, once); the officer transfers it by hand
-        # when it can go, rather than the sweep trying it again and again.
-        log.warning("Ladder could not transfer %s to %s: %s", complaint.case_no, bureau, exc.message)
-        record_event(complaint, None, "transfer_failed", complaint.state,
-                     {"to_bureau": bureau, "reason": exc.message, "by": "ladder"}, now)  # fmt: skip
-        recipients = party_officer_ids("officer", complaint) + party_officer_ids("unit_supervisor", complaint)
-        notify(recipients, "transfer_failed",
-               f"案件 {complaint.case_no} 已超期，诉求地点位于{place}，系统未能自动移送：{exc.message}"
-               "请核实后人工移送或继续办理。", complaint.case_no, now)  # fmt: skip
-
-
-def _local(moment: datetime) -> str:
+def local_minute(moment: datetime) -> str:
     return moment.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
@@ -227,7 +143,7 @@ def _summon(whistle: Whistle, complaint: Complaint, name: str, now: datetime, re
     label = ladder.parties[name]["label"]
     # Notices reach people who see the complainant masked (and go out by SMS): so does the reason.
     reason = redact(whistle.reason, complaint)
-    message = f"吹哨：案件 {complaint.case_no} 请{label}于 {_local(report_by)} 前报到。事由：{reason}"
+    message = f"吹哨：案件 {complaint.case_no} 请{label}于 {local_minute(report_by)} 前报到。事由：{reason}"
     notify(party_officer_ids(name, complaint), "whistle", message, complaint.case_no, now)
 
 
@@ -346,7 +262,7 @@ def close_whistle(officer: Officer, whistle: Whistle, joint_action: str, now: da
     """The joint action is recorded and the whistle closes (supervisor, leader, or whoever blew it)."""
     if whistle.closed_at is not None:
         raise Conflict("该吹哨已关闭。", code="whistle_closed")
-    if not ({"supervisor", "leader"} & roles_on(officer, whistle.complaint)) and whistle.blown_by_id != officer.id:
+    if not (role_set("closes_whistles") & roles_on(officer, whistle.complaint)) and whistle.blown_by_id != officer.id:
         raise Forbidden("只有督办员、分管领导或吹哨人可以关闭吹哨。", code="role_not_allowed")
     whistle.closed_at, whistle.closed_by_id, whistle.joint_action = now, officer.id, joint_action
     whistle.escalate_at = None
@@ -374,15 +290,15 @@ def list_whistles(officer: Officer, filters: dict) -> list[Whistle]:
 # --- effects of the norm's actions ------------------------------------------------------------
 
 
-@effect("whistle")
-def _whistle_by_hand(step):
+def blow_whistle_by_hand(step: Step):
+    """吹哨 by an officer: the parties named, or those the ladder's whistle rung summons."""
     parties = step.data.get("parties") or list(step.norm.ladder.rung("whistle").summon)
     whistle = blow_whistle(step.complaint, step.data["reason"], parties, step.actor, step.now)
     step.record["whistle"] = whistle.id
 
 
-@effect("supervise")
-def _supervise(step):
+def open_supervision(step: Step):
+    """督办: on the supervision board, and the officer and the unit's supervisor told."""
     db.session.add(Supervision(
         complaint_id=step.complaint.id, opened_at=step.now, opened_by_id=step.actor.id, note=step.data["note"]
     ))  # fmt: skip

@@ -4,7 +4,8 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from ecoflow.complaints.services import clock_status, pending_extensions
+from ecoflow.casework.clocks import clock_status
+from ecoflow.complaints.queries import pending_extensions
 from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import insert, update
 
+from ecoflow.casework.engine import perform_action
 from ecoflow.complaints import history, leads
 from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
@@ -26,7 +27,11 @@ def _lead_transfer(envelope: dict, now: datetime) -> dict:
 @handles("lead.return")
 @handles("lead.result")
 def _lead_answer(envelope: dict, now: datetime) -> dict:
-    complaint = leads.record_peer_answer(envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now)
+    complaint, result = leads.record_peer_answer(
+        envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now
+    )
+    if result is not None:  # the case waited for it: back to handling
+        perform_action(None, complaint, "lead_result", result, now)
     return {"case_no": complaint.case_no, "state": complaint.state}
 
 

@@ -2,7 +2,7 @@
 
 from flask import Blueprint, g, request
 
-from ecoflow.complaints.services import get_complaint
+from ecoflow.complaints.queries import get_complaint
 from ecoflow.extensions import db
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load

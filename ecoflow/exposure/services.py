@@ -9,12 +9,14 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ecoflow.assessment.facts import district_name
+from ecoflow.casework.access import role_set, roles_on
+from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Complaint, Event
-from ecoflow.complaints.services import get_norm, record_event, roles_on
 from ecoflow.errors import Conflict, Forbidden, NotFound
 from ecoflow.exchange.outbox import enqueue, received_exposures
 from ecoflow.exchange.trust import get_trust
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer
 from ecoflow.timeutil import SHANGHAI
 
@@ -23,12 +25,11 @@ from .scrub import scrub
 
 log = logging.getLogger(__name__)
 
-PUBLISHER_ROLE = "supervisor"
-
 
 def _check_supervisor(actor: Officer, complaint: Complaint):
-    if PUBLISHER_ROLE not in roles_on(actor, complaint):
-        raise Forbidden("只有本单位督办员可以发布或撤下典型案例。", {"required_roles": [PUBLISHER_ROLE]},
+    publishers = role_set("publishes")
+    if not publishers & roles_on(actor, complaint):
+        raise Forbidden("只有本单位督办员可以发布或撤下典型案例。", {"required_roles": sorted(publishers)},
                         code="role_not_allowed")  # fmt: skip
 
 

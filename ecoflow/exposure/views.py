@@ -2,7 +2,7 @@
 
 from flask import Blueprint, render_template, request
 
-from ecoflow.complaints.services import get_norm
+from ecoflow.norm.current import get_norm
 from ecoflow.rest import load
 
 from . import services

@@ -11,9 +11,10 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from ecoflow.complaints import services as complaints
+from ecoflow.complaints.intake import register_complaint
 from ecoflow.errors import ApiError, Invalid, Unauthorized
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Bureau, Officer, RoleGrant
 from ecoflow.rest import load
 
@@ -85,7 +86,7 @@ def receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[d
 
 
 def _receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[dict]:
-    schema = order_schema(complaints.get_norm())
+    schema = order_schema(get_norm())
     answers = []
     for raw in orders:
         order_no = raw.get("order_no") if isinstance(raw, dict) else None
@@ -93,7 +94,7 @@ def _receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[
         try:
             data = to_complaint(load(schema, raw), client.channel)
             with db.session.begin_nested():
-                complaint, created = complaints.register_complaint(client.officer, data, now)
+                complaint, created = register_complaint(client.officer, data, now)
         except ApiError as exc:
             log.info("Order %s of %s rejected: %s", answer["order_no"], client.name, exc.message)
             answers.append({**answer, "status": "rejected", "reason": exc.message, "details": exc.details})

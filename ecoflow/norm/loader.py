@@ -112,6 +112,19 @@ class CatalogSchema(Schema):
     satisfaction = CodeList
 
 
+RoleList = fields.List(fields.String(), required=True)
+
+
+class AccessSchema(Schema):
+    bureau_wide = RoleList
+    registers = RoleList
+    responsible = fields.String(required=True)
+    closes_whistles = RoleList
+    publishes = RoleList
+    operates_exchange = RoleList
+    pages = fields.Dict(fields.String(), fields.Raw(), required=True)
+
+
 class RepeatSchema(Schema):
     window_days = fields.Integer(required=True, validate=validate.Range(min=1))
     count = fields.Integer(required=True, validate=validate.Range(min=2))
@@ -297,6 +310,7 @@ class Norm:
     open311: MappingProxyType  # {"services": {code: {...}}, "jurisdictions": {bureau: [code]}}
     lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
+    access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def bureau_of_place(self, district_code: str | None) -> str | None:
@@ -383,6 +397,7 @@ def load_norm(directory) -> Norm:
     routing = _read(directory, "routing.yaml", RoutingSchema())
     open311 = _read(directory, "open311.yaml", Open311Schema())
     exchange = _read(directory, "exchange.yaml", ExchangeSchema())
+    access = _access(_read(directory, "access.yaml", AccessSchema()), catalog)
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -484,8 +499,28 @@ def load_norm(directory) -> Norm:
         open311=MappingProxyType(open311),
         lead_clocks=MappingProxyType(lead_clocks),
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
+        access=access,
         raw=MappingProxyType(raw),
     )
+
+
+def _access(spec: dict, catalog: dict) -> MappingProxyType:
+    """The role sets of access.yaml as frozensets (a page seen by `all`: None), every role known."""
+    where, roles = "workflows/access.yaml", catalog["roles"]
+    _check(spec["responsible"] in roles, f"{where}: responsible: unknown role '{spec['responsible']}'")
+    sets, pages = {}, {}
+    for key, names in spec.items():
+        if key in ("responsible", "pages"):
+            continue
+        for role in names:
+            _check(role in roles, f"{where}: {key}: unknown role '{role}'")
+        sets[key] = frozenset(names)
+    for page, names in spec["pages"].items():
+        _check(names == "all" or isinstance(names, list), f"{where}: pages.{page}: a list of roles, or all")
+        for role in names if names != "all" else ():
+            _check(role in roles, f"{where}: pages.{page}: unknown role '{role}'")
+        pages[page] = None if names == "all" else frozenset(names)
+    return MappingProxyType({**sets, "responsible": spec["responsible"], "pages": MappingProxyType(pages)})
 
 
 def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:

@@ -1,0 +1,184 @@
+"""Who holds which role on a case, who may see it and its complainant, and which actions a caller is
+offered: the same rules the engine enforces, so that an action offered is an action accepted. The
+role sets come from workflows/access.yaml and lifecycle.yaml."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import insert
+
+from ecoflow.complaints.models import Complaint, PersonalDataView
+from ecoflow.errors import ApiError, Conflict, Forbidden
+from ecoflow.extensions import db
+from ecoflow.norm import Action
+from ecoflow.norm.current import get_norm
+from ecoflow.officers.models import Officer
+
+from . import clocks
+
+
+def roles_on(officer: Officer, complaint: Complaint) -> set[str]:
+    """The roles the officer holds for this case (its bureau, and its unit where a role is held for one)."""
+    return officer.roles_for(complaint.bureau_code, complaint.unit_id)
+
+
+def role_set(name: str) -> frozenset[str]:
+    """A role set of workflows/access.yaml, e.g. `bureau_wide`, `registers`."""
+    return get_norm().access[name]
+
+
+def holds(officer: Officer, name: str, bureau_code: str) -> bool:
+    """Whether the officer holds a role of the set `name` in the bureau."""
+    return bool(role_set(name) & officer.roles_for(bureau_code))
+
+
+def bureaus_where(officer: Officer, name: str) -> list[str]:
+    """The officer's bureaus in which they hold a role of the set `name`."""
+    return [code for code in officer.bureau_codes if holds(officer, name, code)]
+
+
+def may_see_page(officer: Officer, page: str) -> bool:
+    """Whether the menu shows the page to the officer (workflows/access.yaml, pages)."""
+    roles = get_norm().access["pages"][page]
+    return roles is None or bool(roles & officer.roles)
+
+
+def check_can_view(officer: Officer, complaint: Complaint):
+    """Refuses a case of a bureau the officer holds no role in."""
+    if complaint.bureau_code not in officer.bureau_codes:
+        raise Forbidden(f"无权查看其他单位的案件 {complaint.case_no}。", code="other_bureau")
+
+
+def check_may_register(officer: Officer, bureau_code: str):
+    """Refuses registering (and what only registering needs, like checking an address) without the role."""
+    if not holds(officer, "registers", bureau_code):
+        raise Forbidden(f"没有在 {bureau_code} 登记诉求的权限（需要受理员角色）。", code="role_not_allowed")
+
+
+# --- actions ----------------------------------------------------------------------------------
+
+Condition = Callable[[Complaint, set[str]], ApiError | None]
+
+
+def _not_a_lead(message: str) -> Condition:
+    def condition(complaint: Complaint, roles: set[str]) -> ApiError | None:
+        return Conflict(message, code="use_return_lead") if complaint.is_received_lead else None
+
+    return condition
+
+
+def _lead_only(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    if not complaint.is_received_lead:
+        return Conflict("只有兄弟单位移送来的线索可以这样处理。", code="not_a_lead")
+    return None
+
+
+def _lead_unsigned(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    if complaint.running_clock("lead_sign") is None:
+        return Conflict("该线索已签收。", code="already_signed")
+    return None
+
+
+def _transfer_not_onward(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """A received lead sent on would cut the link its result goes back by."""
+    if not complaint.is_received_lead:
+        return None
+    peer = get_norm().catalog["bureaus"].get(complaint.peer_bureau, complaint.peer_bureau)
+    return Conflict(
+        f"兄弟单位移送来的线索不能再移送。如污染源不在本辖区，请答复来源单位{peer}（案件 {complaint.peer_case_no}）"
+        "说明核查情况，由其另行移送；尚未受理的线索可用“退回线索”退回。",
+        code="use_return_lead",
+    )
+
+
+# What the case must be like for an action, beyond its state, the role and the assignee: each
+# condition says why not (an error) or nothing. Read before any field, so that the offer knows it.
+PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
+    "reject": (_not_a_lead("兄弟单位移送的线索不能不予受理，请用“退回线索”并说明理由。"),),
+    "merge": (_not_a_lead("兄弟单位移送的线索不能合并，请受理后办理并反馈结果，或在受理前用“退回线索”并说明理由。"),),
+    "transfer": (_transfer_not_onward,),
+    "sign_lead": (_lead_only, _lead_unsigned),
+    "return_lead": (_lead_only,),
+    "request_extension": (lambda complaint, roles: clocks.request_refusal(complaint),),
+    "approve_extension": (clocks.approval_refusal,),
+    "pause": (lambda complaint, roles: clocks.pause_refusal(complaint),),
+    "resume": (lambda complaint, roles: clocks.resume_refusal(complaint),),
+}
+
+
+def _obstacle(actor: Officer | None, roles: set[str], complaint: Complaint, action: Action) -> str | ApiError | None:
+    """The first rule the action breaks: "role", "state", "assignee", a condition's error; or None."""
+    if not roles & action.roles:
+        return "role"
+    if complaint.state not in action.sources:
+        return "state"
+    if actor is not None and action.assignee_only and complaint.officer_id != actor.id:
+        return "assignee"
+    for condition in PRECONDITIONS.get(action.name, ()):
+        error = condition(complaint, roles)
+        if error is not None:
+            return error
+    return None
+
+
+def refusal(actor: Officer | None, complaint: Complaint, action: Action, version: int | None = None) -> ApiError | None:
+    """Why `actor` (None: EcoFlow itself, the role `system`) may not take `action` on the case now,
+    or None: the role, the `version` the caller saw (when given), the state, the assignee and the
+    action's conditions, in that order."""
+    norm = get_norm()
+    roles = {"system"} if actor is None else roles_on(actor, complaint)
+    obstacle = _obstacle(actor, roles, complaint, action)
+    if obstacle == "role":
+        if actor is None:
+            return Forbidden(f"“{action.label}”只能由办理人员执行。", code="role_not_allowed")
+        return Forbidden(
+            f"“{action.label}”需要以下角色之一：{'、'.join(norm.catalog['roles'][r] for r in sorted(action.roles))}。",
+            {"required_roles": sorted(action.roles)},
+            code="role_not_allowed",
+        )
+    if version is not None and version != complaint.version:
+        details = {"version": complaint.version, "state": complaint.state}
+        return Conflict("案件已被他人更新，请刷新后重试。", details, code="stale_version")
+    if obstacle == "state":
+        offered = allowed_actions(actor, complaint) if actor else []
+        return Conflict(
+            f"案件当前状态为“{norm.states[complaint.state]['label']}”（{complaint.state}），不能“{action.label}”。"
+            f"可执行的操作：{', '.join(offered) or '无'}。",
+            {"state": complaint.state, "allowed_actions": offered},
+            code="action_not_allowed",
+        )
+    if obstacle == "assignee":
+        return Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
+    return obstacle
+
+
+def allowed_actions(officer: Officer, complaint: Complaint) -> list[str]:
+    """The actions this officer may take on this complaint now, in the norm's order: those the
+    engine would not refuse before reading their fields."""
+    roles = roles_on(officer, complaint)
+    return [name for name, action in get_norm().actions.items() if _obstacle(officer, roles, complaint, action) is None]
+
+
+# --- personal data ----------------------------------------------------------------------------
+
+
+def may_see_personal_data(officer: Officer, complaint: Complaint) -> bool:
+    """Intake sees the complainant; so does the responsible officer, unless dispatched anonymously."""
+    if role_set("registers") & roles_on(officer, complaint):
+        return True
+    return complaint.officer_id == officer.id and not complaint.is_sensitive
+
+
+def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, now: datetime) -> bool:
+    """Whether to show this officer the complainant unmasked; every time it is, that is logged."""
+    if not may_see_personal_data(officer, complaint):
+        return False
+    # A plain Core insert, no ORM and no RETURNING: the log is append-only and nothing reads it back here.
+    view = {"complaint_id": complaint.id, "officer_id": officer.id, "viewed_at": now, "purpose": purpose}
+    db.session.connection().execute(_LOG_VIEW, view)
+    return True
+
+
+_LOG_VIEW = insert(PersonalDataView.__table__)

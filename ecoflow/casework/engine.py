@@ -1,0 +1,108 @@
+"""Taking an action of workflows/lifecycle.yaml on a case: the rules checked (casework/access.py),
+the action's effects run in the order of one table, the state moved by the shared machine, the
+clocks stopped and started, the event appended to the trail. Flushes; the caller commits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+
+from ecoflow.complaints import effects, leads
+from ecoflow.complaints.models import Complaint
+from ecoflow.errors import Conflict, NotFound
+from ecoflow.escalation import services as escalation
+from ecoflow.extensions import db
+from ecoflow.norm import Norm, NormError
+from ecoflow.norm.current import get_machine, get_norm
+from ecoflow.officers.models import Officer
+
+from . import clocks
+from .access import check_can_view, refusal
+from .step import Step
+from .trail import record_event
+
+Effect = Callable[[Step], None]
+
+# What each action does beyond moving the state and its clocks, run in this order. An action not
+# listed only records its fields, so a new record-only action in workflows/ needs no code here.
+# create_app refuses to start when an entry names an action the norm lacks or lists an effect twice.
+EFFECTS: dict[str, tuple[Effect, ...]] = {
+    "accept": (leads.tell_accepted,),
+    "merge": (effects.merge_case,),
+    "grade": (effects.grade_case,),
+    "assign": (effects.assign_case,),
+    "return": (effects.return_case,),
+    "request_extension": (clocks.request_extension,),
+    "approve_extension": (clocks.approve_extension,),
+    "pause": (clocks.pause,),
+    "resume": (clocks.resume,),
+    "supervise": (escalation.open_supervision,),
+    "whistle": (escalation.blow_whistle_by_hand,),
+    "reply": (leads.tell_result,),
+    "transfer": (leads.send_lead,),
+    "sign_lead": (leads.tell_signed,),
+    "return_lead": (leads.tell_returned,),
+}
+
+
+def _unresolved(event) -> bool:
+    data = event.kwargs["data"]
+    return not data["resolved"] or data["satisfaction"] == "unsatisfied"
+
+
+def _on_ledger(event) -> bool:
+    return event.model.is_on_ledger
+
+
+# The conditions that outcomes of workflows/lifecycle.yaml name in `when`.
+CONDITIONS = {"unresolved": _unresolved, "on_ledger": _on_ledger}
+
+
+def check_effects(norm: Norm, table: Mapping[str, tuple[Effect, ...]]):
+    """Raise NormError naming the entry when the table names an action the norm lacks (renamed or
+    misspelt in workflows/lifecycle.yaml, it would silently lose its effects) or lists an effect twice."""
+    for name, entry in table.items():
+        if name not in norm.actions:
+            raise NormError(
+                f"workflows/lifecycle.yaml has no action '{name}', which casework/engine.py's EFFECTS "
+                f"gives effects to ({', '.join(f.__name__ for f in entry)})"
+            )
+        twice = sorted({f.__name__ for f in entry if entry.count(f) > 1})
+        if twice:
+            raise NormError(f"casework/engine.py: EFFECTS['{name}'] lists {', '.join(twice)} more than once")
+
+
+def perform_action(actor: Officer | None, complaint: Complaint, name: str, data: dict, now: datetime) -> Complaint:
+    """Take action `name` on `complaint` with the validated fields `data` (which include the
+    `version` the caller saw). Raises and changes nothing when the norm does not allow it.
+    `actor` None: EcoFlow itself (the exchange, the ladder) takes an action of the role `system`."""
+    norm = get_norm()
+    if actor is not None:
+        check_can_view(actor, complaint)
+    action = norm.actions.get(name)
+    if action is None:
+        raise NotFound(f"没有名为 {name} 的操作。", {"actions": list(norm.actions)}, code="unknown_action")
+    error = refusal(actor, complaint, action, None if actor is None else data["version"])
+    if error is not None:
+        raise error
+    step = Step(norm, actor, complaint, action, {k: v for k, v in data.items() if k != "version"}, now)
+    step.record.update(step.data)
+    from_state = complaint.state
+    for effect in EFFECTS.get(name, ()):
+        effect(step)
+    if not get_machine().events[name].trigger(complaint, data=step.data):
+        raise Conflict(f"当前不能“{action.label}”。", {"state": complaint.state}, code="action_not_allowed")
+
+    outcome = action.outcome_to(complaint.state) if action.outcomes else None
+    if outcome and outcome.reopens:
+        complaint.reopen_count += 1
+        clocks.restart_clocks_on_reopen(step)
+    clocks.stop_clocks(complaint, name, now)
+    clocks.start_clocks_on(step)
+    if outcome and norm.states[complaint.state].get("final"):
+        clocks.stop_clocks(complaint, name, now, every=True)
+    complaint.closed_at = now if complaint.state == "closed" else None
+    complaint.updated_at = now
+    record_event(complaint, actor, name, from_state, step.record, now)
+    db.session.flush()
+    return complaint

@@ -1,0 +1,88 @@
+"""What the complaint actions of workflows/lifecycle.yaml do to the case beyond changing its state:
+merge, grade, assign, return. The engine's table (casework/engine.py) says which runs when."""
+
+from __future__ import annotations
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import joinedload
+
+from ecoflow.casework.clocks import set_grade_clocks
+from ecoflow.casework.step import Step
+from ecoflow.errors import Invalid
+from ecoflow.extensions import db
+from ecoflow.officers.models import Officer, Unit
+
+from .models import Complaint
+
+
+def _field_error(name: str, message: str) -> Invalid:
+    return Invalid(message, {"fields": {name: [message]}})
+
+
+def merge_case(step: Step):
+    """合并: into a case of the same bureau, not itself, not one that ended without closing."""
+    target = db.session.scalar(select(Complaint).where(Complaint.case_no == step.data["into"]))
+    if target is None or target.bureau_code != step.complaint.bureau_code:
+        raise _field_error("into", f"本单位没有案件 {step.data['into']}。")
+    if target.id == step.complaint.id:
+        raise _field_error("into", "不能合并到案件自身。")
+    if step.norm.states[target.state].get("final") and target.state != "closed":
+        raise _field_error(
+            "into", f"案件 {target.case_no} 已{step.norm.states[target.state]['label']}，不能作为合并目标。"
+        )
+    step.complaint.merged_into_id = target.id
+
+
+def _apply_grade(step: Step):
+    """分级: the grade, the categories, the ledger, and the grade's clocks."""
+    complaint, data, norm = step.complaint, step.data, step.norm
+    complaint.grade = data["grade"]
+    complaint.categories = sorted(set(data["categories"]))
+    complaint.is_on_ledger = norm.grades[complaint.grade].ledger
+    suggested = complaint.suggestion
+    if data["grade"] != suggested["grade"] or sorted(set(data["categories"])) != sorted(suggested["categories"]):
+        step.record["overrides_suggestion"] = {"grade": suggested["grade"], "categories": suggested["categories"]}
+    set_grade_clocks(step)
+
+
+def grade_case(step: Step):
+    """分级."""
+    _apply_grade(step)
+
+
+_UNIT = select(Unit).where(Unit.bureau_code == bindparam("bureau_code"), Unit.code == bindparam("code"))
+_OFFICER_WITH_ROLES = (
+    select(Officer).options(joinedload(Officer.grants)).where(Officer.username == bindparam("username"))
+)
+
+
+def assign_case(step: Step):
+    """派单: to a unit of the bureau and one of its active officers; grading in the same step when asked
+    (and needed when the case is not graded yet)."""
+    complaint, data = step.complaint, step.data
+    unit = db.session.scalar(_UNIT, {"bureau_code": complaint.bureau_code, "code": data["unit"]})
+    if unit is None:
+        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
+    officer = db.session.scalars(_OFFICER_WITH_ROLES, {"username": data["officer"]}).unique().one_or_none()
+    if (
+        officer is None
+        or not officer.is_active
+        or step.norm.access["responsible"] not in officer.roles_for(complaint.bureau_code, unit.id)
+    ):
+        raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
+    if "grade" in data or complaint.grade is None:
+        missing = {f: ["派单时一并分级，需要填写此项。"] for f in ("grade", "categories") if f not in data}
+        if missing:
+            raise Invalid("未分级的案件派单时须同时填写分级和类别。", {"fields": missing})
+        _apply_grade(step)
+    elif "categories" in data:
+        complaint.categories = sorted(set(data["categories"]))
+    complaint.unit_id, complaint.officer_id = unit.id, officer.id
+    complaint.unit, complaint.officer = unit, officer
+
+
+def return_case(step: Step):
+    """退单: the case leaves the unit and its officer, back to dispatch."""
+    step.record["from_unit"] = step.complaint.unit.code
+    step.complaint.unit_id = step.complaint.officer_id = None
+    step.complaint.unit = step.complaint.officer = None

@@ -1,0 +1,170 @@
+"""Reading cases: one by its number, lists and the workbench, the dispatch queue, the officers a case
+can go to, the extension requests waiting for a decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
+
+from ecoflow.casework.access import bureaus_where, check_can_view, role_set
+from ecoflow.casework.clocks import PENDING
+from ecoflow.errors import NotFound
+from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
+from ecoflow.officers.models import Officer, RoleGrant, Unit
+from ecoflow.rest import is_printable
+
+from . import privacy
+from .models import Clock, Complaint, ComplaintCategory, Extension
+
+
+def get_complaint(officer: Officer, case_no: str) -> Complaint:
+    """The complaint with this case number, if the officer may see it."""
+    valid = len(case_no) <= 40 and is_printable(case_no)
+    complaint = db.session.scalars(_BY_CASE_NO, {"case_no": case_no}).unique().one_or_none() if valid else None
+    if complaint is None:
+        raise NotFound(f"案件 {case_no} 不存在。", code="unknown_case")
+    check_can_view(officer, complaint)
+    return complaint
+
+
+# Built once: making a statement with its loader options costs more than running it.
+_BY_CASE_NO = (
+    select(Complaint)
+    .options(joinedload(Complaint.category_rows), joinedload(Complaint.clocks))
+    .where(Complaint.case_no == bindparam("case_no"))
+)
+
+
+def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[list[Complaint], int]:
+    """The complaints of the officer's bureaus that match `filters`, one page, newest first."""
+    query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))
+    if filters.get("bureau"):
+        query = query.where(Complaint.bureau_code == filters["bureau"])
+    for name in ("state", "grade", "channel", "routing_flag"):
+        if filters.get(name):
+            query = query.where(getattr(Complaint, name) == filters[name])
+    if filters.get("category"):
+        query = query.where(
+            Complaint.id.in_(
+                select(ComplaintCategory.complaint_id).where(ComplaintCategory.category == filters["category"])
+            )
+        )
+    if filters.get("unit"):
+        query = query.join(Unit, Complaint.unit_id == Unit.id).where(Unit.code == filters["unit"])
+    if filters.get("officer"):
+        query = query.where(Complaint.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
+    if "overdue" in filters:
+        query = query.where(_overdue(filters["overdue"], now))
+    if filters.get("text"):
+        query = query.where(_text_matches(officer, filters["text"]))
+    if filters.get("received_from"):
+        query = query.where(Complaint.received_at >= filters["received_from"])
+    if filters.get("received_to"):
+        query = query.where(Complaint.received_at < filters["received_to"])
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    page, per_page = filters["page"], filters["per_page"]
+    items = db.session.scalars(
+        query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(per_page).offset((page - 1) * per_page)
+    ).all()
+    return items, total
+
+
+def _overdue(overdue: bool, now: datetime):
+    """The condition that a case has (or has not) a running clock past due."""
+    late = select(Clock.complaint_id).where(Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at < now)
+    return Complaint.id.in_(late) if overdue else Complaint.id.not_in(late)
+
+
+def _text_matches(officer: Officer, text: str):
+    """The condition that the case number or the description contains `text`; and the address, for
+    intake of the case's bureau. Others see the complainant masked, the description's phone numbers
+    too: no finding a case by guessing a phone number or an address."""
+    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    found = [Complaint.case_no.ilike(pattern, escape="\\")]
+    description, address = (
+        Complaint.description.ilike(pattern, escape="\\"),
+        Complaint.address.ilike(pattern, escape="\\"),
+    )
+    intake = bureaus_where(officer, "registers")
+    if intake:
+        found.append(and_(Complaint.bureau_code.in_(intake), or_(description, address)))
+    if not privacy.has_phone(text):
+        found.append(description)
+    return or_(*found)
+
+
+def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) -> tuple[list[Complaint], dict]:
+    """我的工作台: the open cases the officer answers for, the nearest running deadline first,
+    and how many of them are in each state (before the state filter)."""
+    norm = get_norm()
+    open_states = [name for name, state in norm.states.items() if not state.get("final")]
+    # Roles of access.yaml's bureau_wide answer for every open case of their bureau (or unit, when
+    # held for one); any other role only for the officer's own.
+    bureau_wide = role_set("bureau_wide")
+    wide = [g for g in officer.grants if g.role in bureau_wide]
+    mine = or_(
+        Complaint.officer_id == officer.id,
+        Complaint.bureau_code.in_([g.bureau_code for g in wide if g.unit_id is None]),
+        Complaint.unit_id.in_([g.unit_id for g in wide if g.unit_id is not None]),  # a role held for one unit
+    )
+    scope = [mine, Complaint.state.in_(open_states)]
+    by_state = select(Complaint.state, func.count()).where(*scope).group_by(Complaint.state)
+    counts = dict(db.session.execute(by_state).all())
+    due = (
+        select(Clock.complaint_id, func.min(Clock.due_at).label("due_at"))
+        .where(Clock.stopped_at.is_(None))
+        .group_by(Clock.complaint_id)
+        .subquery()
+    )
+    # Only what a row shows: the running clocks, the officer; not the suggestion, categories, unit.
+    query = (
+        select(Complaint)
+        .options(
+            defer(Complaint.suggestion),
+            lazyload(Complaint.category_rows),
+            lazyload(Complaint.unit),
+            selectinload(Complaint.clocks.and_(Clock.stopped_at.is_(None))),
+        )
+        .outerjoin(due, due.c.complaint_id == Complaint.id)
+        .where(*scope)
+    )
+    if filters.get("state"):
+        query = query.where(Complaint.state == filters["state"])
+    if filters.get("overdue"):
+        query = query.where(_overdue(True, now))
+    if filters.get("text"):
+        query = query.where(_text_matches(officer, filters["text"]))
+    query = query.order_by(due.c.due_at.is_(None), due.c.due_at, Complaint.received_at, Complaint.id).limit(limit)
+    return db.session.scalars(query).all(), counts
+
+
+def dispatch_queue(officer: Officer) -> list[Complaint]:
+    """分级派单: the cases of the officer's bureaus waiting to be assigned, oldest first."""
+    assign = get_norm().actions["assign"]
+    bureaus = [code for code in officer.bureau_codes if assign.roles & officer.roles_for(code)]
+    waiting = assign.sources
+    query = select(Complaint).where(Complaint.bureau_code.in_(bureaus), Complaint.state.in_(waiting))
+    return db.session.scalars(query.order_by(Complaint.received_at, Complaint.id).limit(500)).all()
+
+
+def assignable_officers(bureau_codes) -> list[Officer]:
+    """The active officers who hold the officer role in these bureaus, with their units."""
+    responsible = get_norm().access["responsible"]
+    holders = select(RoleGrant.officer_id).where(RoleGrant.role == responsible, RoleGrant.bureau_code.in_(bureau_codes))
+    query = select(Officer).options(joinedload(Officer.unit)).where(Officer.id.in_(holders), Officer.is_active)
+    return db.session.scalars(query.order_by(Officer.unit_id, Officer.username)).all()
+
+
+def pending_extensions(officer: Officer) -> list[tuple[Extension, Complaint]]:
+    """Extension requests of the officer's bureaus waiting for a decision, oldest first."""
+    query = (
+        select(Extension, Complaint)
+        .join(Complaint, Extension.complaint_id == Complaint.id)
+        .join(Clock, Clock.id == Extension.clock_id)
+        .where(Complaint.bureau_code.in_(officer.bureau_codes), *PENDING)
+        .order_by(Extension.requested_at)
+    )
+    return db.session.execute(query).all()
