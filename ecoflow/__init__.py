@@ -102,7 +102,7 @@ def register_blueprints(app: Flask):
 
 
 def register_errorhandlers(app: Flask):
-    from .errors import register_errorhandlers as register
+    from .web import register_errorhandlers as register
 
     register(app)
 

@@ -5,9 +5,27 @@ import sys
 import click
 from flask import current_app
 from flask.cli import AppGroup
+from sqlalchemy import select
 
+from .assessment import report
+from .assessment.facts import rebuild_facts
+from .assessment.hotspots import find_hotspots, raise_alerts
+from .assessment.schemas import assessment_filter_schema
+from .casework.clocks import retime_working_day_clocks
+from .casework.trail import verify_audit_trails
+from .complaints.history import rehash_complainants
+from .demo import load_demo
+from .errors import ApiError
+from .escalation.jobs import sweep
 from .exchange.cli import exchange_cli
 from .extensions import db
+from .intake.services import create_client, revoke_client
+from .notifications.services import deliver_pending
+from .officers.models import Officer
+from .rest import load
+from .scheduling import make_scheduler
+from .timeutil import SHANGHAI, as_utc, utcnow
+from .transaction import unit_of_work
 
 ecoflow_cli = AppGroup("ecoflow", help="EcoFlow operator commands.")
 ecoflow_cli.add_command(exchange_cli)
@@ -16,12 +34,11 @@ ecoflow_cli.add_command(exchange_cli)
 @ecoflow_cli.command("seed-demo")
 def seed_demo():
     """Load the demo bureaus, units, officers and complaints into an empty database."""
-    from .demo import load_demo
-
-    if not load_demo():
+    with unit_of_work():
+        loaded = load_demo()
+    if not loaded:
         click.echo("The database already has data; demo data not loaded.")
         return
-    db.session.commit()
     click.echo("Demo data loaded: bureaus BJ, TJ, HE; password for every demo officer: ecoflow-demo")
 
 
@@ -33,8 +50,6 @@ def audit_cli():
 @audit_cli.command("verify")
 def audit_verify():
     """Check every case's hash chain; name the cases whose records were changed or removed."""
-    from .casework.trail import verify_audit_trails
-
     broken = verify_audit_trails()
     for case_no, problems in broken.items():
         click.echo(f"{case_no}: " + "; ".join(problems))
@@ -47,10 +62,8 @@ def audit_verify():
 @ecoflow_cli.command("rehash-complainants")
 def rehash_complainants_command():
     """Key every complainant's phone number and address with HISTORY_KEY, for matching across bureaus."""
-    from .complaints.history import rehash_complainants
-
-    changed = rehash_complainants()
-    db.session.commit()
+    with unit_of_work():
+        changed = rehash_complainants()
     click.echo(f"{changed} complaint(s) rehashed.")
 
 
@@ -66,14 +79,10 @@ AT_FORMATS = ["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z", "%Y-%m-%dT%H:%M"]
 )
 def sweep_command(at):
     """Run one sweep of the escalation ladder and print what it fired."""
-    from .escalation.jobs import sweep
-    from .notifications.services import deliver_pending
-    from .timeutil import as_utc, utcnow
-
     now = as_utc(at) if at else utcnow()
-    fired = sweep(now)
-    deliver_pending(now)
-    db.session.commit()
+    fired = sweep(now)  # a unit of work per batch
+    with unit_of_work():
+        deliver_pending(now)
     for item in fired:
         click.echo(" ".join(f"{k}={v}" for k, v in item.items()))
     click.echo(f"{len(fired)} rung(s) fired at {now.isoformat()}.")
@@ -83,11 +92,8 @@ def sweep_command(at):
 def retime_clocks_command():
     """Time every running working-day clock again by the calendar as it is now: run it after adding
     newly announced holidays to workflows/calendar.yaml and restarting."""
-    from .casework.clocks import retime_working_day_clocks
-    from .timeutil import SHANGHAI, utcnow
-
-    moved = retime_working_day_clocks(utcnow())
-    db.session.commit()
+    with unit_of_work():
+        moved = retime_working_day_clocks(utcnow())
     for case_no, kind, before, after in moved:
         before, after = (f"{t.astimezone(SHANGHAI):%Y-%m-%d %H:%M}" for t in (before, after))
         click.echo(f"{case_no} {kind}: {before} → {after}")
@@ -97,8 +103,6 @@ def retime_clocks_command():
 @ecoflow_cli.command("scheduler")
 def scheduler_command():
     """Run the scheduled jobs (the sweep every minute, notices) in this process, in the foreground."""
-    from .scheduling import make_scheduler
-
     click.echo("Scheduler started; Ctrl+C stops it.")
     make_scheduler(current_app._get_current_object(), blocking=True).start()
 
@@ -111,10 +115,8 @@ def assessment_cli():
 @assessment_cli.command("rebuild")
 def assessment_rebuild():
     """Recompute every assessment fact from the cases (once after upgrading a database with cases)."""
-    from .assessment.facts import rebuild_facts
-
-    written = rebuild_facts()
-    db.session.commit()
+    with unit_of_work():
+        written = rebuild_facts()
     click.echo(f"{written} assessment fact(s) written.")
 
 
@@ -123,12 +125,9 @@ def assessment_rebuild():
 @click.option("--alert/--no-alert", default=False, help="Also alert the coordination office, as the scheduler does.")
 def assessment_hotspots(at, alert):
     """List the hotspots of the sliding window (and raise the alerts due)."""
-    from .assessment.hotspots import find_hotspots, raise_alerts
-    from .timeutil import as_utc, utcnow
-
     now = as_utc(at) if at else utcnow()
-    alerted = {(c.area, c.category) for c in raise_alerts(now)} if alert else set()
-    db.session.commit()
+    with unit_of_work():
+        alerted = {(c.area, c.category) for c in raise_alerts(now)} if alert else set()
     for cluster in find_hotspots(now):
         mark = " ALERT" if (cluster.area, cluster.category) in alerted else ""
         click.echo(
@@ -144,14 +143,6 @@ def assessment_hotspots(at, alert):
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), help="Where to write the .xlsx.")
 def assessment_report(month, bureau, username, output):
     """Write the monthly report (月报) as an Excel workbook."""
-    from sqlalchemy import select
-
-    from .assessment import report
-    from .assessment.schemas import assessment_filter_schema
-    from .officers.models import Officer
-    from .rest import load
-    from .timeutil import utcnow
-
     officer = db.session.scalar(select(Officer).where(Officer.username == username))
     if officer is None:
         raise click.BadParameter(f"no officer named {username}", param_hint="--as")
@@ -164,28 +155,22 @@ def assessment_report(month, bureau, username, output):
 
 
 def _create_client(name: str, channel: str, bureau: str):
-    from .errors import ApiError
-    from .intake.services import create_client
-
     try:
-        client, key = create_client(name, channel, bureau)
+        with unit_of_work():
+            client, key = create_client(name, channel, bureau)
+            line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
-    db.session.commit()
     click.echo(line)
     click.echo("Keep this key secret; it is shown only once.", err=True)
 
 
 def _revoke_client(name: str, channel_prefix: str):
-    from .errors import ApiError
-    from .intake.services import revoke_client
-
     try:
-        revoke_client(name, channel_prefix)
+        with unit_of_work():
+            revoke_client(name, channel_prefix)
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    db.session.commit()
     click.echo(f"{name}: key revoked.")
 
 

@@ -15,9 +15,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy import String, or_, update
 from sqlalchemy.orm import Mapped, mapped_column
 
+from .assessment.hotspots import raise_alerts
+from .escalation.jobs import sweep
+from .exchange.outbox import deliver_outbox
 from .extensions import db, dialect_insert
+from .notifications.services import deliver_pending
 from .sqltypes import UTCDateTime
 from .timeutil import utcnow
+from .transaction import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -37,31 +42,27 @@ class Lease(db.Model):
 
 def hold_lease(name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
     """Take or renew the lease; False while another holder's lease runs. Commits."""
-    renewed = db.session.execute(
-        update(Lease)
-        .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
-        .values(holder=holder, expires_at=now + ttl)
-    ).rowcount
-    taken = (
-        renewed == 1
-        or db.session.execute(
-            dialect_insert(Lease)
-            .values(name=name, holder=holder, expires_at=now + ttl)
-            .on_conflict_do_nothing(index_elements=["name"])
-            .returning(Lease.name)
-        ).scalar()
-        is not None
-    )
-    db.session.commit()
+    with unit_of_work():
+        renewed = db.session.execute(
+            update(Lease)
+            .where(Lease.name == name, or_(Lease.holder == holder, Lease.expires_at < now))
+            .values(holder=holder, expires_at=now + ttl)
+        ).rowcount
+        taken = (
+            renewed == 1
+            or db.session.execute(
+                dialect_insert(Lease)
+                .values(name=name, holder=holder, expires_at=now + ttl)
+                .on_conflict_do_nothing(index_elements=["name"])
+                .returning(Lease.name)
+            ).scalar()
+            is not None
+        )
     return taken
 
 
 def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
     """One tick: the sweep, the hotspot alerts, then the notices they wrote. Does nothing without the lease."""
-    from .assessment.hotspots import raise_alerts
-    from .escalation.jobs import sweep
-    from .notifications.services import deliver_pending
-
     with app.app_context():
         now = now or utcnow()
         interval = app.config["SCHEDULER_INTERVAL_SECONDS"]
@@ -70,28 +71,23 @@ def run_jobs(app, holder: str, now: datetime | None = None) -> list[dict]:
             return []
         fired = sweep(now)
         try:
-            raise_alerts(now)
-            db.session.commit()
+            with unit_of_work():
+                raise_alerts(now)
         except Exception:  # a fault in the hotspot alerts must not hold up the notices
-            db.session.rollback()
             log.exception("Hotspot alerts failed at %s; the next tick tries again", now)
-        deliver_pending(now)
-        db.session.commit()
+        with unit_of_work():
+            deliver_pending(now)
         return fired
 
 
 def run_exchange(app, holder: str, now: datetime | None = None) -> int:
     """One tick of the exchange: deliver the due outbox messages. Does nothing without its lease."""
-    from .exchange.outbox import deliver_outbox
-
     with app.app_context():
         now = now or utcnow()
         ttl = timedelta(seconds=3 * app.config["EXCHANGE_INTERVAL_SECONDS"])
         if not hold_lease(EXCHANGE_LEASE, holder, ttl, now):
             return 0
-        delivered = deliver_outbox(now)
-        db.session.commit()
-        return delivered
+        return deliver_outbox(now)
 
 
 def make_scheduler(app, blocking: bool):

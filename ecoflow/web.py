@@ -1,34 +1,44 @@
-"""The officers' web pages: sessions, CSRF, message catalogues, and what every page shows."""
+"""The doors' common ground: the officers' sessions, CSRF, message catalogues and what every page
+shows, and the error handlers (JSON for the API and the exchange, the error page for the officer UI)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from flask import Flask, render_template, request, session
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
+from werkzeug.exceptions import HTTPException
 
-from .extensions import babel, csrf, login_manager
+from .casework.access import may_see_page
+from .errors import ApiError, error_response, wants_json
+from .extensions import babel, csrf, db, login_manager
+from .norm.current import get_norm
+from .notifications.services import unread_count
+from .officers.services import load_session_officer
 from .timeutil import SHANGHAI
 
-# The menu: endpoint, label, and the roles that see it (None: everyone).
+log = logging.getLogger(__name__)
+
+# The menu: page (whose roles workflows/access.yaml names), endpoint, label.
 MENU = (
-    ("complaints.workbench", _l("My workbench"), None),
-    ("complaints.intake", _l("Register"), {"intake"}),
-    ("complaints.dispatch", _l("Grade and dispatch"), {"dispatcher"}),
-    ("escalation.board", _l("Supervision"), {"supervisor", "leader", "officer"}),
-    ("complaints.transfers", _l("Transfers"), {"intake", "officer", "supervisor", "leader"}),
-    ("assessment.dashboard", _l("Assessment"), {"leader", "supervisor", "admin", "coordinator"}),
-    ("notifications.inbox", _l("Notifications"), None),
+    ("workbench", "complaints.workbench", _l("My workbench")),
+    ("intake", "complaints.intake", _l("Register")),
+    ("dispatch", "complaints.dispatch", _l("Grade and dispatch")),
+    ("supervision", "escalation.board", _l("Supervision")),
+    ("transfers", "complaints.transfers", _l("Transfers")),
+    ("assessment", "assessment.dashboard", _l("Assessment")),
+    ("notifications", "notifications.inbox", _l("Notifications")),
 )
 
 
 def init_web(app: Flask, api_blueprints):
     """Bind login, CSRF and Babel; API blueprints authenticate otherwise (tokens, signatures, keys)
     and, with the public pages, are exempt from CSRF."""
-    from .officers.services import load_session_officer
-
     app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])
     login_manager.init_app(app)
     login_manager.login_view = "officers.login"
@@ -52,13 +62,9 @@ def init_web(app: Flask, api_blueprints):
 
     @app.context_processor
     def page_globals():
-        from .norm.current import get_norm
-        from .notifications.services import unread_count
-
         if not current_user.is_authenticated:
             return {"menu": [], "norm": get_norm(), "unread": 0}
-        roles = current_user.roles
-        menu = [(endpoint, label) for endpoint, label, needs in MENU if needs is None or needs & roles]
+        menu = [(endpoint, label) for page, endpoint, label in MENU if may_see_page(current_user, page)]
         return {"menu": menu, "norm": get_norm(), "unread": unread_count(current_user.id)}
 
     @app.template_filter("local")
@@ -89,3 +95,47 @@ def render_http_error(exc):
     if exc.code not in HTTP_ERRORS:
         return exc
     return render_error(exc.code, HTTP_ERRORS[exc.code])
+
+
+def respond(status: int, code: str, message: str, details: dict | None = None):
+    """The error as JSON for the API, as the officer UI's error page for the web pages."""
+    if wants_json():
+        return error_response(status, code, message, details)
+    return render_error(status, message)
+
+
+def register_errorhandlers(app: Flask):
+    """Every error answered in its one shape; the failed unit of work is rolled back first, so that
+    nothing it changed is written and the error page may read the database again."""
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(exc: ApiError):
+        db.session.rollback()
+        return respond(exc.status, exc.code, exc.message, exc.details)
+
+    @app.errorhandler(StaleDataError)
+    def handle_concurrent_write(exc):
+        # Someone else changed the same record first.
+        db.session.rollback()
+        log.info("Concurrent write refused on %s %s: %s", request.method, request.path, exc)
+        return respond(409, "stale_version", "案件已被他人更新，请刷新后重试。")
+
+    @app.errorhandler(IntegrityError)
+    def handle_integrity_error(exc):
+        # Mostly a race on a unique key; logged in full, since it can also be a fault.
+        db.session.rollback()
+        log.warning("Integrity error on %s %s: %s", request.method, request.path, exc)
+        return respond(409, "conflict", "与同时提交的其他操作冲突，请刷新后重试。")
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(exc: HTTPException):
+        if not wants_json():
+            return render_http_error(exc)
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return error_response(exc.code or 500, code, exc.description or exc.name)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(exc: Exception):
+        log.exception("Unhandled error on %s %s", request.method, request.path)
+        db.session.rollback()
+        return respond(500, "internal_error", "服务器内部错误，请稍后重试。")

@@ -12,6 +12,7 @@ from ecoflow.errors import ApiError
 from ecoflow.extensions import db
 from ecoflow.intake.services import client_for_key
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 
@@ -98,6 +99,7 @@ def service_definition(service_code, fmt):
 
 
 @bp.post(f"/requests.{FORMAT}")
+@committed
 def create_request(fmt):
     form = request.form
     if not form.get("api_key"):
@@ -109,7 +111,6 @@ def create_request(fmt):
     created = services.submit_request(client, form, utcnow())
     body = [{"service_request_id": created.complaint.case_no, "token": created.token,
              "service_notice": "", "account_id": form.get("account_id", "")}]  # fmt: skip
-    db.session.commit()
     return render(fmt, "service_requests", body, 201)
 
 

@@ -3,11 +3,11 @@
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from ecoflow.casework import access, engine, trail
-from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import history, intake, queries
 from .schemas import (
@@ -32,11 +32,11 @@ def _dump(complaint, purpose: str):
 
 @bp.post("/complaints")
 @login_required
+@committed
 def create_complaint():
     data = load(current_app.extensions["ecoflow.schemas"]["create"], json_body())
     complaint, created = intake.register_complaint(g.officer, data, utcnow())
     body = _dump(complaint, "register")
-    db.session.commit()
     return body, (201 if created else 200), {"Location": url_for(".get_complaint", case_no=body["case_no"])}
 
 
@@ -54,26 +54,27 @@ def list_complaints():
 
 @bp.get("/complaints/<case_no>")
 @login_required
+@committed
 def get_complaint(case_no):
     body = _dump(queries.get_complaint(g.officer, case_no), "view")
-    db.session.commit()
     return body
 
 
 @bp.post("/complaints/<case_no>/actions/<action>")
 @login_required
+@committed
 def take_action(case_no, action):
     complaint = queries.get_complaint(g.officer, case_no)
     schema = current_app.extensions["ecoflow.schemas"]["actions"].get(action)
     data = load(schema, json_body()) if schema else {}
     complaint = engine.perform_action(g.officer, complaint, action, data, utcnow())
     body = _dump(complaint, action)
-    db.session.commit()
     return body
 
 
 @bp.get("/complaints/<case_no>/events")
 @login_required
+@committed
 def list_events(case_no):
     complaint = queries.get_complaint(g.officer, case_no)
     now = utcnow()
@@ -81,7 +82,6 @@ def list_events(case_no):
     unmasked = access.reveal_personal_data(g.officer, complaint, "timeline", now)
     with ComplaintContext({"viewer": g.officer, "unmasked": unmasked, "now": now}):
         body = events_schema.dump(trail.list_events(complaint))
-    db.session.commit()
     return jsonify(body)
 
 

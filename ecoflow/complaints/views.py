@@ -10,11 +10,11 @@ from wtforms import SelectChoice
 
 from ecoflow.casework import access, clocks, engine, trail
 from ecoflow.errors import Conflict, Invalid
-from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.services import list_units
 from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed, unit_of_work
 
 from . import history, leads, privacy, queries
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
@@ -113,12 +113,11 @@ def intake():
             form.confirmed.data = "1" if duplicates else ""
         if valid and not duplicates:
             try:
-                complaint, created = register_complaint(current_user, data, utcnow())
+                with unit_of_work():
+                    complaint, created = register_complaint(current_user, data, utcnow())
             except Invalid as exc:  # e.g. received in the future
-                db.session.rollback()
                 attach_errors(form, exc.details.get("fields", {}))
             else:
-                db.session.commit()
                 flash(_("Registered.") if created else _("This source number was registered before."), "info")
                 return redirect(url_for(".detail", case_no=complaint.case_no))
     status = 422 if form.errors else 200
@@ -189,16 +188,17 @@ def _render_case(complaint, failed=None, message=None, status=200):
         events=events, history=history.complaint_history(current_user, complaint),
         status=clocks.clock_status, now=now,
     )  # fmt: skip
-    db.session.commit()  # the unmasked view is on the record
     return page, status
 
 
 @bp.get("/complaints/<case_no>")
+@committed  # the unmasked view is on the record
 def detail(case_no):
     return _render_case(queries.get_complaint(current_user, case_no))
 
 
 @bp.post("/complaints/<case_no>/actions/<action>")
+@committed  # the action; or, refused, the case page again and the unmasked view on the record
 def take_action(case_no, action):
     norm = get_norm()
     complaint = queries.get_complaint(current_user, case_no)
@@ -209,19 +209,17 @@ def take_action(case_no, action):
     message = None
     if form.validate_on_submit():
         try:
-            data = load(_schemas()["actions"][action], action_data(form, spec))
-            engine.perform_action(current_user, complaint, action, data, utcnow())
-            db.session.commit()
+            with unit_of_work():
+                data = load(_schemas()["actions"][action], action_data(form, spec))
+                engine.perform_action(current_user, complaint, action, data, utcnow())
             flash(_("%(action)s: done.", action=spec.label), "info")
             target = url_for(".dispatch") if request.args.get("next") == "dispatch" else None
             return redirect(target or url_for(".detail", case_no=case_no))
         except Invalid as exc:
-            db.session.rollback()
             attach_errors(form, exc.details.get("fields", {}))
             if not exc.details.get("fields"):
                 form.form_errors.append(exc.message)
         except (Conflict, StaleDataError) as exc:
-            db.session.rollback()
             message = exc.message if isinstance(exc, Conflict) else _("Someone else updated this case first.")
         complaint = queries.get_complaint(current_user, case_no)
     return _render_case(complaint, (action, form), message, 409 if message else 422)

@@ -2,10 +2,10 @@
 
 from flask import Blueprint, g, jsonify, request
 
-from ecoflow.extensions import db
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 from .schemas import (
@@ -36,23 +36,23 @@ def get_whistle(whistle_id):
 
 @bp.post("/whistles/<int:whistle_id>/report-in")
 @login_required
+@committed
 def report_in(whistle_id):
     data = load(report_in_schema, json_body())
     whistle = services.get_whistle(g.officer, whistle_id)
     services.report_in(g.officer, whistle, data["who_will_act"], utcnow())
     body = whistle_schema.dump(whistle)
-    db.session.commit()
     return body
 
 
 @bp.post("/whistles/<int:whistle_id>/close")
 @login_required
+@committed
 def close_whistle(whistle_id):
     data = load(close_whistle_schema, json_body())
     whistle = services.get_whistle(g.officer, whistle_id)
     services.close_whistle(g.officer, whistle, data["joint_action"], utcnow())
     body = whistle_schema.dump(whistle)
-    db.session.commit()
     return body
 
 

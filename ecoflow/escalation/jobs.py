@@ -13,6 +13,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.errors import ApiError
 from ecoflow.extensions import db
+from ecoflow.transaction import is_deadlock, unit_of_work
 
 from .models import Whistle
 from .rungs import fire_due_rungs
@@ -21,11 +22,6 @@ from .services import escalate_whistle
 log = logging.getLogger(__name__)
 
 BATCH = 200
-
-
-def is_deadlock(exc: OperationalError) -> bool:
-    """PostgreSQL broke a deadlock by failing this statement (SQLSTATE 40P01): a retryable conflict."""
-    return getattr(exc.orig, "sqlstate", None) == "40P01"
 
 
 def sweep(now: datetime) -> list[dict]:
@@ -62,31 +58,37 @@ def _drain(model, due_column, now, handle, case) -> list[dict]:
         )
         if skipped:
             query = query.where(model.id.not_in(skipped))
-        rows = db.session.scalars(query.with_for_update(skip_locked=True, of=[model, Complaint])).all()
-        if not rows:
-            db.session.commit()
-            return done
-        for row in rows:
-            try:
-                with db.session.begin_nested():
-                    results = handle(row, now)
-            except (StaleDataError, IntegrityError, OperationalError) as exc:
-                if isinstance(exc, OperationalError) and not is_deadlock(exc):
-                    raise
-                # The case changed under us (an officer acted), or a second sweeper holds counts this item
-                # would lock (PostgreSQL chose this item to break the deadlock; its locks wait for our
-                # commit): the next sweep takes it again.
-                log.info("Sweep skipped %s %s for now: %s", model.__name__, row.id, exc)
-                skipped.add(row.id)
-                continue
-            except ApiError as exc:
-                # A rule refused what a rung does (e.g. a peer missing from the registry): nothing of it
-                # was kept, so it fires on a later sweep; the rest of the batch goes on meanwhile.
-                log.warning("Sweep could not handle %s %s, left for the next sweep: %s (%s)",
-                            model.__name__, row.id, exc.message, exc.code)  # fmt: skip
-                skipped.add(row.id)
-                continue
-            for result in results:
-                log.info("Sweep fired %s", result)
-            done.extend(results)
-        db.session.commit()
+        with unit_of_work():
+            rows = db.session.scalars(query.with_for_update(skip_locked=True, of=[model, Complaint])).all()
+            if not rows:
+                return done
+            done.extend(_handle_batch(rows, model, now, handle, skipped))
+
+
+def _handle_batch(rows, model, now, handle, skipped: set) -> list[dict]:
+    """Each row in its own savepoint; a row that cannot be handled now is left in `skipped`."""
+    done = []
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                results = handle(row, now)
+        except (StaleDataError, IntegrityError, OperationalError) as exc:
+            if isinstance(exc, OperationalError) and not is_deadlock(exc):
+                raise
+            # The case changed under us (an officer acted), or a second sweeper holds counts this item
+            # would lock (PostgreSQL chose this item to break the deadlock; its locks wait for our
+            # commit): the next sweep takes it again.
+            log.info("Sweep skipped %s %s for now: %s", model.__name__, row.id, exc)
+            skipped.add(row.id)
+            continue
+        except ApiError as exc:
+            # A rule refused what a rung does (e.g. a peer missing from the registry): nothing of it
+            # was kept, so it fires on a later sweep; the rest of the batch goes on meanwhile.
+            log.warning("Sweep could not handle %s %s, left for the next sweep: %s (%s)",
+                        model.__name__, row.id, exc.message, exc.code)  # fmt: skip
+            skipped.add(row.id)
+            continue
+        for result in results:
+            log.info("Sweep fired %s", result)
+        done.extend(results)
+    return done

@@ -6,8 +6,8 @@ from flask_login import current_user, login_required
 
 from ecoflow.casework.clocks import clock_status
 from ecoflow.complaints.queries import pending_extensions
-from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 from .forms import CloseWhistleForm, ReportInForm
@@ -32,6 +32,7 @@ def board():
     )
 
 
+@committed
 def _whistle_form(form_class, whistle_id, act):
     whistle = services.get_whistle(current_user, whistle_id)
     form = form_class()
@@ -40,7 +41,6 @@ def _whistle_form(form_class, whistle_id, act):
             flash("；".join(map(str, errors)), "error")
         return redirect(url_for(".board"))
     act(whistle, form)
-    db.session.commit()
     flash(_("Saved."), "info")
     return redirect(url_for(".board"))
 

@@ -3,10 +3,10 @@
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ecoflow.errors import Forbidden
-from ecoflow.extensions import db
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import handlers, inbox, outbox  # noqa: F401  (handlers: registers what each message type does)
 from .schemas import (
@@ -76,8 +76,8 @@ def received_exposures():
 
 @bp.post("/outbox/<message_id>/retry")
 @login_required
+@committed
 def retry(message_id):
     message = outbox.retry(outbox.get_message(message_id, _operated_bureaus()), utcnow())
     body = outbox_message_schema.dump(message)
-    db.session.commit()
     return body

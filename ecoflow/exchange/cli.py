@@ -8,8 +8,11 @@ import click
 from flask import current_app
 
 from ecoflow.errors import ApiError
-from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import unit_of_work
+
+from . import outbox
+from .trust import get_trust, new_private_key, public_key_text
 
 
 @click.group("exchange")
@@ -22,8 +25,6 @@ def exchange_cli():
 @click.option("--force", is_flag=True, help="Replace an existing key (peers must then be given the new public key).")
 def keygen(bureau, force):
     """Make BUREAU's Ed25519 key pair here; prints the public key for the peers' configuration."""
-    from .trust import new_private_key, public_key_text
-
     path = Path(current_app.config["EXCHANGE_KEYS_DIR"]) / f"{bureau}.pem"
     if path.exists() and not force:
         raise click.ClickException(f"{path} exists; --force replaces it.")
@@ -37,8 +38,6 @@ def keygen(bureau, force):
 @click.argument("bureau")
 def public_key(bureau):
     """Print the public key of a bureau this instance hosts."""
-    from .trust import get_trust, public_key_text
-
     trust = get_trust()
     if not trust.is_local(bureau):
         raise click.ClickException(f"This instance does not host {bureau}.")
@@ -48,17 +47,13 @@ def public_key(bureau):
 @exchange_cli.command("status")
 def status():
     """Outbox and inbox per peer: queued, failing, delivered, dead; applied and refused."""
-    from .outbox import exchange_status
-
-    click.echo(json.dumps(exchange_status(), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(outbox.exchange_status(), ensure_ascii=False, indent=2))
 
 
 @exchange_cli.command("deliver")
 def deliver():
     """Deliver every due outbox message now (the scheduler does this on its own)."""
-    from .outbox import deliver_outbox
-
-    click.echo(f"{deliver_outbox(utcnow())} message(s) delivered.")
+    click.echo(f"{outbox.deliver_outbox(utcnow())} message(s) delivered.")
 
 
 @exchange_cli.command("retry")
@@ -67,18 +62,16 @@ def deliver():
 @click.option("--peer", help="With --dead: only those to this bureau.")
 def retry(message_id, dead, peer):
     """Queue a dead or failing message again (by id), or every dead one (--dead)."""
-    from . import outbox
-
     now = utcnow()
-    if dead:
-        count = outbox.retry_dead(peer, now)
-    elif message_id:
-        try:
-            outbox.retry(outbox.get_message(message_id), now)
-        except ApiError as exc:  # unknown, or delivered already: said, not a traceback
-            raise click.ClickException(exc.message) from None
-        count = 1
-    else:
+    if not dead and not message_id:
         raise click.UsageError("Name a message id or give --dead.")
-    db.session.commit()
+    try:
+        with unit_of_work():
+            if dead:
+                count = outbox.retry_dead(peer, now)
+            else:
+                outbox.retry(outbox.get_message(message_id), now)
+                count = 1
+    except ApiError as exc:  # unknown, or delivered already: said, not a traceback
+        raise click.ClickException(exc.message) from None
     click.echo(f"{count} message(s) queued again.")

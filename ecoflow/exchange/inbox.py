@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, Unauthorized
 from ecoflow.extensions import db
+from ecoflow.transaction import unit_of_work
 
 from . import envelope as envelopes
 from .models import ExchangeRejection, InboxMessage
@@ -168,24 +169,28 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
         else:
             checked.append(None)
     ids = [e["id"] for e, fault in zip(batch, checked, strict=True) if fault is None]
-    known = {m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))}
-    results, failed = [], set()
-    for envelope, fault in zip(batch, checked, strict=True):
-        key = _case_key(envelope)
-        if key and key in failed:
-            results.append({"id": envelope.get("id"), "status": "deferred"})
-            continue
-        try:
-            if fault:
-                raise fault
-            results.append(_apply_alone(envelope, now, known.get(envelope["id"])))
-        except ApiError as exc:
-            if key:
-                failed.add(key)
-            _refuse(envelope, exc, now, remote_addr)
-            if raise_refusal:
-                db.session.commit()
-                raise
-            results.append(_refused(envelope, exc))
-    db.session.commit()
+    results, failed, refusal = [], set(), None
+    with unit_of_work():
+        known = {
+            m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))
+        }
+        for envelope, fault in zip(batch, checked, strict=True):
+            key = _case_key(envelope)
+            if key and key in failed:
+                results.append({"id": envelope.get("id"), "status": "deferred"})
+                continue
+            try:
+                if fault:
+                    raise fault
+                results.append(_apply_alone(envelope, now, known.get(envelope["id"])))
+            except ApiError as exc:
+                if key:
+                    failed.add(key)
+                _refuse(envelope, exc, now, remote_addr)  # on the record, the refusal raised or not
+                if raise_refusal:
+                    refusal = exc
+                    break
+                results.append(_refused(envelope, exc))
+    if refusal is not None:
+        raise refusal
     return results

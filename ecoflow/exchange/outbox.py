@@ -18,6 +18,7 @@ from ecoflow.extensions import db
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 from ecoflow.rest import is_printable
+from ecoflow.transaction import unit_of_work
 
 from . import envelope as envelopes
 from .models import ExchangeRejection, InboxMessage, OutboxMessage, ReceivedExposure
@@ -155,39 +156,38 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
     local = get_trust().is_local(recipient)
     concurrency = 1 if local else config["EXCHANGE_CONCURRENCY"]
     limit = config["EXCHANGE_BATCH"] * concurrency
-    batch = _due_batch(recipient, now, limit)
-    if not batch:
-        db.session.commit()
-        return 0, False
-    ids = [m.id for m in batch]
-    signed = [_envelope(m, now) for m in batch]
-    lanes = _lanes(batch, concurrency)
-    # The claim: not due for another deliverer (nor are the later messages of their cases) while they
-    # are out; should this process die, they are due again when it lapses, and the inbox answers a
-    # redelivery as before.
-    claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
-    db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
-    db.session.commit()  # hold no transaction (SQLite: no write lock) while the peer is asked
+    with unit_of_work():  # the claim; no transaction is held (SQLite: no write lock) while the peer is asked
+        batch = _due_batch(recipient, now, limit)
+        if not batch:
+            return 0, False
+        ids = [m.id for m in batch]
+        signed = [_envelope(m, now) for m in batch]
+        lanes = _lanes(batch, concurrency)
+        # Not due for another deliverer (nor are the later messages of their cases) while they are out;
+        # should this process die, they are due again when it lapses, and the inbox answers a
+        # redelivery as before.
+        claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
+        db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
     answers = _send_lanes(recipient, signed, lanes, now)
     results = [_checked(answer, envelope["id"]) for answer, envelope in zip(answers, signed, strict=True)]
-    messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
-    delivered = []
-    for message_id, result in zip(ids, results, strict=True):
-        message = messages[message_id]
-        if message.state != "queued":
-            continue  # settled meanwhile (an operator, another deliverer)
-        if result.get("status") in ("applied", "duplicate"):
-            delivered.append(message_id)
-            message.answer = result.get("answer")
-        elif result.get("status") == "deferred":
-            message.next_attempt_at = now  # behind an earlier one of its case, which now waits
-        else:
-            _failed(message, f"{result.get('error', result.get('status'))}: {result.get('message')}", now)
-    if delivered:
-        db.session.execute(
-            update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(state="delivered", delivered_at=now)
-        )
-    db.session.commit()
+    with unit_of_work():  # what the peer answered
+        messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
+        delivered = []
+        for message_id, result in zip(ids, results, strict=True):
+            message = messages[message_id]
+            if message.state != "queued":
+                continue  # settled meanwhile (an operator, another deliverer)
+            if result.get("status") in ("applied", "duplicate"):
+                delivered.append(message_id)
+                message.answer = result.get("answer")
+            elif result.get("status") == "deferred":
+                message.next_attempt_at = now  # behind an earlier one of its case, which now waits
+            else:
+                _failed(message, f"{result.get('error', result.get('status'))}: {result.get('message')}", now)
+        if delivered:
+            db.session.execute(
+                update(OutboxMessage).where(OutboxMessage.id.in_(delivered)).values(state="delivered", delivered_at=now)
+            )
     reachable = any(r.get("status") != "unreachable" for r in results)
     return len(delivered), reachable and len(batch) == limit
 
@@ -195,16 +195,16 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
 def deliver_outbox(now: datetime) -> int:
     """Deliver every due message, peer by peer, batch by batch; returns how many were delivered.
     A peer that cannot be reached is left for the next run after one try."""
-    recipients = db.session.scalars(
-        select(OutboxMessage.recipient).where(OutboxMessage.state == "queued").distinct()
-    ).all()
+    with unit_of_work():
+        recipients = db.session.scalars(
+            select(OutboxMessage.recipient).where(OutboxMessage.state == "queued").distinct()
+        ).all()
     total = 0
     for recipient in recipients:
         go_on = True
         while go_on:
             delivered, go_on = _deliver_batch(recipient, now)
             total += delivered
-    db.session.commit()
     return total
 
 

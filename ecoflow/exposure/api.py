@@ -3,10 +3,10 @@
 from flask import Blueprint, g, request
 
 from ecoflow.complaints.queries import get_complaint
-from ecoflow.extensions import db
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 from .schemas import board_query_schema, public_exposure_schema, public_exposures_schema, publish_schema
@@ -16,21 +16,21 @@ bp = Blueprint("exposure_api", __name__, url_prefix="/api/v1")
 
 @bp.post("/exposures")
 @login_required
+@committed
 def publish():
     data = load(publish_schema, json_body())
     complaint = get_complaint(g.officer, data["case_no"])
     exposure = services.publish_exposure(g.officer, complaint, data, utcnow())
     body = public_exposure_schema.dump(exposure)
-    db.session.commit()
     return body, 201
 
 
 @bp.post("/exposures/<int:exposure_id>/withdraw")
 @login_required
+@committed
 def withdraw(exposure_id):
     exposure = services.withdraw_exposure(g.officer, services.get_exposure(exposure_id), utcnow())
     body = public_exposure_schema.dump(exposure)
-    db.session.commit()
     return body
 
 

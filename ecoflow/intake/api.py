@@ -4,9 +4,9 @@ from functools import wraps
 
 from flask import Blueprint, g, request
 
-from ecoflow.extensions import db
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import retrying_deadlocks
 
 from . import services
 from .schemas import BatchSchema
@@ -32,8 +32,10 @@ def hotline_required(view):
 @hotline_required
 def receive_orders():
     batch = load(batch_schema, json_body())
-    answers = services.receive_orders(g.client, batch["orders"], utcnow())
-    db.session.commit()
+    now = utcnow()
+    # Two batches that number the same days (or count the same months) crosswise can deadlock on
+    # PostgreSQL: the batch that loses (the request's unit of work, nothing else in it) starts again.
+    answers = retrying_deadlocks(lambda: services.receive_orders(g.client, batch["orders"], now))
     counts = {status: sum(1 for a in answers if a["status"] == status)
               for status in ("created", "already_received", "rejected")}  # fmt: skip
     return {"results": answers, **counts}

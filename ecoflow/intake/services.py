@@ -9,7 +9,6 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from ecoflow.complaints.intake import register_complaint
 from ecoflow.errors import ApiError, Invalid, Unauthorized
@@ -64,28 +63,9 @@ def client_for_key(key: str | None, channels) -> ChannelClient:
     return client
 
 
-DEADLOCK_RETRIES = 3
-
-
 def receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[dict]:
     """Register each order as a complaint of the client's bureau; one answer per order, in order:
     created (with the earlier complaints it may repeat), already_received, or rejected with why."""
-    for attempt in range(1, DEADLOCK_RETRIES):
-        try:
-            return _receive_orders(client, orders, now)
-        except OperationalError as exc:
-            # Two batches numbered the same days (or counted the same months) in opposite orders and
-            # PostgreSQL failed this one to break the deadlock. Its locks must go for the other batch to
-            # finish, so the whole batch (the request's unit of work, nothing else in it) starts again.
-            if getattr(exc.orig, "sqlstate", None) != "40P01":
-                raise
-            log.warning("Orders of %s deadlocked with another batch; attempt %s of %s", client.name, attempt + 1,
-                        DEADLOCK_RETRIES)  # fmt: skip
-            db.session.rollback()
-    return _receive_orders(client, orders, now)
-
-
-def _receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[dict]:
     schema = order_schema(get_norm())
     answers = []
     for raw in orders:

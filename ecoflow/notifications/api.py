@@ -2,10 +2,10 @@
 
 from flask import Blueprint, g, request
 
-from ecoflow.extensions import db
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 from .schemas import inbox_query_schema, notifications_schema
@@ -23,15 +23,15 @@ def list_notifications():
 
 @bp.post("/<int:notification_id>/read")
 @login_required
+@committed
 def mark_read(notification_id):
     services.mark_read(g.officer.id, notification_id, utcnow())
-    db.session.commit()
     return {"read": notification_id}
 
 
 @bp.post("/read")
 @login_required
+@committed
 def mark_all_read():
     count = services.mark_read(g.officer.id, None, utcnow())
-    db.session.commit()
     return {"read": count}

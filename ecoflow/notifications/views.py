@@ -4,8 +4,8 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
 
 from . import services
 
@@ -28,8 +28,8 @@ def inbox():
 
 @bp.post("/read")
 @bp.post("/<int:notification_id>/read")
+@committed
 def mark_read(notification_id=None):
     if FlaskForm().validate_on_submit():
         services.mark_read(current_user.id, notification_id, utcnow())
-        db.session.commit()
     return redirect(url_for(".inbox"))

@@ -3,9 +3,9 @@
 from flask import Blueprint, g, jsonify
 
 from ecoflow.errors import Unauthorized
-from ecoflow.extensions import db
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import unit_of_work
 
 from . import services
 from .auth import login_required
@@ -17,12 +17,13 @@ bp = Blueprint("officers_api", __name__, url_prefix="/api/v1")
 @bp.post("/auth/token")
 def create_token():
     credentials = load(login_schema, json_body())
-    try:
-        officer = services.authenticate(credentials["username"], credentials["password"], utcnow())
-    except Unauthorized:
-        db.session.commit()  # the failure counts toward the lockout
-        raise
-    db.session.commit()
+    with unit_of_work():  # a failure counts toward the lockout: it is committed too
+        try:
+            officer, failure = services.authenticate(credentials["username"], credentials["password"], utcnow()), None
+        except Unauthorized as exc:
+            failure = exc
+    if failure is not None:
+        raise failure
     token, expires_at = services.issue_token(officer)
     return token_schema.dump({"token": token, "expires_at": expires_at})
 

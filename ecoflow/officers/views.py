@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import login_required, login_user, logout_user
 
 from ecoflow.errors import Unauthorized
-from ecoflow.extensions import db
 from ecoflow.timeutil import utcnow
+from ecoflow.transaction import unit_of_work
 
 from . import services
 from .forms import LoginForm
@@ -20,13 +20,14 @@ bp = Blueprint("officers", __name__)
 def login():
     form = LoginForm()
     if form.validate_on_submit():
-        try:
-            officer = services.authenticate(form.username.data, form.password.data, utcnow())
-        except Unauthorized as exc:
-            db.session.commit()  # the failure counts toward the lockout
-            form.password.errors.append(exc.message)
+        with unit_of_work():  # a failure counts toward the lockout: it is committed too
+            try:
+                officer, failure = services.authenticate(form.username.data, form.password.data, utcnow()), None
+            except Unauthorized as exc:
+                failure = exc
+        if failure is not None:
+            form.password.errors.append(failure.message)
             return render_template("officers/login.html", form=form), 401
-        db.session.commit()
         session.clear()  # nothing of the anonymous session carries over
         login_user(officer)
         target = request.args.get("next")  # only a path on this site, never elsewhere
