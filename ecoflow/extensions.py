@@ -9,7 +9,10 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from sqlalchemy import MetaData, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase
+
+from .sqltypes import UTCDateTime
 
 # Named constraints, so that migrations can refer to them on every database.
 NAMING = {
@@ -27,8 +30,6 @@ class Base(DeclarativeBase):
 
 def _render_item(type_, obj, autogen_context):
     """Migrations name plain SQLAlchemy types, so they never import the application."""
-    from .sqltypes import UTCDateTime
-
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
     return False
@@ -36,8 +37,6 @@ def _render_item(type_, obj, autogen_context):
 
 def dialect_insert(model):
     """INSERT with ON CONFLICT for the database in use (PostgreSQL or SQLite)."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     return dialect.insert(model)
 
@@ -63,6 +62,12 @@ RATE_LIMITED_BLUEPRINTS = frozenset({"citizens", "citizens_api"})
 @limiter.request_filter
 def _not_rate_limited() -> bool:
     return request.blueprint not in RATE_LIMITED_BLUEPRINTS
+
+
+def listen_to_session(name: str, listener):
+    """Listen to an event of every session (once per process, however many apps are made)."""
+    if not event.contains(db.session, name, listener):
+        event.listen(db.session, name, listener)
 
 
 def configure_engine(engine):

@@ -293,12 +293,12 @@ def test_the_receiver_refuses_with_the_error_shape_and_a_record(api, client, db,
 
 
 def test_a_message_this_bureau_fails_to_apply_is_refused_alone_and_its_batch_is_applied(api, client, db, monkeypatch):
-    from ecoflow.exchange import inbox
+    from ecoflow.exchange import handlers
 
     def broken(envelope, now):
         raise RuntimeError("a bug in this bureau's handler")
 
-    monkeypatch.setitem(inbox.HANDLERS, "lead.ack", broken)
+    monkeypatch.setitem(handlers.HANDLERS, "lead.ack", broken)
     transfer = signed("lead.transfer", sender="BJ", recipient="HE", payload={
         "origin_case_no": "BJ-20261102-0009", "summary": "异味", "categories": ["air"], "reason": "管辖",
         "received_at": utcnow().isoformat(), "location": {"address": "河北省廊坊市三河市燕郊镇"}})  # fmt: skip

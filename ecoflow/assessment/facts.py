@@ -13,7 +13,7 @@ from collections import defaultdict
 from itertools import chain
 
 from flask import current_app
-from sqlalchemy import bindparam, case, delete, event, func, insert, inspect, literal, select, tuple_, update
+from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ecoflow.complaints.models import Clock, Complaint, Event
@@ -201,8 +201,7 @@ _CASE_FACTS = select(Fact.__table__).where(*_OWN_FACTS)
 _MOVE_CASE_FACTS = update(Fact.__table__).where(*_OWN_FACTS).values({k: bindparam(f"new_{k}") for k in MOVING})
 
 
-@event.listens_for(db.session, "after_flush")
-def _keep_facts(session, flush_context):
+def keep_facts(session, flush_context):
     """Every counted item written in this flush gets its fact (and counts) written too, on the same
     connection."""
     rules = current_app.extensions.get("ecoflow.assessment")

@@ -8,7 +8,7 @@ from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed
 
-from . import handlers, inbox, outbox  # noqa: F401  (handlers: registers what each message type does)
+from . import inbox, outbox
 from .schemas import (
     batch_schema,
     outbox_filter_schema,

@@ -12,20 +12,15 @@ from ecoflow.complaints import history, leads
 from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
 
-from .inbox import handles
 from .models import ReceivedExposure
 from .query import signed_answer
 
 
-@handles("lead.transfer")
 def _lead_transfer(envelope: dict, now: datetime) -> dict:
     complaint = leads.register_lead(envelope["from"], envelope["to"], envelope["id"], envelope["payload"], now)
     return {"case_no": complaint.case_no}
 
 
-@handles("lead.ack")
-@handles("lead.return")
-@handles("lead.result")
 def _lead_answer(envelope: dict, now: datetime) -> dict:
     complaint, result = leads.record_peer_answer(
         envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now
@@ -35,19 +30,16 @@ def _lead_answer(envelope: dict, now: datetime) -> dict:
     return {"case_no": complaint.case_no, "state": complaint.state}
 
 
-@handles("whistle.blow")
 def _whistle(envelope: dict, now: datetime) -> dict:
     whistle = escalation.whistle_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
     return {"whistle": whistle.id, "case_no": whistle.complaint.case_no}
 
 
-@handles("whistle.report_in")
 def _report_in(envelope: dict, now: datetime) -> dict:
     party = escalation.report_in_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
     return {"whistle": party.whistle_id, "reported_at": party.reported_at.isoformat()}
 
 
-@handles("exposure.publish")
 def _exposure(envelope: dict, now: datetime) -> dict:
     """Stored as it came, for the exposure board to show beside this bureau's own."""
     db.session.execute(insert(ReceivedExposure).values(
@@ -57,7 +49,6 @@ def _exposure(envelope: dict, now: datetime) -> dict:
     return {"case_no": envelope["payload"]["case_no"]}
 
 
-@handles("exposure.withdraw")
 def _exposure_withdrawn(envelope: dict, now: datetime) -> dict:
     """The publisher took the case off its board: it leaves this one. It comes after the case's
     publish (same case, applied in order), so a case not received here was never sent here (say, to
@@ -72,9 +63,22 @@ def _exposure_withdrawn(envelope: dict, now: datetime) -> dict:
     return {"case_no": payload["case_no"], "withdrawn": withdrawn}
 
 
-@handles("history.query")
 def _history(envelope: dict, now: datetime) -> dict:
     """Summaries only: the answer names no complainant and is signed like any message."""
     payload = envelope["payload"]
     items = history.local_history(payload["complainant_key"], payload["place_key"])
     return signed_answer(envelope, "history.answer", {"items": items}, now)
+
+
+# What each incoming message type does; create_app gives it to the inbox, which knows no domain.
+HANDLERS = {
+    "lead.transfer": _lead_transfer,
+    "lead.ack": _lead_answer,
+    "lead.return": _lead_answer,
+    "lead.result": _lead_answer,
+    "whistle.blow": _whistle,
+    "whistle.report_in": _report_in,
+    "exposure.publish": _exposure,
+    "exposure.withdraw": _exposure_withdrawn,
+    "history.query": _history,
+}

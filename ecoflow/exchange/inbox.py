@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import Flask, current_app
 from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 
@@ -22,17 +22,18 @@ from .trust import get_trust
 
 log = logging.getLogger(__name__)
 
-HANDLERS: dict[str, Callable[[dict, datetime], dict | None]] = {}
+# Applies an incoming message (flushes, never commits) and answers what the sender learns of it.
+Handler = Callable[[dict, datetime], dict | None]
+_HANDLERS = "ecoflow.inbox_handlers"
 
 
-def handles(kind: str):
-    """Registers the function that applies incoming messages of `kind` (it flushes, never commits)."""
+def install_handlers(app: Flask, handlers: Mapping[str, Handler]):
+    """What each message type does here (exchange/handlers.py, above the domains), given by create_app."""
+    app.extensions[_HANDLERS] = handlers
 
-    def register(function):
-        HANDLERS[kind] = function
-        return function
 
-    return register
+def _handlers() -> Mapping[str, Handler]:
+    return current_app.extensions[_HANDLERS]
 
 
 def _check(envelope, now: datetime):
@@ -53,7 +54,7 @@ def _check(envelope, now: datetime):
     sent_at, created_at = (datetime.fromisoformat(envelope[k]) for k in ("sent_at", "created_at"))
     if abs(now - sent_at) > skew or created_at > now + skew or created_at > sent_at + skew:
         raise Unauthorized("报文时间与当前时间相差过大。", {"sent_at": envelope["sent_at"]}, code="stale_message")
-    if envelope["type"] not in HANDLERS:  # e.g. an answer, which only ever comes back in a result
+    if envelope["type"] not in _handlers():  # e.g. an answer, which only ever comes back in a result
         raise Invalid(f"本单位不受理 {envelope['type']} 类报文。", code="unsupported_type")
     faults = envelopes.problems(envelope["type"], envelope["payload"])
     if faults:
@@ -102,7 +103,7 @@ def _apply(envelope, now: datetime, known: InboxMessage | None) -> dict:
             seen = _seen(envelope, digest, known)
             if seen:
                 return seen
-            answer = HANDLERS[envelope["type"]](envelope, now)
+            answer = _handlers()[envelope["type"]](envelope, now)
             db.session.execute(insert(InboxMessage).values(
                 message_id=envelope["id"], type=envelope["type"], sender=envelope["from"],
                 recipient=envelope["to"], case_no=envelope["case"], body_hash=digest, received_at=now, answer=answer,

@@ -7,7 +7,7 @@ from time import monotonic
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import event, inspect, select
+from sqlalchemy import inspect, select
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -91,7 +91,7 @@ def officer_for_token(token: str) -> Officer:
 class OfficerCache:
     """What this process last read of the officers who present tokens, kept for OFFICER_CACHE_SECONDS,
     so that an officer's next request reads nothing and builds nothing to know who they are.
-    A commit that changes an officer or a role empties it (see `_note_officer_changes`)."""
+    A commit that changes an officer or a role empties it (see `note_officer_changes`)."""
 
     def __init__(self, seconds: float):
         self.seconds = seconds
@@ -136,14 +136,14 @@ def _officer_cache() -> OfficerCache:
     return extensions["ecoflow.officer_cache"]
 
 
-@event.listens_for(db.session, "before_flush")
-def _note_officer_changes(session, flush_context, instances):
+def note_officer_changes(session, flush_context, instances):
+    """Before a flush: whether officers or their roles change in this transaction."""
     if any(isinstance(obj, Officer | RoleGrant) for obj in (*session.new, *session.dirty, *session.deleted)):
         session.info["officers_changed"] = True
 
 
-@event.listens_for(db.session, "after_commit")
-def _forget_changed_officers(session):
+def forget_changed_officers(session):
+    """After a commit that changed officers or roles: the cached officers are read again."""
     if session.info.pop("officers_changed", False):
         current_app.extensions.get("ecoflow.officer_cache", OfficerCache(0)).clear()
 
