@@ -16,6 +16,7 @@ federation: install  ## three instances, one bureau each, over the exchange: BJ 
 test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(BIN)/pytest
 
 screenshots: install  ## the browser tests, saving every page they visit in docs/screenshots/
@@ -41,6 +42,7 @@ demo: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: install
 	$(BIN)/ruff format .

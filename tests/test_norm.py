@@ -69,6 +69,8 @@ def test_one_machine_serves_every_complaint(app):
         ("open311.yaml", lambda d: d["services"]["air"].update(category="smog"), "unknown category 'smog'"),
         ("open311.yaml", lambda d: d["jurisdictions"].update(BJ=["potholes"]), "unknown service 'potholes'"),
         ("open311.yaml", lambda d: d["services"]["air"]["attributes"][0].update(values={}), "list datatypes"),
+        ("access.yaml", lambda d: d["bureau_wide"].append("janitor"), "bureau_wide: unknown role 'janitor'"),
+        ("access.yaml", lambda d: d["pages"].update(intake="intake"), "pages.intake: a list of roles, or all"),
     ],
 )
 def test_a_broken_file_stops_start_up_naming_file_and_fault(workflows, name, change, expected):
@@ -94,6 +96,17 @@ def test_missing_file_is_named(workflows):
 def test_unknown_condition_is_named(workflows):
     workflows("lifecycle.yaml", lambda d: d["actions"]["follow_up"]["outcomes"][0].update(when="moon_is_full"))
     with pytest.raises(NormError, match="moon_is_full"):
+        create_app({"WORKFLOWS_DIR": str(workflows.directory), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_an_action_renamed_in_the_norm_while_the_table_names_it_stops_start_up(workflows):
+    """casework/engine.py gives it effects: renamed or misspelt here, it must not silently lose them."""
+
+    def rename(lifecycle):
+        lifecycle["actions"]["oversee"] = lifecycle["actions"].pop("supervise")
+
+    workflows("lifecycle.yaml", rename)
+    with pytest.raises(NormError, match=r"no action 'supervise'.*open_supervision"):
         create_app({"WORKFLOWS_DIR": str(workflows.directory), "SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 
