@@ -9,6 +9,7 @@ scaled to that machine:
 
     .venv/bin/python bench/reference.py                      # gunicorn -w 2 -k gthread --threads 1
     .venv/bin/python bench/reference.py --workers 2 --threads 4 --seconds 10 --clients 8
+    .venv/bin/python bench/reference.py --only step                # the floor of an action alone
 
 1. hello: GET /hello answering a small JSON dict;
 2. insert: POST /people {name, email, age}, validated by a marshmallow Schema, one row inserted
@@ -71,6 +72,7 @@ from lifecycle import (
 # The issue's figures: rate per second and, where quoted, server CPU ms per request.
 ISSUE = {"hello": (2200, None), "insert": (340, 2.3), "pgbench": (2200, None)}
 REQUESTS_PER_LIFECYCLE = 7  # intake and six actions, as in bench/lifecycle.py
+MEASUREMENTS = ("hello", "insert", "step", "pgbench")
 
 APP = """\
 import os
@@ -348,6 +350,8 @@ def web_measurements(args, url: str, workdir: Path) -> dict:
         print(f"gunicorn pid {server.pid} on port {port}: {' '.join(server.command[1:])}", flush=True)
         results = {}
         for name, unit in (("hello", get_hello), ("insert", post_person), ("step", Stepper)):
+            if name not in args.only:
+                continue
             with contextlib.ExitStack() as stack:
                 clients = [
                     stack.enter_context(contextlib.closing(Client(port, args.timeout))) for _ in range(args.clients)
@@ -380,32 +384,35 @@ def print_report(result: dict):
         f"Reference benchmark: gunicorn -w {config['workers']} --threads {config['threads']}, "
         f"{config['clients']} clients, {result['machine']['cores']} cores ({result['machine']['cpu']})"
     )
-    header = (
-        f"{'measurement':<11} {'per s':>7} {'srv ms':>7} {'pg ms':>6} {'cli ms':>6} {'machine':>7} {'other':>6} "
-        f"{'errors':>6} {'capacity':>8} {'× rate':>7} {'× capacity':>10} {'× srv CPU':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for name in ISSUE:
-        m = result[name]
-        cpu_ratio = f"{m['ratio_server_cpu']:.2f}" if m["ratio_server_cpu"] else "-"
-        print(
-            f"{name:<11} {m['per_second']:>7.0f} {m['server_cpu_ms']:>7.2f} {m['pg_cpu_ms']:>6.2f} "
-            f"{m['client_cpu_ms']:>6.2f} {m['machine_utilisation'] * 100:>6.0f}% {m['other_share'] * 100:>5.0f}% "
-            f"{m['errors']:>6} {m['cpu_bound_capacity']:>8.0f} {m['ratio_rate']:>7.2f} {m['ratio_capacity']:>10.2f} "
-            f"{cpu_ratio:>9}"
+    measured = [name for name in ISSUE if name in result]
+    if measured:
+        header = (
+            f"{'measurement':<11} {'per s':>7} {'srv ms':>7} {'pg ms':>6} {'cli ms':>6} {'machine':>7} {'other':>6} "
+            f"{'errors':>6} {'capacity':>8} {'× rate':>7} {'× capacity':>10} {'× srv CPU':>9}"
         )
-    print("(srv/pg/cli ms = CPU ms per request or transaction: gunicorn tree, PostgreSQL, this process;")
-    print(" machine = all cores busy; other = CPU of unrelated processes; capacity = cores × 1000 / (srv+pg+cli);")
-    print(" × = this machine against the issue's 2,200 / 340 (2.3 ms) / 2,200 per s: > 1 is faster)")
-    step, n = result["step"], REQUESTS_PER_LIFECYCLE
-    print(
-        f"step (the floor of an action: read, update under version, append an event): {step['per_second']:.0f}/s, "
-        f"srv {step['server_cpu_ms']:.2f} + pg {step['pg_cpu_ms']:.2f} + cli {step['client_cpu_ms']:.2f} ms CPU; "
-        f"{n} of them, a lifecycle's requests: {step['per_second'] / n:.1f}/s, "
-        f"capacity {step['cpu_bound_capacity'] / n:.1f}/s"
-    )
-    for name in (*ISSUE, "step"):
+        print(header)
+        print("-" * len(header))
+        for name in measured:
+            m = result[name]
+            cpu_ratio = f"{m['ratio_server_cpu']:.2f}" if m["ratio_server_cpu"] else "-"
+            print(
+                f"{name:<11} {m['per_second']:>7.0f} {m['server_cpu_ms']:>7.2f} {m['pg_cpu_ms']:>6.2f} "
+                f"{m['client_cpu_ms']:>6.2f} {m['machine_utilisation'] * 100:>6.0f}% {m['other_share'] * 100:>5.0f}% "
+                f"{m['errors']:>6} {m['cpu_bound_capacity']:>8.0f} {m['ratio_rate']:>7.2f} "
+                f"{m['ratio_capacity']:>10.2f} {cpu_ratio:>9}"
+            )
+        print("(srv/pg/cli ms = CPU ms per request or transaction: gunicorn tree, PostgreSQL, this process;")
+        print(" machine = all cores busy; other = CPU of unrelated processes; capacity = cores × 1000 / (srv+pg+cli);")
+        print(" × = this machine against the issue's 2,200 / 340 (2.3 ms) / 2,200 per s: > 1 is faster)")
+    step, n = result.get("step"), REQUESTS_PER_LIFECYCLE
+    if step:
+        print(
+            f"step (the floor of an action: read, update under version, append an event): {step['per_second']:.0f}/s, "
+            f"srv {step['server_cpu_ms']:.2f} + pg {step['pg_cpu_ms']:.2f} + cli {step['client_cpu_ms']:.2f} ms CPU; "
+            f"{n} of them, a lifecycle's requests: {step['per_second'] / n:.1f}/s, "
+            f"capacity {step['cpu_bound_capacity'] / n:.1f}/s"
+        )
+    for name in (name for name in MEASUREMENTS if name in result):
         for message, count in result[name]["error_samples"].items():
             print(f"{name} error ×{count}: {message}")
     print(f"results: {result['results_file']}")
@@ -420,6 +427,9 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker (gthread)")
     parser.add_argument("--pg-database", default="ecoflow_bench_ref", help="dropped and recreated")
     parser.add_argument("--timeout", type=float, default=30, help="socket timeout per request, seconds")
+    parser.add_argument(
+        "--only", nargs="+", choices=MEASUREMENTS, default=MEASUREMENTS, help="measure these alone (default: all)"
+    )
     args = parser.parse_args(argv)
 
     RESULTS.mkdir(parents=True, exist_ok=True)
@@ -437,13 +447,14 @@ def main(argv=None):
             "machine": {"cores": os.cpu_count(), "cpu": _cpu_model()},
             "background_load_before": idle,
             **web_measurements(args, url, workdir),
-            "pgbench": pgbench_measurement(args),
         }
+        if "pgbench" in args.only:
+            result["pgbench"] = pgbench_measurement(args)
         path = RESULTS / f"reference-{stamp}.json"
         result["results_file"] = str(path.relative_to(ROOT))
         path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
         print_report(result)
-        return 1 if any(result[name]["errors"] for name in (*ISSUE, "step")) else 0
+        return 1 if any(result[name]["errors"] for name in MEASUREMENTS if name in result) else 0
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
