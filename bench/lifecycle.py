@@ -168,9 +168,13 @@ class CpuWindow:
         self.end = self._snapshot()
         busy = self.end["system"][0] - self.start["system"][0]
         total = self.end["system"][1] - self.start["system"][1]
+        by_process = [cpu - self.start["server"].get(pid, 0.0) for pid, cpu in self.end["server"].items()]
         self.result = {
             "server_cpu_s": _delta(self.start["server"], self.end["server"]),
             "server_processes": len(self.end["server"]),
+            # Keep-alive connections stay with the worker that accepted them: near 1 when one worker
+            # served (nearly) all of them and the others idled.
+            "server_busiest_share": max(by_process) / sum(by_process) if sum(by_process) > 0 else 0.0,
             "pg_backend_cpu_s": _delta(self.start["pg"][0], self.end["pg"][0]),
             "pg_shared_cpu_s": _delta(self.start["pg"][1], self.end["pg"][1]),
             "client_cpu_s": self.end["client"] - self.start["client"],

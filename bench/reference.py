@@ -48,6 +48,7 @@ import sys
 import tempfile
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -76,6 +77,7 @@ MEASUREMENTS = ("hello", "insert", "step", "pgbench")
 
 APP = """\
 import os
+import time
 
 from flask import Flask, request
 from flask_sqlalchemy import SQLAlchemy
@@ -149,7 +151,11 @@ def create_person():
 def create_case():
     case_id = db.session.execute(insert(cases).values(state="open", version=1, seq=0).returning(cases.c.id)).scalar()
     db.session.commit()
-    return {"id": case_id, "version": 1}, 201
+    # Busy for a moment, so that the other workers accept the connections opened meanwhile.
+    busy_until = time.perf_counter() + 0.02
+    while time.perf_counter() < busy_until:
+        pass
+    return {"id": case_id, "version": 1, "pid": os.getpid()}, 201
 
 
 @app.post("/cases/<int:case_id>/step")
@@ -247,7 +253,8 @@ class Stepper:
         status, payload = client.call("POST", "/cases", {})
         if status != 201:
             raise RequestFailed(f"case: {status} {payload[:200]!r}")
-        self.path, self.version = f"/cases/{json.loads(payload)['id']}/step", 1
+        answer = json.loads(payload)
+        self.path, self.version, self.worker = f"/cases/{answer['id']}/step", 1, answer["pid"]
 
     def __call__(self):
         status, payload = self.client.call("POST", self.path, {"version": self.version, "note": "已电话联系"})
@@ -341,6 +348,24 @@ def wait_ready(server: Server, port: int, seconds: float = 30):
                 time.sleep(0.2)
 
 
+def spread_steppers(stack: contextlib.ExitStack, port: int, args, attempts: int = 20) -> list[Stepper]:
+    """--clients steppers whose keep-alive connections are spread evenly over the gunicorn workers.
+    A worker keeps every connection it accepts, and an idle one accepts a burst of them alone, so
+    the connections are opened all at once and opened again until no worker holds more than its share."""
+    share = -(-args.clients // args.workers)
+    for _ in range(attempts):
+        clients = [Client(port, args.timeout) for _ in range(args.clients)]
+        with ThreadPoolExecutor(len(clients)) as pool:
+            steppers = list(pool.map(Stepper, clients))
+        if max(collections.Counter(s.worker for s in steppers).values()) <= share:
+            break
+        for client in clients:
+            client.close()
+    for client in clients:
+        stack.enter_context(contextlib.closing(client))
+    return steppers
+
+
 def web_measurements(args, url: str, workdir: Path) -> dict:
     port = free_port()
     server_args = argparse.Namespace(workers=args.workers, threads=args.threads, app_root=workdir)
@@ -353,10 +378,13 @@ def web_measurements(args, url: str, workdir: Path) -> dict:
             if name not in args.only:
                 continue
             with contextlib.ExitStack() as stack:
-                clients = [
-                    stack.enter_context(contextlib.closing(Client(port, args.timeout))) for _ in range(args.clients)
-                ]
-                units = [Stepper(c) if unit is Stepper else partial(unit, c) for c in clients]
+                if unit is Stepper:
+                    units = spread_steppers(stack, port, args)
+                else:
+                    clients = [
+                        stack.enter_context(contextlib.closing(Client(port, args.timeout))) for _ in range(args.clients)
+                    ]
+                    units = [partial(unit, c) for c in clients]
                 results[name] = measure(name, units, args, server.pid)
         if server.process.poll() is not None:
             raise SystemExit(f"gunicorn died during the run:\n{server.log_tail()}")
