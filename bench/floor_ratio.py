@@ -38,6 +38,8 @@ COLUMNS = (  # key, header, format; every column 10 wide
     ("step_srv_ms_7", "7×step ms", ".1f"),
     ("lifecycle_srv_ms", "life ms", ".1f"),
     ("ratio2", "ratio2", ".2f"),
+    ("step_busiest", "busiest s", ".0%"),
+    ("lifecycle_busiest", "busiest l", ".0%"),
     ("other", "other", ".0%"),
 )
 
@@ -77,6 +79,8 @@ def one_round(args) -> dict:
         "lifecycle_srv_ms": lifecycle["server_cpu_ms_per_unit"],
         # the larger share of the two runs' windows that unrelated processes took
         "other": max(step["other_share"], lifecycle["other_cpu_s"] / lifecycle["seconds"] / ref["machine"]["cores"]),
+        "step_busiest": step["server_busiest_share"],
+        "lifecycle_busiest": lifecycle["server_busiest_share"],
         "failed": bool(ref_status or life_status),
         "files": [ref["results_file"], life["results_file"]],
     }
@@ -123,7 +127,8 @@ def main(argv=None):
     verdicts = {key: meets(key, median[key]) for key in TARGETS}
     for key, (op, limit) in TARGETS.items():
         print(f"{key} {median[key]:.2f} {op} {limit}: {'met' if verdicts[key] else 'NOT met'}")
-    print("(step÷7 and 7×step ms: seven steps, a lifecycle's requests; ms = gunicorn CPU; other = unrelated CPU)")
+    print("(step÷7, 7×step ms: seven steps, a lifecycle's requests; ms: gunicorn CPU; busiest s/l: the share of it")
+    print(" the busiest gunicorn process took in the step/lifecycle run; other: CPU of unrelated processes)")
 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     path = RESULTS / f"floor-ratio-{stamp}.json"
