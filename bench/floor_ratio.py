@@ -115,12 +115,14 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     print(f"gunicorn -w {args.workers} --threads {args.threads}, {args.clients} clients; {args.rounds} round(s)")
-    print(f"{'':<8}" + "".join(f"{header:>10}" for _, header, _ in COLUMNS), flush=True)
+    header = f"{'':<8}" + "".join(f"{title:>10}" for _, title, _ in COLUMNS)
     rows = []
     for round_ in range(1, args.rounds + 1):
         if args.wait_idle:
             wait_idle(args.wait_idle)
         rows.append(one_round(args))
+        if round_ == 1:
+            print(header)
         print_row(f"round {round_}", rows[-1])
     median = {key: statistics.median(row[key] for row in rows) for key, _, _ in COLUMNS}
     print_row("median", median)
