@@ -12,7 +12,6 @@ import functools
 from collections import defaultdict
 from itertools import chain
 
-from flask import current_app
 from sqlalchemy import bindparam, case, delete, func, insert, inspect, literal, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -20,9 +19,11 @@ from ecoflow.complaints.models import Clock, Complaint, Event
 from ecoflow.complaints.privacy import address_district
 from ecoflow.escalation.models import Whistle, WhistleParty
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.timeutil import SHANGHAI
 
 from .models import ROLLUP_KEY, Fact, MonthlyCount
+from .rules import get_rules
 
 # A summoned party is counted for its own bureau and unit, not for the case's.
 PARTY_MEASURE = "whistle"
@@ -51,14 +52,14 @@ def district_of(complaint: Complaint) -> str | None:
 
 def district_name(complaint: Complaint) -> str | None:
     """The district as people say it: the name workflows/routing.yaml gives its division code."""
-    districts = current_app.extensions["ecoflow.norm"].routing.districts
+    districts = get_norm().routing.districts
     code = complaint.district_code
     return districts[code].name if code in districts else district_of(complaint)
 
 
 def category_bits(categories) -> int:
     """The categories as bits, in the order of the norm's catalog."""
-    bits = _bits(tuple(current_app.extensions["ecoflow.norm"].catalog["categories"]))
+    bits = _bits(tuple(get_norm().catalog["categories"]))
     return sum(bits.get(c, 0) for c in set(categories))
 
 
@@ -204,10 +205,7 @@ _MOVE_CASE_FACTS = update(Fact.__table__).where(*_OWN_FACTS).values({k: bindpara
 def keep_facts(session, flush_context):
     """Every counted item written in this flush gets its fact (and counts) written too, on the same
     connection."""
-    rules = current_app.extensions.get("ecoflow.assessment")
-    if rules is None:
-        return
-    norm = current_app.extensions["ecoflow.norm"]
+    norm, rules = get_norm(), get_rules()
     rows, changed, moved = [], [], []
     for obj in chain(session.new, session.dirty):
         is_new = obj in session.new
@@ -251,7 +249,7 @@ def refresh_counts(connection):
 def rebuild_facts(batch: int = 500) -> int:
     """Recompute every fact from the cases (after an upgrade, or to check the kept ones); returns
     how many were written. Flushes; the caller commits."""
-    norm, rules = current_app.extensions["ecoflow.norm"], current_app.extensions["ecoflow.assessment"]
+    norm, rules = get_norm(), get_rules()
     db.session.execute(delete(Fact))
     written, last_id = 0, 0
     while True:

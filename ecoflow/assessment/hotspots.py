@@ -10,12 +10,12 @@ import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select
 
 from ecoflow.complaints.models import Complaint, ComplaintCategory
 from ecoflow.complaints.privacy import address_district
 from ecoflow.extensions import db, dialect_insert
+from ecoflow.norm.current import get_norm
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 from ecoflow.timeutil import SHANGHAI
@@ -50,7 +50,7 @@ class Cluster:
         return f"{places}一带" if self.area.startswith("grid:") else places
 
     def as_dict(self) -> dict:
-        categories = current_app.extensions["ecoflow.norm"].catalog["categories"]
+        categories = get_norm().catalog["categories"]
         return {
             "area": self.area, "label": self.label, "category": self.category,
             "category_label": categories.get(self.category, self.category), "cases": self.cases,
@@ -92,7 +92,7 @@ def find_hotspots(now: datetime, window_days: int | None = None) -> list[Cluster
     counted = [(*row[:6], category, 1) for row in rows
                for category in (row[6].split(",") if row[6] else suggested[row[7]].get("categories", []))]  # fmt: skip
     clusters: dict[tuple[str, str], Cluster] = {}
-    names = current_app.extensions["ecoflow.norm"].routing.districts
+    names = get_norm().routing.districts
     places: dict[tuple, tuple[str, str | None]] = {}
     for bureau, code, address, lat, lng, current, category, count in counted:
         if (code, address, lat, lng) not in places:

@@ -7,8 +7,9 @@ from datetime import datetime, time
 from io import BytesIO
 
 import xlsxwriter
-from flask import current_app, send_file
+from flask import send_file
 
+from ecoflow.norm.current import get_norm
 from ecoflow.timeutil import SHANGHAI
 
 from . import hotspots, services
@@ -50,7 +51,7 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
                                 ("reopen", "numerator", totals["reopen"]["numerator"])):  # fmt: skip
         page = {**the_month, "figure": figure, "part": part, "page": 1, "per_page": LIST_LIMIT}
         data[figure] = {"items": services.figure_cases(officer, page, at, count=False)[0], "total": total}
-    bureaus = current_app.extensions["ecoflow.norm"].catalog["bureaus"]
+    bureaus = get_norm().catalog["bureaus"]
     data["bureaus"] = "、".join(bureaus[b] for b in data["summary"]["bureaus"])
     return data
 

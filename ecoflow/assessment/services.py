@@ -23,12 +23,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask import current_app
 from sqlalchemy import case, func, literal, not_, or_, select
 
 from ecoflow.complaints.models import Complaint
 from ecoflow.errors import Forbidden, Invalid
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer, Unit
 
 from .facts import category_bits, month_of
@@ -49,13 +49,9 @@ GROUP_LABELS = {
 SIMPLE = {"response": "response", "reply": "reply", "resolution": "follow_up", "whistle": "whistle", "lead": "lead"}
 
 
-def _norm():
-    return current_app.extensions["ecoflow.norm"]
-
-
 def catalog():
     """The norm's code lists (bureaus, categories, channels ...) with their labels."""
-    return _norm().catalog
+    return get_norm().catalog
 
 
 # --- who sees what --------------------------------------------------------------------------
@@ -67,7 +63,7 @@ def visible_bureaus(officer: Officer, rules: Rules | None = None) -> list[str]:
     rules = rules or get_rules()
     roles = {g.role for g in officer.grants}
     if roles & rules.all_bureaus:
-        return sorted(_norm().catalog["bureaus"])
+        return sorted(get_norm().catalog["bureaus"])
     return sorted({g.bureau_code for g in officer.grants if g.role in rules.viewers})
 
 
@@ -142,7 +138,7 @@ def figures(counts: dict[str, dict], rules: Rules) -> dict:
         return counts.get(measure, empty)
 
     follow_ups = get("follow_up")
-    levels = {level: follow_ups["levels"].get(level, 0) for level in _norm().catalog["satisfaction"]}
+    levels = {level: follow_ups["levels"].get(level, 0) for level in get_norm().catalog["satisfaction"]}
     satisfaction = _ratio(sum(levels[level] for level in rules.satisfied_levels), follow_ups["n"])
     satisfaction["levels"] = levels
     satisfaction["shares"] = {
@@ -210,7 +206,7 @@ def _grouped(model, group_by, columns, conditions):
 def _group_keys(group_by: str | None, key) -> list:
     """The groups a row counts in: its key, or each of its categories (a case counts in each)."""
     if group_by == "category":
-        order = list(_norm().catalog["categories"])
+        order = list(get_norm().catalog["categories"])
         return [category for bit, category in enumerate(order) if (key or 0) & (1 << bit)]
     if group_by in ("unit", "officer"):
         return [key or None]  # 0 in the monthly counts: none
@@ -219,7 +215,7 @@ def _group_keys(group_by: str | None, key) -> list:
 
 def _labels(group_by: str, keys) -> dict:
     """Readable names of the group keys: unit and officer names, code-list labels, months."""
-    catalog = _norm().catalog
+    catalog = get_norm().catalog
     if group_by == "unit":
         rows = db.session.execute(select(Unit.id, Unit.code, Unit.name, Unit.bureau_code).where(Unit.id.in_(keys)))
         return {i: {"key": code, "label": name, "bureau": bureau} for i, code, name, bureau in rows}
@@ -230,7 +226,7 @@ def _labels(group_by: str, keys) -> dict:
     if group_by == "month":
         return {k: {"key": f"{k // 100:04d}-{k % 100:02d}", "label": f"{k // 100}年{k % 100}月"} for k in keys}
     if group_by == "district":  # a division code by its name in workflows/routing.yaml
-        districts = _norm().routing.districts
+        districts = get_norm().routing.districts
         return {k: {"key": k, "label": districts[k].name if k in districts else k} for k in keys}
     names = {"bureau": "bureaus", "category": "categories", "channel": "channels"}.get(group_by)
     return {k: {"key": k, "label": catalog[names].get(k, k) if names else k} for k in keys}
