@@ -181,4 +181,4 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
     return True
 
 
-_LOG_VIEW = insert(PersonalDataView.__table__)
+_LOG_VIEW = insert(PersonalDataView.__table__).inline()

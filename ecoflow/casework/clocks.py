@@ -45,7 +45,7 @@ def _after_pauses(norm: Norm, clock: Clock, moment: datetime) -> datetime:
 def _compute_due(norm: Norm, clock: Clock) -> datetime:
     """Due time from the start, the period, the paused time and the approved extensions."""
     due = _after_pauses(norm, clock, norm.calendar.add(clock.started_at, _period(clock)))
-    if clock.id is None:  # a clock being started has no extensions yet
+    if clock.id is None or not clock.approved_extensions:
         return due
     extensions = db.session.scalars(
         select(Extension)
@@ -107,8 +107,9 @@ def retime_working_day_clocks(now: datetime, batch: int = 500) -> list[tuple[str
 
 def _start_clock(complaint: Complaint, kind: str, period: Period, started_at: datetime, norm: Norm) -> Clock:
     clock = Clock(
-        kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at, paused_seconds=0
-    )
+        kind=kind, period_amount=period.amount, period_unit=period.unit, started_at=started_at, paused_seconds=0,
+        is_extension_pending=False, approved_extensions=0,
+    )  # fmt: skip
     complaint.clocks.append(clock)
     _retime(norm, clock, complaint.grade)
     return clock
@@ -228,25 +229,30 @@ def nearest_clock(complaint: Complaint) -> Clock | None:
 
 # A request is pending while undecided and its clock runs. One still undecided when its clock stops
 # (the reply was given, the case ended) has lapsed: it can no longer be decided, and it neither
-# blocks a request for the next clock nor ever re-times the stopped one.
+# blocks a request for the next clock nor ever re-times the stopped one. The clock says whether a
+# request waits on it (is_extension_pending) and how many it was granted, so that the offer of an
+# action needs no query.
 PENDING = (Extension.is_approved.is_(None), Clock.stopped_at.is_(None))
+
+
+def _pending_clock(complaint: Complaint) -> Clock | None:
+    clock = complaint.running_clock(get_norm().extension["clock"])
+    return clock if clock is not None and clock.is_extension_pending else None
 
 
 def pending_extension(complaint: Complaint) -> Extension | None:
     """The case's extension request waiting for a decision, if any."""
-    return db.session.scalar(
-        select(Extension)
-        .join(Clock, Clock.id == Extension.clock_id)
-        .where(Extension.complaint_id == complaint.id, *PENDING)
-    )
+    clock = _pending_clock(complaint)
+    if clock is None:
+        return None
+    return db.session.scalar(select(Extension).where(Extension.clock_id == clock.id, Extension.is_approved.is_(None)))
 
 
 def extension_nth(clock: Clock) -> int:
     """Which extension of its clock a request would be: one more than those approved on that clock.
     It says what the request may add (the first at most the original period) and who approves it;
     refused requests and those of earlier clocks (before a reopening) do not count."""
-    approved = select(func.count()).where(Extension.clock_id == clock.id, Extension.is_approved.is_(True))
-    return 1 + db.session.scalar(approved)
+    return clock.approved_extensions + 1
 
 
 def _approver(norm: Norm, nth: int) -> str:
@@ -256,20 +262,21 @@ def _approver(norm: Norm, nth: int) -> str:
 
 def request_refusal(complaint: Complaint) -> ApiError | None:
     """申请延期 needs a running reply clock and no request already waiting."""
-    if complaint.running_clock(get_norm().extension["clock"]) is None:
+    clock = complaint.running_clock(get_norm().extension["clock"])
+    if clock is None:
         return Conflict("案件没有正在计时的答复期限，无需延期。", code="no_running_clock")
-    if pending_extension(complaint) is not None:
+    if clock.is_extension_pending:
         return Conflict("已有一项延期申请等待审批。", code="extension_pending")
     return None
 
 
 def approval_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """审批延期 needs a pending request, and the role that approves this one (a second needs a leader)."""
-    extension = pending_extension(complaint)
-    if extension is None:
+    clock = _pending_clock(complaint)
+    if clock is None:
         return _no_pending(complaint)
     norm = get_norm()
-    nth = extension_nth(db.session.get(Clock, extension.clock_id))
+    nth = extension_nth(clock)
     needed = _approver(norm, nth)
     if needed not in roles:
         label = norm.catalog["roles"][needed]
@@ -279,18 +286,17 @@ def approval_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
 
 def _no_pending(complaint: Complaint) -> Conflict:
     """No request is pending: say so, and why, when the last one lapsed with its clock."""
-    last, clock = db.session.execute(
-        select(Extension, Clock)
-        .join(Clock, Clock.id == Extension.clock_id)
-        .where(Extension.complaint_id == complaint.id)
-        .order_by(Extension.ordinal.desc())
-        .limit(1)
-    ).first() or (None, None)
-    if last is not None and last.is_approved is None:
+    kind = get_norm().extension["clock"]
+    lapsed = [c for c in complaint.clocks if c.kind == kind and c.stopped_at is not None and c.is_extension_pending]
+    if lapsed:
+        clock = max(lapsed, key=lambda c: c.stopped_at)
+        ordinal = db.session.scalar(
+            select(Extension.ordinal).where(Extension.clock_id == clock.id, Extension.is_approved.is_(None))
+        )
         stopped = clock.stopped_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
         return Conflict(
             f"延期申请未及审批，其答复期限已于 {stopped} 停止，申请已失效；如需延期，请对当前答复期限重新申请。",
-            {"ordinal": last.ordinal, "stopped_at": clock.stopped_at.isoformat()},
+            {"ordinal": ordinal, "stopped_at": clock.stopped_at.isoformat()},
             code="extension_lapsed",
         )
     return Conflict("没有等待审批的延期申请。", code="no_pending_extension")
@@ -330,15 +336,19 @@ def request_extension(step: Step):
         complaint_id=step.complaint.id, clock_id=clock.id, ordinal=ordinal, days=step.data["days"],
         reason=step.data["reason"], requested_by_id=step.actor.id, requested_at=step.now,
     ))  # fmt: skip
+    clock.is_extension_pending = True
     step.record.update(ordinal=ordinal, nth=nth)
 
 
 def approve_extension(step: Step):
     """审批延期: the decision on the pending request; an approval moves the due time."""
     extension = pending_extension(step.complaint)
-    clock = db.session.get(Clock, extension.clock_id)
+    clock = _pending_clock(step.complaint)
     nth = extension_nth(clock)
     extension.is_approved = step.data["approved"]
+    clock.is_extension_pending = False
+    if extension.is_approved:
+        clock.approved_extensions += 1
     extension.decided_by_id, extension.decided_at = step.actor.id, step.now
     extension.note = step.data.get("note")
     step.record.update(approved=extension.is_approved, ordinal=extension.ordinal, nth=nth, days=extension.days)

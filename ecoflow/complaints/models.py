@@ -176,6 +176,10 @@ class Clock(db.Model):
     rung: Mapped[str | None] = mapped_column(String(20))
     next_rung: Mapped[str | None] = mapped_column(String(20))
     next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # 延期 on this clock, kept with it so that what may be asked or approved next is known from the
+    # case as loaded: a request waiting for a decision, and how many were approved.
+    is_extension_pending: Mapped[bool] = mapped_column(default=False)
+    approved_extensions: Mapped[int] = mapped_column(default=0)
 
     complaint: Mapped[Complaint] = relationship(back_populates="clocks")
 

@@ -31,9 +31,15 @@ def get_complaint(officer: Officer, case_no: str) -> Complaint:
 
 
 # Built once: making a statement with its loader options costs more than running it.
+# Of the unit and the officer only what a case shows (their codes and names), not every column.
 _BY_CASE_NO = (
     select(Complaint)
-    .options(joinedload(Complaint.category_rows), joinedload(Complaint.clocks))
+    .options(
+        joinedload(Complaint.category_rows),
+        joinedload(Complaint.clocks),
+        joinedload(Complaint.unit).load_only(Unit.code, Unit.name),
+        joinedload(Complaint.officer).load_only(Officer.username, Officer.name),
+    )
     .where(Complaint.case_no == bindparam("case_no"))
 )
 
