@@ -148,6 +148,7 @@ def _changed(obj, names) -> bool:
 
 
 @functools.cache
+@functools.cache
 def _upsert(dialect: str, model, key: tuple[str, ...], columns: tuple[str, ...], add: bool):
     """INSERT ... ON CONFLICT (key) DO UPDATE: set `columns` (or add them to what is there), built once."""
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(model)
@@ -192,8 +193,8 @@ def count_changes(connection, old: list, new: list):
         connection.execute(statement, rows)
 
 
-def _old_facts(connection, condition) -> list:
-    return connection.execute(select(Fact.__table__).where(condition)).mappings().all()
+# The facts of items by (measure, source id), built once.
+_FACTS_OF = select(Fact.__table__).where(tuple_(Fact.measure, Fact.source_id).in_(bindparam("keys", expanding=True)))
 
 
 # A case's own facts (a summoned party counts for its own unit), read and moved with the case; built once.
@@ -229,7 +230,7 @@ def keep_facts(session, flush_context):
     # other rules, or keep dimensions of its own (a summoned party's).
     changed = [row for row in changed if row is not None]
     keys = [(row["measure"], row["source_id"]) for row in changed]
-    old = _old_facts(connection, tuple_(Fact.measure, Fact.source_id).in_(keys)) if keys else []
+    old = connection.execute(_FACTS_OF, {"keys": keys}).mappings().all() if keys else []
     rows = [row for row in rows if row is not None] + changed
     count_changes(connection, old, rows)
     write_facts(connection, rows)
