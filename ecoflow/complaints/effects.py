@@ -50,9 +50,12 @@ def grade_case(step: Step):
     _apply_grade(step)
 
 
-_UNIT = select(Unit).where(Unit.bureau_code == bindparam("bureau_code"), Unit.code == bindparam("code"))
-_OFFICER_WITH_ROLES = (
-    select(Officer).options(joinedload(Officer.grants)).where(Officer.username == bindparam("username"))
+# The unit named, with the officer named (and the roles they hold) if there is one: one statement.
+_UNIT_AND_OFFICER = (
+    select(Unit, Officer)
+    .outerjoin(Officer, Officer.username == bindparam("username"))
+    .options(joinedload(Officer.grants))
+    .where(Unit.bureau_code == bindparam("bureau_code"), Unit.code == bindparam("code"))
 )
 
 
@@ -60,10 +63,16 @@ def assign_case(step: Step):
     """派单: to a unit of the bureau and one of its active officers; grading in the same step when asked
     (and needed when the case is not graded yet)."""
     complaint, data = step.complaint, step.data
-    unit = db.session.scalar(_UNIT, {"bureau_code": complaint.bureau_code, "code": data["unit"]})
-    if unit is None:
+    found = (
+        db.session.execute(
+            _UNIT_AND_OFFICER, {"bureau_code": complaint.bureau_code, "code": data["unit"], "username": data["officer"]}
+        )
+        .unique()
+        .one_or_none()
+    )
+    if found is None:
         raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
-    officer = db.session.scalars(_OFFICER_WITH_ROLES, {"username": data["officer"]}).unique().one_or_none()
+    unit, officer = found
     if (
         officer is None
         or not officer.is_active
