@@ -69,6 +69,15 @@ def run_together(*calls):
         thread.join(60)
 
 
+def pytest_collection_modifyitems(items):
+    """The slow kinds, each run in one of CI's two database passes (.ci/run): `browser` (the pages in
+    Chromium, tests/test_browser*.py) and `federation` (instances as processes, tests/test_federation*.py)."""
+    for item in items:
+        for kind in ("browser", "federation"):
+            if item.path.name.startswith(f"test_{kind}"):
+                item.add_marker(kind)
+
+
 @pytest.fixture(scope="session")
 def database_uri(tmp_path_factory):
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
