@@ -10,7 +10,7 @@ from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from ecoflow.norm import Norm, NormError
-from ecoflow.norm.loader import _read
+from ecoflow.norm.loader import read_norm_file
 
 FILE = "assessment.yaml"
 Names = fields.List(fields.String(), required=True)
@@ -73,7 +73,7 @@ RATES = ("response", "reply", "resolution", "satisfaction", "reopen", "whistle",
 
 def load_rules(directory, norm: Norm) -> Rules:
     """Read and cross-check workflows/assessment.yaml; NormError names the fault."""
-    spec = _read(Path(directory), FILE, AssessmentSchema())
+    spec = read_norm_file(Path(directory), FILE, AssessmentSchema())
     measures = spec["measures"]
     where = f"workflows/{FILE}"
 

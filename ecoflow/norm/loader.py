@@ -345,7 +345,8 @@ class Norm:
         )
 
 
-def _read(directory: Path, name: str, schema: Schema) -> dict:
+def read_norm_file(directory: Path, name: str, schema: Schema) -> dict:
+    """One file of workflows/, validated by `schema`; NormError naming the file and the fault."""
     path = directory / name
     where = f"workflows/{name}"
     try:
@@ -388,16 +389,16 @@ def _check(condition: bool, message: str):
 def load_norm(directory) -> Norm:
     """Read, validate and cross-check every file of the norm; raise NormError naming the problem."""
     directory = Path(directory)
-    lifecycle = _read(directory, "lifecycle.yaml", LifecycleSchema())
-    grades_file = _read(directory, "grades.yaml", GradesSchema())
-    catalog = _read(directory, "catalog.yaml", CatalogSchema())
-    grading = _read(directory, "grading.yaml", GradingSchema())
-    calendar = _read(directory, "calendar.yaml", CalendarSchema())
-    ladder = _read(directory, "ladder.yaml", LadderSchema())
-    routing = _read(directory, "routing.yaml", RoutingSchema())
-    open311 = _read(directory, "open311.yaml", Open311Schema())
-    exchange = _read(directory, "exchange.yaml", ExchangeSchema())
-    access = _access(_read(directory, "access.yaml", AccessSchema()), catalog)
+    lifecycle = read_norm_file(directory, "lifecycle.yaml", LifecycleSchema())
+    grades_file = read_norm_file(directory, "grades.yaml", GradesSchema())
+    catalog = read_norm_file(directory, "catalog.yaml", CatalogSchema())
+    grading = read_norm_file(directory, "grading.yaml", GradingSchema())
+    calendar = read_norm_file(directory, "calendar.yaml", CalendarSchema())
+    ladder = read_norm_file(directory, "ladder.yaml", LadderSchema())
+    routing = read_norm_file(directory, "routing.yaml", RoutingSchema())
+    open311 = read_norm_file(directory, "open311.yaml", Open311Schema())
+    exchange = read_norm_file(directory, "exchange.yaml", ExchangeSchema())
+    access = _access(read_norm_file(directory, "access.yaml", AccessSchema()), catalog)
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
