@@ -120,6 +120,17 @@ def test_a_lapsed_request_does_not_block_one_for_the_new_reply_clock(api):
     assert status(approved, index=0) == "late" and due(approved, index=0) == shanghai(2026, 11, 9, 9)
 
 
+def test_after_a_later_request_was_decided_there_is_simply_nothing_to_approve(api):
+    case_no = reopened_with_a_lapsed_request(api)
+    with time_machine.travel(shanghai(2026, 11, 10, 10), tick=False):
+        api.ok(case_no, "request_extension", "bj-officer", days=2, reason="复查")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=False, note="无需延期")
+        assert "approve_extension" not in api.complaint(case_no)["allowed_actions"]
+        refused = api.act(case_no, "approve_extension", "bj-supervisor", approved=True)
+    # The last request was decided: no word of the one that lapsed on the earlier clock.
+    assert refused.status_code == 409 and refused.json["error"] == "no_pending_extension"
+
+
 def paused_key_case(api, received, paused, resumed):
     """A key case (reply in 15 working days) paused by the supervisor from `paused` to `resumed`."""
     with time_machine.travel(received, tick=False):

@@ -151,6 +151,8 @@ def refusal(actor: Officer | None, complaint: Complaint, action: Action, version
         )
     if obstacle == "assignee":
         return Forbidden(f"只有本案承办人可以“{action.label}”。", code="not_assignee")
+    if isinstance(obstacle, ApiError) and obstacle.code == "no_pending_extension":
+        return clocks.why_no_pending(complaint)  # the refused caller is told when the request lapsed
     return obstacle
 
 
