@@ -10,7 +10,7 @@ from .assessment.api import bp as assessment_api
 from .assessment.facts import keep_facts
 from .assessment.rules import load_rules
 from .assessment.views import bp as assessment_views
-from .casework.engine import CONDITIONS, EFFECTS, check_effects
+from .casework.engine import CONDITIONS, check_tables
 from .citizens.api import bp as citizens_api
 from .citizens.open311 import bp as open311
 from .citizens.views import bp as citizens_views
@@ -74,7 +74,7 @@ def register_norm(app: Flask):
     """Load workflows/ once; a broken file, or an engine table that does not fit it, stops start-up
     here, naming the file and the fault."""
     norm = load_norm(app.config["WORKFLOWS_DIR"])
-    check_effects(norm, EFFECTS)
+    check_tables(norm)
     for year in norm.calendar.unknown_years(utcnow().astimezone(SHANGHAI).date()):
         app.logger.warning(
             "The official holidays of %s are not known yet: deadlines running into %s count weekends only. "

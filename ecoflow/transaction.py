@@ -23,10 +23,10 @@ def unit_of_work() -> Iterator[None]:
     """Commit what the block wrote when it ends; roll all of it back when it raises."""
     try:
         yield
+        db.session.commit()
     except BaseException:
         db.session.rollback()
         raise
-    db.session.commit()
 
 
 def committed(function: Callable) -> Callable:

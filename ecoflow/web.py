@@ -17,7 +17,8 @@ from werkzeug.exceptions import HTTPException
 from .casework.access import may_see_page
 from .errors import ApiError, error_response, wants_json
 from .extensions import babel, csrf, db, login_manager
-from .norm.current import get_norm
+from .norm import NormError
+from .norm.current import get_norm, norm_of
 from .notifications.services import unread_count
 from .officers.services import load_session_officer
 from .timeutil import SHANGHAI
@@ -39,6 +40,12 @@ MENU = (
 def init_web(app: Flask, api_blueprints):
     """Bind login, CSRF and Babel; API blueprints authenticate otherwise (tokens, signatures, keys)
     and, with the public pages, are exempt from CSRF."""
+    pages = set(norm_of(app).access["pages"])
+    if pages != {page for page, _, _ in MENU}:
+        raise NormError(
+            "workflows/access.yaml: pages must name each page of the menu once: "
+            + ", ".join(page for page, _, _ in MENU)
+        )
     app.permanent_session_lifetime = timedelta(seconds=app.config["PERMANENT_SESSION_LIFETIME"])
     login_manager.init_app(app)
     login_manager.login_view = "officers.login"

@@ -1,5 +1,8 @@
 """Who may do and see what: tokens, roles, bureaus, the assignee, personal data."""
 
+import dataclasses
+from types import MappingProxyType
+
 import time_machine
 from sqlalchemy import select
 
@@ -217,3 +220,14 @@ def test_api_answers_set_no_session_cookie(api):
 
     assert response.status_code == 200
     assert "Set-Cookie" not in response.headers
+
+
+def test_who_operates_the_exchange_is_the_norms_word(app, api, monkeypatch):
+    """workflows/access.yaml's operates_exchange, not a list in code: a leader put there gets in, a
+    supervisor taken out does not."""
+    norm = app.extensions["ecoflow.norm"]
+    access = MappingProxyType({**norm.access, "operates_exchange": frozenset({"admin", "leader"})})
+    monkeypatch.setitem(app.extensions, "ecoflow.norm", dataclasses.replace(norm, access=access))
+    assert api.get("/api/v1/exchange/status", "bj-leader").status_code == 200
+    refused = api.get("/api/v1/exchange/status", "bj-supervisor")
+    assert refused.status_code == 403 and "分管领导" in refused.json["message"]

@@ -8,7 +8,7 @@ import grimp
 import pytest
 
 from ecoflow import create_app
-from ecoflow.casework import engine
+from ecoflow.casework import access, engine
 from ecoflow.complaints import leads
 from ecoflow.norm import NormError
 
@@ -18,6 +18,12 @@ from .test_offered_actions import SCENARIOS, cases, offer, take, username  # noq
 def test_an_effect_listed_twice_stops_start_up(monkeypatch):
     monkeypatch.setitem(engine.EFFECTS, "reply", (leads.tell_result, leads.tell_result))
     with pytest.raises(NormError, match=r"EFFECTS\['reply'\] lists tell_result more than once"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_precondition_naming_an_action_the_norm_lacks_stops_start_up(monkeypatch):
+    monkeypatch.setitem(access.PRECONDITIONS, "aprove_extension", access.PRECONDITIONS["approve_extension"])
+    with pytest.raises(NormError, match=r"no action 'aprove_extension'.*PRECONDITIONS guards with \(approval_refusal\)"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 

@@ -71,6 +71,8 @@ def test_one_machine_serves_every_complaint(app):
         ("open311.yaml", lambda d: d["services"]["air"]["attributes"][0].update(values={}), "list datatypes"),
         ("access.yaml", lambda d: d["bureau_wide"].append("janitor"), "bureau_wide: unknown role 'janitor'"),
         ("access.yaml", lambda d: d["pages"].update(intake="intake"), "pages.intake: a list of roles, or all"),
+        ("access.yaml", lambda d: d["pages"].update(transfer=d["pages"].pop("transfers")), "each page of the menu"),
+        ("access.yaml", lambda d: d.update(client_account="leader"), "client_account: a role of registers"),
     ],
 )
 def test_a_broken_file_stops_start_up_naming_file_and_fault(workflows, name, change, expected):

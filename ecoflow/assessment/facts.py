@@ -148,7 +148,6 @@ def _changed(obj, names) -> bool:
 
 
 @functools.cache
-@functools.cache
 def _upsert(dialect: str, model, key: tuple[str, ...], columns: tuple[str, ...], add: bool):
     """INSERT ... ON CONFLICT (key) DO UPDATE: set `columns` (or add them to what is there), built once."""
     statement = (postgresql if dialect == "postgresql" else sqlite).insert(model)

@@ -1,2 +1,3 @@
-"""The casework engine, between the norm and the domains, knowing no request: an action's rules
-(engine), the clocks, who may see and do what (access) and the hash-chained trail."""
+"""The casework engine, knowing no request: taking an action (engine, above the domains whose effects
+its table names), and below every domain who may see and do what (access), the clocks and the
+hash-chained trail."""

@@ -24,9 +24,20 @@ def roles_on(officer: Officer, complaint: Complaint) -> set[str]:
     return officer.roles_for(complaint.bureau_code, complaint.unit_id)
 
 
+def responsible_role() -> str:
+    """The role of the named responsible officer (专员包案) a case is assigned to."""
+    return get_norm().access["responsible"]
+
+
 def role_set(name: str) -> frozenset[str]:
     """A role set of workflows/access.yaml, e.g. `bureau_wide`, `registers`."""
     return get_norm().access[name]
+
+
+def role_labels(name: str) -> str:
+    """The roles of a set of workflows/access.yaml as an officer reads them: 督办员、分管领导."""
+    labels = get_norm().catalog["roles"]
+    return "、".join(labels[role] for role in sorted(role_set(name)))
 
 
 def holds(officer: Officer, name: str, bureau_code: str) -> bool:
@@ -101,10 +112,10 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "transfer": (_transfer_not_onward,),
     "sign_lead": (_lead_only, _lead_unsigned),
     "return_lead": (_lead_only,),
-    "request_extension": (lambda complaint, roles: clocks.request_refusal(complaint),),
+    "request_extension": (clocks.request_refusal,),
     "approve_extension": (clocks.approval_refusal,),
-    "pause": (lambda complaint, roles: clocks.pause_refusal(complaint),),
-    "resume": (lambda complaint, roles: clocks.resume_refusal(complaint),),
+    "pause": (clocks.pause_refusal,),
+    "resume": (clocks.resume_refusal,),
 }
 
 

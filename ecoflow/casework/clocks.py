@@ -260,7 +260,7 @@ def _approver(norm: Norm, nth: int) -> str:
     return approvers[min(nth, len(approvers)) - 1]
 
 
-def request_refusal(complaint: Complaint) -> ApiError | None:
+def request_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """申请延期 needs a running reply clock and no request already waiting."""
     clock = complaint.running_clock(get_norm().extension["clock"])
     if clock is None:
@@ -274,7 +274,7 @@ def approval_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """审批延期 needs a pending request, and the role that approves this one (a second needs a leader)."""
     clock = _pending_clock(complaint)
     if clock is None:
-        return _no_pending(complaint)
+        return _no_pending()
     norm = get_norm()
     nth = extension_nth(clock)
     needed = _approver(norm, nth)
@@ -284,7 +284,7 @@ def approval_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     return None
 
 
-def _no_pending(complaint: Complaint) -> Conflict:
+def _no_pending() -> Conflict:
     return Conflict("没有等待审批的延期申请。", code="no_pending_extension")
 
 
@@ -305,10 +305,10 @@ def why_no_pending(complaint: Complaint) -> Conflict:
             {"ordinal": last.ordinal, "stopped_at": clock.stopped_at.isoformat()},
             code="extension_lapsed",
         )
-    return _no_pending(complaint)
+    return _no_pending()
 
 
-def pause_refusal(complaint: Complaint) -> ApiError | None:
+def pause_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """挂起 needs a running reply clock that is not paused already."""
     clock = complaint.running_clock(get_norm().pause["clock"])
     if clock is None:
@@ -318,7 +318,7 @@ def pause_refusal(complaint: Complaint) -> ApiError | None:
     return None
 
 
-def resume_refusal(complaint: Complaint) -> ApiError | None:
+def resume_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """恢复 needs a paused reply clock."""
     clock = complaint.running_clock(get_norm().pause["clock"])
     if clock is None:

@@ -4,7 +4,7 @@ clocks stopped and started, the event appended to the trail. Flushes; the caller
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 
 from ecoflow.complaints import effects, leads
@@ -17,7 +17,7 @@ from ecoflow.norm.current import get_machine, get_norm
 from ecoflow.officers.models import Officer
 
 from . import clocks
-from .access import check_can_view, refusal
+from .access import PRECONDITIONS, check_can_view, refusal
 from .step import Step
 from .trail import record_event
 
@@ -58,18 +58,21 @@ def _on_ledger(event) -> bool:
 CONDITIONS = {"unresolved": _unresolved, "on_ledger": _on_ledger}
 
 
-def check_effects(norm: Norm, table: Mapping[str, tuple[Effect, ...]]):
-    """Raise NormError naming the entry when the table names an action the norm lacks (renamed or
-    misspelt in workflows/lifecycle.yaml, it would silently lose its effects) or lists an effect twice."""
-    for name, entry in table.items():
-        if name not in norm.actions:
-            raise NormError(
-                f"workflows/lifecycle.yaml has no action '{name}', which casework/engine.py's EFFECTS "
-                f"gives effects to ({', '.join(f.__name__ for f in entry)})"
-            )
-        twice = sorted({f.__name__ for f in entry if entry.count(f) > 1})
-        if twice:
-            raise NormError(f"casework/engine.py: EFFECTS['{name}'] lists {', '.join(twice)} more than once")
+def check_tables(norm: Norm):
+    """Raise NormError naming the entry when EFFECTS or access.PRECONDITIONS names an action the norm
+    lacks (renamed or misspelt in workflows/lifecycle.yaml, it would silently lose its effects or its
+    guards) or lists a function twice."""
+    tables = (("casework/engine.py", "EFFECTS", "gives effects to", EFFECTS),
+              ("casework/access.py", "PRECONDITIONS", "guards with", PRECONDITIONS))  # fmt: skip
+    for where, table_name, does, table in tables:
+        for name, entry in table.items():
+            functions = ", ".join(f.__name__ for f in entry)
+            if name not in norm.actions:
+                raise NormError(f"workflows/lifecycle.yaml has no action '{name}', which {where}'s {table_name} "
+                                f"{does} ({functions})")  # fmt: skip
+            twice = sorted({f.__name__ for f in entry if entry.count(f) > 1})
+            if twice:
+                raise NormError(f"{where}: {table_name}['{name}'] lists {', '.join(twice)} more than once")
 
 
 def perform_action(actor: Officer | None, complaint: Complaint, name: str, data: dict, now: datetime) -> Complaint:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
+from ecoflow.casework.access import responsible_role
 from ecoflow.casework.clocks import set_grade_clocks
 from ecoflow.casework.step import Step
 from ecoflow.errors import Invalid
@@ -76,7 +77,7 @@ def assign_case(step: Step):
     if (
         officer is None
         or not officer.is_active
-        or step.norm.access["responsible"] not in officer.roles_for(complaint.bureau_code, unit.id)
+        or responsible_role() not in officer.roles_for(complaint.bureau_code, unit.id)
     ):
         raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
     if "grade" in data or complaint.grade is None:

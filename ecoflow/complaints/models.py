@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     text,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
@@ -178,8 +179,9 @@ class Clock(db.Model):
     next_rung_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # 延期 on this clock, kept with it so that what may be asked or approved next is known from the
     # case as loaded: a request waiting for a decision, and how many were approved.
-    is_extension_pending: Mapped[bool] = mapped_column(default=False)
-    approved_extensions: Mapped[int] = mapped_column(default=0)
+    # (A request that lapsed with its clock stays marked on the stopped clock: only a running clock's counts.)
+    is_extension_pending: Mapped[bool] = mapped_column(default=False, server_default=false())
+    approved_extensions: Mapped[int] = mapped_column(default=0, server_default="0")
 
     complaint: Mapped[Complaint] = relationship(back_populates="clocks")
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
-from ecoflow.casework.access import bureaus_where, check_can_view, role_set
+from ecoflow.casework.access import bureaus_where, check_can_view, responsible_role, role_set
 from ecoflow.casework.clocks import PENDING
 from ecoflow.errors import NotFound
 from ecoflow.extensions import db
@@ -158,8 +158,9 @@ def dispatch_queue(officer: Officer) -> list[Complaint]:
 
 def assignable_officers(bureau_codes) -> list[Officer]:
     """The active officers who hold the officer role in these bureaus, with their units."""
-    responsible = get_norm().access["responsible"]
-    holders = select(RoleGrant.officer_id).where(RoleGrant.role == responsible, RoleGrant.bureau_code.in_(bureau_codes))
+    holders = select(RoleGrant.officer_id).where(
+        RoleGrant.role == responsible_role(), RoleGrant.bureau_code.in_(bureau_codes)
+    )
     query = select(Officer).options(joinedload(Officer.unit)).where(Officer.id.in_(holders), Officer.is_active)
     return db.session.scalars(query.order_by(Officer.unit_id, Officer.username)).all()
 

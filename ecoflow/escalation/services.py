@@ -11,7 +11,7 @@ from typing import NamedTuple
 from sqlalchemy import or_, select
 from sqlalchemy.orm import contains_eager
 
-from ecoflow.casework.access import check_can_view, role_set, roles_on
+from ecoflow.casework.access import check_can_view, role_labels, role_set, roles_on
 from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Clock, Complaint
@@ -263,7 +263,7 @@ def close_whistle(officer: Officer, whistle: Whistle, joint_action: str, now: da
     if whistle.closed_at is not None:
         raise Conflict("该吹哨已关闭。", code="whistle_closed")
     if not (role_set("closes_whistles") & roles_on(officer, whistle.complaint)) and whistle.blown_by_id != officer.id:
-        raise Forbidden("只有督办员、分管领导或吹哨人可以关闭吹哨。", code="role_not_allowed")
+        raise Forbidden(f"只有{role_labels('closes_whistles')}或吹哨人可以关闭吹哨。", code="role_not_allowed")
     whistle.closed_at, whistle.closed_by_id, whistle.joint_action = now, officer.id, joint_action
     whistle.escalate_at = None
     complaint = whistle.complaint

@@ -2,6 +2,7 @@
 
 from flask import Blueprint, current_app, g, jsonify, request
 
+from ecoflow.casework.access import bureaus_where, role_labels
 from ecoflow.errors import Forbidden
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
@@ -40,15 +41,12 @@ def receive_one():
     return inbox.receive(json_body(), utcnow(), request.remote_addr)
 
 
-OPERATOR_ROLES = {"admin", "supervisor"}
-
-
 def _operated_bureaus() -> set[str]:
-    """The bureaus whose exchange the officer operates (supervisor or admin there): on the unified
-    platform a bureau's operators see and retry its own messages only."""
-    bureaus = {grant.bureau_code for grant in g.officer.grants if grant.role in OPERATOR_ROLES}
+    """The bureaus whose exchange the officer operates (a role of access.yaml's operates_exchange there):
+    on the unified platform a bureau's operators see and retry its own messages only."""
+    bureaus = set(bureaus_where(g.officer, "operates_exchange"))
     if not bureaus:
-        raise Forbidden("需要管理员或督办员角色。", code="role_not_allowed")
+        raise Forbidden(f"需要以下角色之一：{role_labels('operates_exchange')}。", code="role_not_allowed")
     return bureaus
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import and_, func, literal_column, or_, select, update
 
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 from ecoflow.rest import is_printable
@@ -91,12 +92,13 @@ def _failed(message: OutboxMessage, error: str, now: datetime):
     message.last_error = error[:2000]
     if message.attempts >= current_app.config["EXCHANGE_MAX_ATTEMPTS"]:
         message.state = "dead"
-        supervisors = db.session.scalars(
+        operators = db.session.scalars(
             select(RoleGrant.officer_id).join(Officer).where(
-                RoleGrant.role == "supervisor", RoleGrant.bureau_code == message.sender, Officer.is_active.is_(True)
-            )
+                RoleGrant.role.in_(get_norm().access["operates_exchange"]), RoleGrant.bureau_code == message.sender,
+                Officer.is_active.is_(True),
+            ).distinct()
         ).all()  # fmt: skip
-        notify(supervisors, "exchange_dead",
+        notify(operators, "exchange_dead",
                f"发往 {message.recipient} 的{message.type}报文（{message.case_no or '无案件'}）"
                f"{message.attempts} 次投递失败，已转入死信，请处理后重试：{message.last_error}",
                message.case_no, now)  # fmt: skip

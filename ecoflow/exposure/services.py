@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from ecoflow.assessment.facts import district_name
-from ecoflow.casework.access import role_set, roles_on
+from ecoflow.casework.access import role_labels, role_set, roles_on
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.errors import Conflict, Forbidden, NotFound
@@ -29,8 +29,8 @@ log = logging.getLogger(__name__)
 def _check_supervisor(actor: Officer, complaint: Complaint):
     publishers = role_set("publishes")
     if not publishers & roles_on(actor, complaint):
-        raise Forbidden("只有本单位督办员可以发布或撤下典型案例。", {"required_roles": sorted(publishers)},
-                        code="role_not_allowed")  # fmt: skip
+        message = f"只有本单位{role_labels('publishes')}可以发布或撤下典型案例。"
+        raise Forbidden(message, {"required_roles": sorted(publishers)}, code="role_not_allowed")
 
 
 def _answer(complaint: Complaint) -> str:

@@ -37,7 +37,7 @@ def create_client(name: str, channel: str, bureau_code: str) -> tuple[ChannelCli
         raise Invalid(f"已有名为 {name} 的接入系统。", {"fields": {"name": ["名称已被使用。"]}})
     # No password can match "!": the account acts only through its key.
     officer = Officer(username=f"system:{name}"[:64], name=name, password_hash="!", bureau_code=bureau_code)
-    officer.grants.append(RoleGrant(role="intake", bureau_code=bureau_code))
+    officer.grants.append(RoleGrant(role=get_norm().access["client_account"], bureau_code=bureau_code))
     key = "ecf_" + secrets.token_urlsafe(32)
     client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key))
     db.session.add(client)

@@ -18,7 +18,12 @@ def install(app: Flask, norm: Norm, machine: Machine):
 
 def get_norm() -> Norm:
     """The norm loaded from workflows/ at start-up."""
-    return current_app.extensions[_NORM]
+    return norm_of(current_app)
+
+
+def norm_of(app: Flask) -> Norm:
+    """The norm of `app` (while it is being built, before any app context)."""
+    return app.extensions[_NORM]
 
 
 def get_machine() -> Machine:

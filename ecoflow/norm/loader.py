@@ -119,6 +119,7 @@ class AccessSchema(Schema):
     bureau_wide = RoleList
     registers = RoleList
     responsible = fields.String(required=True)
+    client_account = fields.String(required=True)
     closes_whistles = RoleList
     publishes = RoleList
     operates_exchange = RoleList
@@ -508,10 +509,12 @@ def load_norm(directory) -> Norm:
 def _access(spec: dict, catalog: dict) -> MappingProxyType:
     """The role sets of access.yaml as frozensets (a page seen by `all`: None), every role known."""
     where, roles = "workflows/access.yaml", catalog["roles"]
-    _check(spec["responsible"] in roles, f"{where}: responsible: unknown role '{spec['responsible']}'")
+    for key in ("responsible", "client_account"):
+        _check(spec[key] in roles, f"{where}: {key}: unknown role '{spec[key]}'")
+    _check(spec["client_account"] in spec["registers"], f"{where}: client_account: a role of registers")
     sets, pages = {}, {}
     for key, names in spec.items():
-        if key in ("responsible", "pages"):
+        if key in ("responsible", "client_account", "pages"):
             continue
         for role in names:
             _check(role in roles, f"{where}: {key}: unknown role '{role}'")
@@ -521,7 +524,10 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
         for role in names if names != "all" else ():
             _check(role in roles, f"{where}: pages.{page}: unknown role '{role}'")
         pages[page] = None if names == "all" else frozenset(names)
-    return MappingProxyType({**sets, "responsible": spec["responsible"], "pages": MappingProxyType(pages)})
+    return MappingProxyType({
+        **sets, "responsible": spec["responsible"], "client_account": spec["client_account"],
+        "pages": MappingProxyType(pages),
+    })  # fmt: skip
 
 
 def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
