@@ -16,6 +16,7 @@ from .citizens.open311 import bp as open311
 from .citizens.views import bp as citizens_views
 from .cli import ecoflow_cli
 from .complaints.api import bp as complaints_api
+from .complaints.intake import keep_masked_copy
 from .complaints.schemas import action_schemas, complaint_create_schema
 from .complaints.views import bp as complaints_views
 from .config import load_config
@@ -67,6 +68,7 @@ def register_extensions(app: Flask):
     # officer cache forgotten when officers or roles change.
     listen_to_session("after_flush", keep_facts)
     listen_to_session("before_flush", note_officer_changes)
+    listen_to_session("before_flush", keep_masked_copy)
     listen_to_session("after_commit", forget_changed_officers)
 
 

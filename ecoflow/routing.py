@@ -112,13 +112,25 @@ def plainly_named(address: str) -> dict | None:
     return next(iter(named.values())) if len(named) == 1 else None
 
 
-@lru_cache(maxsize=4096)
 def parse_address(address: str) -> dict:
     """{province, city, district} as far as the parser recognises them (None where it does not)."""
+    province, city, district, _ = _parse(address)
+    return {"province": province, "city": city, "district": district}
+
+
+def address_detail(address: str) -> str | None:
+    """What the address says below its district (梨园镇云景里小区3号楼 of 北京市通州区梨园镇云景里小区3号楼),
+    as written; None when the parser finds no district in it."""
+    _, _, district, detail = _parse(address)
+    return detail if district and address.endswith(detail or "") else None
+
+
+@lru_cache(maxsize=4096)
+def _parse(address: str) -> tuple[str | None, str | None, str | None, str]:
     parser = _jionlp()
     with _lock:  # the parser keeps its working state in its shared tables: one parse at a time
         parsed = parser.parse_location(address, town_village=False, change2new=True)
-    return {"province": parsed["province"], "city": parsed["city"], "district": parsed["county"]}
+    return parsed["province"], parsed["city"], parsed["county"], parsed["detail"] or ""
 
 
 def _province_code(code: str) -> str:

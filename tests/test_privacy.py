@@ -19,8 +19,12 @@ def test_masks_show_no_more_than_a_mobiles_ends_or_the_district():
     assert privacy.mask_phone("8123456") == "***3456"
     assert privacy.mask_name("张") == "*"
     assert privacy.mask_address(ADDRESS) == "北京市通州区****"
-    # The 区 of 小区 is no district: without one, the address is cut at its town.
-    assert privacy.mask_address("河北省三河市燕郊镇福成小区3号楼") == "河北省三河市燕郊镇****"
+    # Cut at the district the address parser finds, never at the first 区 (of 小区, 三区, 校区).
+    assert privacy.mask_address("河北省三河市燕郊镇福成小区3号楼") == "河北省三河市****"
+    assert privacy.mask_address("北京市朝阳区望京西园三区222号楼") == "北京市朝阳区****"
+    assert privacy.mask_address("北京市海淀区某大学东校区1号") == "北京市海淀区****"
+    # Where the parser finds no district, the district the case was routed to, else nothing.
+    assert privacy.mask_address("望京西园三区222号楼", "110105") == "北京市朝阳区****"
     assert privacy.mask_address("福成小区3号楼") == "****"
 
 
@@ -40,7 +44,7 @@ def test_notes_with_spaced_or_landline_numbers_and_address_pieces_are_masked(api
     api.ok(case_no, "contact", "bj-officer", method="phone", note=note)
 
     assert api.events(case_no, as_="bj-supervisor")[-1]["data"]["note"] == (
-        "已回电 138****5678 和 010****5678，约到********现场；工单BJ-20261201-0001已并案"
+        "已回电 138****5678 和 010****5678，约到****现场；工单BJ-20261201-0001已并案"
     )
 
 
@@ -116,3 +120,21 @@ def test_a_failed_statement_never_shows_its_values_in_the_error_or_the_log(db):
         db.session.execute(text("SELECT :phone FROM no_such_table"), {"phone": PHONE})
     db.session.rollback()
     assert PHONE not in str(failed.value)
+
+
+def test_searches_are_no_oracle_for_a_masked_viewer(api):
+    """Ten of the eleven digits, the complainant's name, their home estate: nothing for a masked viewer;
+    the words the description shows them still find it."""
+    description = f"我是{NAME}，电话139.1234.5678，住云景里小区，凉水河死鱼，小区东侧工厂夜间排放"
+    case_no = api.register(description=description, location={"address": ADDRESS})["case_no"]
+
+    def found(username, text):
+        listed = api.get("/api/v1/complaints", username, query_string={"text": text}).json
+        return [c["case_no"] for c in listed["items"]]
+
+    for probe in ("1391234567", "3912345678", "139.1234.567", "1234", NAME, "云景里小区", "云景里"):
+        assert found("bj-supervisor", probe) == [], probe
+    for probe in ("139.1234.567", "1234", NAME, "云景里小区", "云景里"):
+        assert found("bj-intake", probe) == [case_no], probe
+    for shown in ("凉水河死鱼", "小区东侧工厂", "139****5678", "5678"):
+        assert found("bj-supervisor", shown) == [case_no], shown

@@ -205,13 +205,15 @@ def _public_request(request: Open311Request) -> dict:
         "status_notes": norm.states[complaint.state]["label"],
         "service_name": _services()[request.service_code]["name"],
         "service_code": request.service_code,
-        "description": scrub(complaint.description, [complaint.complainant_name], [complaint.address]),
+        "description": scrub(
+            complaint.description, [complaint.complainant_name], [complaint.address], complaint.district_code
+        ),
         "agency_responsible": complaint.unit.name if complaint.unit else norm.catalog["bureaus"][complaint.bureau_code],
         "service_notice": "",
         "requested_datetime": complaint.received_at.astimezone(SHANGHAI).isoformat(),
         "updated_datetime": complaint.updated_at.astimezone(SHANGHAI).isoformat(),
         "expected_datetime": reply.due_at.astimezone(SHANGHAI).isoformat() if reply else "",
-        "address": privacy.mask_address(complaint.address),
+        "address": privacy.mask_address(complaint.address, complaint.district_code),
         "address_id": "",
         "zipcode": "",
         "lat": privacy.coarsen(complaint.lat),

@@ -10,7 +10,7 @@ import re
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, inspect, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -23,6 +23,7 @@ from ecoflow.officers.models import Officer
 from ecoflow.routing import route_address
 from ecoflow.timeutil import SHANGHAI
 
+from . import privacy
 from .duplicates import count_repeats, earlier_complaints, with_complaints
 from .grading import keyword_categories, suggest_grade
 from .models import CaseCounter, Complaint
@@ -189,3 +190,17 @@ def find_duplicates(officer: Officer, subject: Complaint | dict, now: datetime) 
     location = subject["location"]
     route = route_address(norm.routing, location["address"], bureau_code, location.get("district"))
     return with_complaints(_earlier_for(norm, bureau_code, subject, route, subject.get("received_at") or now)[:limit])
+
+
+# What the masked copy of a complaint's searchable text is made of.
+_MASKED_FROM = ("description", "complainant_name", "complainant_phone", "address", "district_code")
+
+
+def keep_masked_copy(session, flush_context, instances):
+    """Before a flush: every complaint written gets its masked searchable copy made again when what
+    it is made of changed, whichever door wrote it."""
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Complaint) and (
+            obj in session.new or any(inspect(obj).attrs[name].history.has_changes() for name in _MASKED_FROM)
+        ):
+            obj.masked_text = privacy.searchable_copy(obj)

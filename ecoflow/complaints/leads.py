@@ -59,7 +59,9 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     else:  # no call-back agreed: neither the address nor the officer's free text names the complainant
         payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
         payload["location"].update(
-            address=mask_address(complaint.address), lat=coarsen(complaint.lat), lng=coarsen(complaint.lng)
+            address=mask_address(complaint.address, complaint.district_code),
+            lat=coarsen(complaint.lat),
+            lng=coarsen(complaint.lng),
         )
     return payload
 

@@ -60,6 +60,9 @@ class Complaint(db.Model):
     external_id: Mapped[str | None] = mapped_column(String(64))
     type: Mapped[str] = mapped_column(String(20))
     description: Mapped[str] = mapped_column(Text)
+    # The description as a viewer who sees the complainant masked sees it: what their searches read
+    # (see ecoflow.complaints.privacy.searchable_copy), so that a search tells them nothing hidden.
+    masked_text: Mapped[str | None] = mapped_column(Text)
 
     complainant_name: Mapped[str | None] = mapped_column(String(50))
     complainant_phone: Mapped[str | None] = mapped_column(String(20))

@@ -192,7 +192,9 @@ class ComplaintSchema(Schema):
     def get_location(self, complaint):
         unmasked = ComplaintContext.get()["unmasked"]
         return {
-            "address": complaint.address if unmasked else privacy.mask_address(complaint.address),
+            "address": complaint.address
+            if unmasked
+            else privacy.mask_address(complaint.address, complaint.district_code),
             "district": complaint.district_code,
             "lat": complaint.lat if unmasked else privacy.coarsen(complaint.lat),
             "lng": complaint.lng if unmasked else privacy.coarsen(complaint.lng),
@@ -222,7 +224,7 @@ class DuplicateSchema(Schema):
     state = fields.Function(lambda item: item[0].state)
     received_at = fields.Function(lambda item: item[0].received_at.isoformat())
     description = fields.Function(lambda item: privacy.redact(item[0].description, item[0]))
-    address = fields.Function(lambda item: privacy.mask_address(item[0].address))
+    address = fields.Function(lambda item: privacy.mask_address(item[0].address, item[0].district_code))
     reason = fields.Function(lambda item: item[1])
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 
-from ecoflow.complaints.privacy import address_district, address_pieces
+from ecoflow.complaints import privacy
+from ecoflow.complaints.privacy import Complainant
 
-# Any run of 7 or more digits, spaces or dashes between them allowed: phones, landlines, ID numbers.
-_NUMBER = re.compile(r"(?<!\d)\+?\d(?:[\s-]?\d){6,}[\dXx]?")
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# Any run of 7 or more digits, whatever is written between them: phones, landlines, ID numbers, and
+# whatever else is long enough to point at someone.
+_NUMBER = re.compile(rf"(?<!\d)\+?\d(?:{privacy.SEPARATOR}\d){{6,}}[\dXx]?")
 # Door-level detail anywhere in text: 3号楼, 12号院, 5单元, 301室 ...
 _DOOR = re.compile(r"\d+\s*(?:号楼|号院|号|栋|幢|单元|室|层|楼)")
-_CHINESE_NAME = re.compile(r"[\u4e00-\u9fff]{3,}")
 
 HIDDEN = "＊＊"
 
@@ -21,20 +21,26 @@ def person(name: str) -> str:
     return name[0] + "某"
 
 
-def scrub(text: str, names=(), addresses=()) -> str:
+def _hide(text: str, found, replacement) -> str:
+    return privacy.replace_personal(text, list(found), replacement)
+
+
+def scrub(text: str, names=(), addresses=(), district_code: str | None = None) -> str:
     """`text` without the given people's names, the given addresses below their district, and
-    any phone number, e-mail address or door number."""
-    for address in addresses:
-        if not address:
-            continue
-        district = address_district(address)
-        text = text.replace(address, (district or "") + "某处")
-        for piece in address_pieces(address):
-            text = text.replace(piece, "某处")
-    for name in sorted({n for n in names if n}, key=len, reverse=True):
-        text = text.replace(name, person(name))
-        if _CHINESE_NAME.fullmatch(name):  # the given name alone (娜娜 of 欧阳娜娜); one character is too common
-            text = text.replace(name[-2:], "某")
-    text = _EMAIL.sub(HIDDEN, text)
-    text = _NUMBER.sub(HIDDEN, text)
-    return _DOOR.sub(HIDDEN, text)
+    any phone number, e-mail address, ID-card number or door number."""
+    for address in filter(None, addresses):
+        near = (privacy.address_district(address, district_code) or "") + "某处"
+        found = privacy.find_personal(text, Complainant(None, address, district_code))
+        text = _hide(
+            text, (f for f in found if f.kind == "address"), lambda f, a=address, n=near: n if f.text == a else "某处"
+        )
+    for name in sorted({n.strip() for n in names if n and n.strip()}, key=len, reverse=True):
+        found = privacy.find_personal(text, Complainant(name))
+        text = _hide(
+            text, (f for f in found if f.kind == "name"), lambda f, n=name: person(n) if len(f.text) >= len(n) else "某"
+        )
+    text = _hide(text, privacy.find_personal(text), lambda f: HIDDEN)
+    for pattern in (_NUMBER, _DOOR):
+        found = pattern.finditer(text.translate(privacy.FOLD))
+        text = _hide(text, (privacy.Found(m.start(), m.end(), "number", "") for m in found), lambda f: HIDDEN)
+    return text

@@ -44,7 +44,7 @@ def _answer(complaint: Complaint) -> str:
 def _public_text(text: str, complaint: Complaint) -> str:
     """The text with the complainant, the bureau's officers and the case's address taken out."""
     staff = db.session.scalars(select(Officer.name).where(Officer.bureau_code == complaint.bureau_code)).all()
-    return scrub(text, [complaint.complainant_name, *staff], [complaint.address])
+    return scrub(text, [complaint.complainant_name, *staff], [complaint.address], complaint.district_code)
 
 
 def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: datetime) -> Exposure:
