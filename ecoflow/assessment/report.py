@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime, time
 from io import BytesIO
 
-import xlsxwriter
 from flask import send_file
 
+from ecoflow.exports import Workbook
 from ecoflow.norm.current import get_norm
 from ecoflow.timeutil import SHANGHAI
 
@@ -102,30 +102,9 @@ def _case_row(item: dict) -> list:
     return [item["case_no"], item["unit"], item["officer"], at, outcome]
 
 
-class _Book:
-    """An .xlsx workbook written sheet by sheet, row by row (XlsxWriter, in memory)."""
-
-    def __init__(self):
-        self.out = BytesIO()
-        self.book = xlsxwriter.Workbook(self.out, {"in_memory": True})
-        self.sheet, self.row = None, 0
-
-    def sheet_named(self, name: str):
-        self.sheet, self.row = self.book.add_worksheet(name), 0
-
-    def append(self, values=()):
-        self.sheet.write_row(self.row, 0, values)
-        self.row += 1
-
-    def close(self) -> BytesIO:
-        self.book.close()
-        self.out.seek(0)
-        return self.out
-
-
 def workbook(data: dict) -> BytesIO:
     """The report as an .xlsx workbook, one sheet per part."""
-    book = _Book()
+    book = Workbook()
     book.sheet_named("概览")
     book.append([data["title"]])
     book.append(["范围", data["bureaus"]])
