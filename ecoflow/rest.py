@@ -6,6 +6,7 @@ import re
 
 from flask import request
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter
 
 from ecoflow.errors import ApiError, Invalid
@@ -69,14 +70,40 @@ class PagedQuery(Schema):
     per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 
+# How deep a request's JSON may nest: the API's and the exchange's bodies need a handful of levels;
+# deeper ones would only cost stack in whatever walks them (validation, canonical JSON for signatures).
+MAX_JSON_DEPTH = 32
+
+
+def json_depth(data, limit: int = MAX_JSON_DEPTH) -> int:
+    """How deep `data` nests, counted without recursion and not past `limit + 1`."""
+    deepest, stack = 0, [(data, 0)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict | list):
+            depth += 1
+            deepest = max(deepest, depth)
+            if depth > limit:
+                return deepest
+            stack.extend((item, depth) for item in (value.values() if isinstance(value, dict) else value))
+    return deepest
+
+
 def json_body() -> dict:
-    """The request's JSON object; 400 when the body is not one."""
+    """The request's JSON object; 413 when the body is over the limit (sent in chunks too), 400 when it
+    is not a JSON object or nests deeper than MAX_JSON_DEPTH."""
+    raw = request.get_data(cache=True)  # 413 when the Content-Length is over the limit
+    limit = request.max_content_length
+    if request.content_length is None and limit is not None and len(raw) >= limit:
+        raise RequestEntityTooLarge()  # a chunked body is cut at the limit: too large, not malformed
     try:
         data = request.get_json(silent=True)
     except RecursionError:  # nested deeper than the parser goes
         data = None
     if not isinstance(data, dict):
         raise ApiError("请求体必须是 JSON 对象。", code="malformed_json")
+    if json_depth(data) > MAX_JSON_DEPTH:
+        raise ApiError(f"请求体嵌套过深（最多 {MAX_JSON_DEPTH} 层）。", code="too_deep")
     return data
 
 

@@ -227,10 +227,23 @@ def test_moderately_nested_json_in_a_text_field_is_a_field_error(api):
     version = before[0]["version"]
 
     response = post_raw(
-        api, action_path(case_no, "reject"), "bj-intake", f'{{"version": {version}, "reason": {nested(200)}}}'
+        api, action_path(case_no, "reject"), "bj-intake", f'{{"version": {version}, "reason": {nested(20)}}}'
     )
 
     assert_invalid(response, "reason")
+    assert snapshot(api, case_no) == before
+
+
+def test_json_nested_past_the_depth_limit_is_400_too_deep(api):
+    case_no = make_case(api, "received")
+    before = snapshot(api, case_no)
+    version = before[0]["version"]
+
+    response = post_raw(
+        api, action_path(case_no, "reject"), "bj-intake", f'{{"version": {version}, "reason": {nested(200)}}}'
+    )
+
+    assert_error(response, 400, "too_deep")
     assert snapshot(api, case_no) == before
 
 
