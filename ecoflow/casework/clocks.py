@@ -186,6 +186,8 @@ def _end_pause(clock: Clock, actor: Officer | None, now: datetime, norm: Norm) -
     """Ends the clock's pause; the paused time counts up to the cap. Returns the seconds counted
     (calendar time; on a working-day clock the due time moves by the working time in them)."""
     pause = db.session.scalar(select(Pause).where(Pause.clock_id == clock.id, Pause.resumed_at.is_(None)))
+    if pause is None:  # someone else ended it first
+        raise Conflict("案件已被他人更新，请刷新后重试。", code="stale_version")
     allowance = int(_pause_allowance(norm, clock).total_seconds())
     counted = max(0, min(int((now - clock.paused_at).total_seconds()), allowance))
     clock.paused_seconds += counted

@@ -7,6 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
+from sqlalchemy import select
+
 from ecoflow.complaints import effects, leads
 from ecoflow.complaints.models import Complaint
 from ecoflow.errors import Conflict, NotFound
@@ -81,6 +83,12 @@ def perform_action(actor: Officer | None, complaint: Complaint, name: str, data:
     `actor` None: EcoFlow itself (the exchange, the ladder) takes an action of the role `system`."""
     norm = get_norm()
     if actor is not None:
+        # Whoever acts on the case at this moment goes first: wait for their commit, then read the case
+        # as they left it, so that the version check below refuses (409) what they already did, before
+        # any effect reads a pause, clock or extension they closed.
+        locked = select(Complaint.version).where(Complaint.id == complaint.id).with_for_update()
+        if db.session.scalar(locked) != complaint.version:
+            db.session.refresh(complaint)
         check_can_view(actor, complaint)
     action = norm.actions.get(name)
     if action is None:
