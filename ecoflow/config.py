@@ -41,6 +41,9 @@ DEFAULTS = {
     # Larger request bodies are refused with 413; a batch of envelopes from a peer may be larger.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "EXCHANGE_MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+    # Envelopes that fail before their signature is verified, per address and minute, before the address
+    # is answered 429 (an address that sent a verified envelope in the last hour never is).
+    "EXCHANGE_REFUSALS_PER_MINUTE": 100,
     # The exchange (docs/exchange.md). The bureaus this instance speaks for: all of the catalog
     # (the unified platform) unless named, e.g. ["HE"] for Hebei's own instance.
     "EXCHANGE_BUREAUS": None,

@@ -36,6 +36,10 @@ class Conflict(ApiError):
     status, code = 409, "conflict"
 
 
+class TooManyRequests(ApiError):
+    status, code = 429, "too_many_requests"
+
+
 class Invalid(ApiError):
     """Field validation failed; details name each field and what is wrong with it."""
 

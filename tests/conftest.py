@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from ecoflow import create_app
 from ecoflow.extensions import db as _db
+from ecoflow.extensions import limiter
 from ecoflow.officers.models import Bureau, Officer, RoleGrant, Unit
 from ecoflow.timeutil import SHANGHAI
 
@@ -111,6 +112,7 @@ def db(app):
             for table in reversed(_db.metadata.sorted_tables):
                 connection.execute(table.delete())
         _db.session.remove()
+        limiter.reset()  # the exchange's count of junk per address, the lookups' limits: each test anew
 
 
 @pytest.fixture

@@ -24,8 +24,10 @@ bp = Blueprint("exchange_api", __name__, url_prefix="/api/v1/exchange")
 
 
 @peer_bp.before_request
-def _batches_may_be_larger():
+def _bounded():
+    """Before the body is read: batches may be larger than the API's, an address that sends junk waits."""
     request.max_content_length = current_app.config["EXCHANGE_MAX_CONTENT_LENGTH"]
+    inbox.check_address(request.remote_addr)
 
 
 @peer_bp.post("/messages")

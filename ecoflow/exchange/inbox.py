@@ -10,10 +10,11 @@ from datetime import datetime, timedelta
 
 from flask import Flask, current_app
 from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
-from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, Unauthorized
-from ecoflow.extensions import db
+from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, TooManyRequests, Unauthorized
+from ecoflow.extensions import db, limiter
 from ecoflow.transaction import unit_of_work
 
 from . import envelope as envelopes
@@ -70,20 +71,39 @@ def _cleaned(value: str) -> str:
     return _UNSTORABLE.sub("\ufffd", value)
 
 
-def _refuse(envelope, exc: ApiError, now: datetime, remote_addr: str | None):
-    """The refusal goes on the record (in the unit of work; what the message changed is rolled back)."""
+def _refusal(envelope, exc: ApiError, now: datetime, remote_addr: str | None) -> dict:
+    """What the record keeps of a refused envelope (the first of its sender, reason and minute)."""
     fields = envelope if isinstance(envelope, dict) else {}
 
     def text(key, size):
         value = fields.get(key)
         return _cleaned(str(value)[:size]) if value is not None else None
 
-    record = ExchangeRejection(
-        rejected_at=now, sender=text("from", 40), recipient=text("to", 40), message_id=text("id", 64),
-        type=text("type", 40), error=exc.code, message=exc.message, remote_addr=(remote_addr or "")[:64] or None,
-    )  # fmt: skip
-    db.session.add(record)
-    log.warning("Exchange message refused (%s): %s from %s", exc.code, record.message_id, record.sender)
+    sender = text("from", 40)
+    return {
+        "rejected_at": now, "minute": now.replace(second=0, microsecond=0), "sender": sender,
+        "sender_key": sender or "", "recipient": text("to", 40), "message_id": text("id", 64),
+        "type": text("type", 40), "error": exc.code, "message": exc.message,
+        "remote_addr": (remote_addr or "")[:64] or None, "count": 0,
+    }  # fmt: skip
+
+
+def _keep_refusals(refusals: list[dict]):
+    """The batch's refusals on the record: one row per (claimed sender, reason, minute), its count
+    raised by how many came; one log line for each (in the unit of work: what they changed is rolled back)."""
+    tally: dict[tuple, dict] = {}
+    for refusal in refusals:
+        row = tally.setdefault((refusal["sender_key"], refusal["error"], refusal["minute"]), refusal)
+        row["count"] += 1
+    dialect = db.session.get_bind().dialect.name
+    for row in tally.values():
+        statement = (postgresql if dialect == "postgresql" else sqlite).insert(ExchangeRejection).values(**row)
+        db.session.execute(statement.on_conflict_do_update(
+            index_elements=["sender_key", "error", "minute"],
+            set_={"count": ExchangeRejection.count + statement.excluded.count},
+        ))  # fmt: skip
+        log.warning("Exchange messages refused (%s): %s from %s, first %s", row["error"], row["count"],
+                    row["sender"], row["message_id"])  # fmt: skip
 
 
 def _seen(envelope, digest: str, known: InboxMessage | None) -> dict | None:
@@ -133,6 +153,35 @@ def _apply_alone(envelope, now: datetime, known: InboxMessage | None) -> dict:
         raise ApplyFailed("本单位处理该报文时出错，已记录，请稍后重试。") from None
 
 
+# Refusals met before a signature is verified: what anyone on the network can send.
+UNVERIFIED = frozenset({"invalid_envelope", "wrong_recipient", "unknown_sender", "bad_signature"})
+_WINDOW_SECONDS = 60
+
+
+def check_address(remote_addr: str | None):
+    """Before a request's body is read: 429 when its address sent more unverified envelopes in the last
+    minute than EXCHANGE_REFUSALS_PER_MINUTE and none that verified in the last hour (a peer's address is
+    never slowed). Counted in the rate limiter's store, shared by the workers when it is Redis."""
+    storage = limiter.storage
+    if storage is None or not remote_addr:
+        return
+    if storage.get(f"exchange-verified/{remote_addr}"):
+        return
+    allowed = current_app.config["EXCHANGE_REFUSALS_PER_MINUTE"]
+    if storage.get(f"exchange-refused/{remote_addr}") >= allowed:
+        raise TooManyRequests("未通过验证的报文过多，请稍后再试。", {"per_minute": allowed}, code="too_many_refusals")
+
+
+def _count_traffic(remote_addr: str | None, verified: int, unverified: int):
+    storage = limiter.storage
+    if storage is None or not remote_addr or remote_addr == "local":
+        return
+    if verified:
+        storage.incr(f"exchange-verified/{remote_addr}", 3600, verified)
+    if unverified:
+        storage.incr(f"exchange-refused/{remote_addr}", _WINDOW_SECONDS, unverified)
+
+
 def receive(envelope, now: datetime, remote_addr: str | None = None) -> dict:
     """Apply one envelope and commit; raises (after recording why) when it is refused."""
     (result,) = receive_batch([envelope], now, remote_addr, raise_refusal=True)
@@ -170,7 +219,9 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
         else:
             checked.append(None)
     ids = [e["id"] for e, fault in zip(batch, checked, strict=True) if fault is None]
-    results, failed, refusal = [], set(), None
+    unverified = sum(1 for fault in checked if fault is not None and fault.code in UNVERIFIED)
+    _count_traffic(remote_addr, len(batch) - unverified, unverified)
+    results, failed, refusal, refusals = [], set(), None, []
     with unit_of_work():
         known = {
             m.message_id: m for m in db.session.scalars(select(InboxMessage).where(InboxMessage.message_id.in_(ids)))
@@ -187,11 +238,12 @@ def receive_batch(batch: list, now: datetime, remote_addr: str | None = None, ra
             except ApiError as exc:
                 if key:
                     failed.add(key)
-                _refuse(envelope, exc, now, remote_addr)  # on the record, the refusal raised or not
+                refusals.append(_refusal(envelope, exc, now, remote_addr))  # on the record, raised or not
                 if raise_refusal:
                     refusal = exc
                     break
                 results.append(_refused(envelope, exc))
+        _keep_refusals(refusals)
     if refusal is not None:
         raise refusal
     return results

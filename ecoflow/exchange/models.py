@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Index, String, Text
+from sqlalchemy import JSON, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecoflow.extensions import db
@@ -51,12 +51,19 @@ class InboxMessage(db.Model):
 
 
 class ExchangeRejection(db.Model):
-    """留痕 of a refused message: who claimed to send it, what it was, why it was refused."""
+    """留痕 of refused messages: who claimed to send them, the first of them, why they were refused, and
+    how many: one row per claimed sender, reason and minute, so that a flood of junk costs a counter."""
 
     __tablename__ = "exchange_rejections"
+    __table_args__ = (Index("ux_exchange_rejections_minute", "sender_key", "error", "minute", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     rejected_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The minute counted in (None on rows kept before refusals were counted), and the claimed sender
+    # as the key ("" for none), so that the row of a (sender, reason, minute) is found by a unique index.
+    minute: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sender_key: Mapped[str] = mapped_column(String(40), default="")
+    count: Mapped[int] = mapped_column(Integer, default=1)
     sender: Mapped[str | None] = mapped_column(String(40))
     recipient: Mapped[str | None] = mapped_column(String(40))
     message_id: Mapped[str | None] = mapped_column(String(64))

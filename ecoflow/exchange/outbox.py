@@ -279,7 +279,7 @@ def exchange_status(bureaus: Collection[str] | None = None) -> dict:
     tried = OutboxMessage.attempts > literal_column("0")  # no bound parameter: one expression to group by
     outgoing = select(OutboxMessage.recipient, OutboxMessage.state, tried, func.count())
     incoming = select(InboxMessage.sender, func.count())
-    refusals = select(ExchangeRejection.sender, func.count())
+    refusals = select(ExchangeRejection.sender, func.sum(ExchangeRejection.count))
     if bureaus is not None:
         outgoing = outgoing.where(OutboxMessage.sender.in_(hosted))
         incoming = incoming.where(InboxMessage.recipient.in_(hosted))
