@@ -90,8 +90,9 @@ def run(port, tally: Tally, rounds: int):
     # 1. Phone numbers in every notation, the complainant's own estate, a formula as the address.
     cases = []
     for i, phone in enumerate(PHONES * rounds):
+        home = "某处" if i % 3 == 0 else "望京西园三区"  # the estate is the complainant's only where they live there
         body = {"channel": "hotline_12345", "external_id": f"hostile-{i}", "type": "complaint",
-                "description": f"我是王小明，电话{phone}，住{'某处' if i % 3 == 0 else '望京西园三区'}，凉水河死鱼，小区东侧工厂夜间排放",
+                "description": f"我是王小明，电话{phone}，住{home}，凉水河死鱼，小区东侧工厂夜间排放",
                 "complainant": {"name": "王小明", "phone": "13912345678", "callback_consent": True},
                 "location": {"address": FORMULA if i % 3 == 0 else ADDRESS}}  # fmt: skip
         status, answer = hit("intake", "POST", "/api/v1/complaints", body=body, headers=intake)
