@@ -10,6 +10,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
+from ecoflow.audit import chain_hash
+from ecoflow.casework.trail import event_record
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.officers.models import Officer
 
@@ -169,3 +171,79 @@ def test_grading_override_is_recorded(api):
 
 def test_case_number_format(api):
     assert re.fullmatch(r"BJ-\d{8}-\d{4}", api.register()["case_no"])
+
+
+def test_audit_verify_names_a_case_whose_own_record_was_edited(api, runner, db):
+    edited = api.to_handling()
+    phone = api.to_handling()
+    untouched = api.to_handling()
+    db.session.execute(text("UPDATE complaints SET description = '另一个故事' WHERE case_no = :c"), {"c": edited})
+    db.session.execute(text("UPDATE complaints SET complainant_phone = '13900000000' WHERE case_no = :c"), {"c": phone})
+    db.session.commit()
+
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+
+    assert result.exit_code == 1
+    assert edited in result.output and phone in result.output and untouched not in result.output
+    assert "no longer matches its last record" in result.output
+
+
+def test_audit_verify_names_a_case_deleted_whole(api, runner, db):
+    with time_machine.travel(shanghai(2026, 11, 22, 9), tick=False):
+        first, deleted, last = (api.to_handling() for _ in range(3))
+    case_id = text("(SELECT id FROM complaints WHERE case_no = :c)")
+    for table in ("personal_data_views", "events", "clocks", "complaint_categories", "assessment_facts"):
+        db.session.execute(text(f"DELETE FROM {table} WHERE complaint_id = {case_id.text}"), {"c": deleted})
+    db.session.execute(text("DELETE FROM complaints WHERE case_no = :c"), {"c": deleted})
+    db.session.commit()
+
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+
+    assert result.exit_code == 1
+    assert deleted in result.output and "missing" in result.output
+    assert first not in result.output and last not in result.output
+
+
+def test_audit_verify_names_a_case_whose_events_were_reordered(api, runner, db):
+    case_no = api.to_handling()
+    swap = ("UPDATE events SET seq = :to WHERE seq = :from AND complaint_id = "
+            "(SELECT id FROM complaints WHERE case_no = :c)")  # fmt: skip
+    for step in ({"from": 2, "to": 99}, {"from": 3, "to": 2}, {"from": 99, "to": 3}):
+        db.session.execute(text(swap), {**step, "c": case_no})
+    db.session.commit()
+
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+
+    assert result.exit_code == 1
+    assert case_no in result.output
+
+
+def test_events_written_before_the_case_was_under_the_chain_verify_by_their_rule(api, runner, db):
+    case_no = api.to_handling()
+    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no))
+    events = db.session.scalars(select(Event).where(Event.complaint_id == complaint.id).order_by(Event.seq)).all()
+    prev, rewritten = "0" * 64, []
+    for event in events:  # as the old rule wrote them: the event alone
+        db.session.expunge(event)
+        event.rule, event.case_digest, event.prev_hash = 1, None, prev
+        event.hash = prev = chain_hash(prev, event_record(case_no, event))
+        rewritten.append({"id": event.id, "prev": event.prev_hash, "hash": event.hash})
+    db.session.execute(
+        text("UPDATE events SET rule = 1, case_digest = NULL, prev_hash = :prev, hash = :hash WHERE id = :id"),
+        rewritten,
+    )
+    db.session.execute(text("UPDATE complaints SET event_hash = :h WHERE case_no = :c"), {"h": prev, "c": case_no})
+    db.session.commit()
+
+    assert runner.invoke(args=["ecoflow", "audit", "verify"]).exit_code == 0
+    api.ok(case_no, "contact", "bj-officer", method="phone", note="已联系。")  # a new event, by the new rule
+    assert runner.invoke(args=["ecoflow", "audit", "verify"]).exit_code == 0
+    db.session.execute(text("UPDATE complaints SET grade = 'key' WHERE case_no = :c"), {"c": case_no})
+    db.session.commit()
+    assert case_no in runner.invoke(args=["ecoflow", "audit", "verify"]).output
+
+
+def test_audit_verify_passes_on_the_demo_data(runner, db):
+    assert runner.invoke(args=["ecoflow", "seed-demo"]).exit_code == 0
+    result = runner.invoke(args=["ecoflow", "audit", "verify"])
+    assert (result.exit_code, "intact" in result.output) == (0, True), result.output[-2000:]

@@ -252,6 +252,10 @@ class Event(db.Model):
     data: Mapped[dict] = mapped_column(JSON)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The rule the hash was taken by (ecoflow.casework.trail.RULES): 1, the event alone; 2, also the
+    # digest of the complaint's own record as the action left it (`case_digest`).
+    rule: Mapped[int] = mapped_column(Integer, default=1)
+    case_digest: Mapped[str | None] = mapped_column(String(64))
 
     complaint: Mapped[Complaint] = relationship()
 
