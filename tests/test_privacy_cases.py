@@ -2,6 +2,7 @@
 who sees the complainant masked, scrubbed for the public, and, end to end, through the API, Open311's
 GET requests and the public board; and a property test of phone numbers in mixed notations."""
 
+import logging
 import re
 import unicodedata
 from pathlib import Path
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 
 from ecoflow.complaints import privacy
 from ecoflow.exposure.scrub import scrub
+from ecoflow.notifications.services import deliver_pending
+from ecoflow.timeutil import utcnow
 
 from .conftest import shanghai
 
@@ -124,6 +127,20 @@ def test_the_public_board_and_open311_show_no_secret_of_the_table(api, client, c
             assert secret not in public, secret
     for case in filter(digit_free_kept, CASES):
         assert case["text"] in board
+
+
+def test_the_notices_log_lines_show_the_table_masked(api, db, caplog):
+    caplog.set_level(logging.INFO, logger="ecoflow.notifications.senders")
+    complainant = {"name": WHO["name"], "phone": WHO["phone"], "callback_consent": True}
+    case_no = api.to_handling(complainant=complainant, location={"address": WHO["address"]})
+    for group in chunks(CASES, limit=1000):
+        api.ok(case_no, "supervise", "bj-supervisor", note="；".join(c["text"] for c in group))
+        db.session.rollback()
+        deliver_pending(utcnow())
+        db.session.commit()
+        lines = [r.getMessage() for r in caplog.records if r.name == "ecoflow.notifications.senders"]
+        assert lines and all("；".join(c["masked"] for c in group) in line for line in lines[-2:])
+        caplog.clear()
 
 
 # Phone numbers as people write them: a mobile or a landline, its digits grouped any way, joined by
