@@ -2,7 +2,7 @@
 searches read (made for every existing complaint here)
 
 Revision ID: 8f3c2a91d7e4
-Revises: 5e0b7d1f3a28
+Revises: 8f3c2a1d9b47
 Create Date: 2026-12-03 10:00:00.000000
 
 """
@@ -15,7 +15,7 @@ from alembic import op
 from ecoflow.complaints.privacy import searchable_copy
 
 revision = "8f3c2a91d7e4"
-down_revision = "5e0b7d1f3a28"
+down_revision = "8f3c2a1d9b47"
 branch_labels = None
 depends_on = None
 
