@@ -112,25 +112,27 @@ def plainly_named(address: str) -> dict | None:
     return next(iter(named.values())) if len(named) == 1 else None
 
 
+@lru_cache(maxsize=4096)
 def parse_address(address: str) -> dict:
-    """{province, city, district} as far as the parser recognises them (None where it does not)."""
-    province, city, district, _ = _parse(address)
-    return {"province": province, "city": city, "district": district}
+    """{province, city, district} as far as the parser recognises them (None where it does not), and
+    the `detail` the parser finds below them."""
+    parser = _jionlp()
+    with _lock:  # the parser keeps its working state in its shared tables: one parse at a time
+        parsed = parser.parse_location(address, town_village=False, change2new=True)
+    return {"province": parsed["province"], "city": parsed["city"], "district": parsed["county"],
+            "detail": parsed["detail"] or ""}  # fmt: skip
 
 
 def address_detail(address: str) -> str | None:
     """What the address says below its district (梨园镇云景里小区3号楼 of 北京市通州区梨园镇云景里小区3号楼),
-    as written; None when the parser finds no district in it."""
-    _, _, district, detail = _parse(address)
-    return detail if district and address.endswith(detail or "") else None
-
-
-@lru_cache(maxsize=4096)
-def _parse(address: str) -> tuple[str | None, str | None, str | None, str]:
-    parser = _jionlp()
-    with _lock:  # the parser keeps its working state in its shared tables: one parse at a time
-        parsed = parser.parse_location(address, town_village=False, change2new=True)
-    return parsed["province"], parsed["city"], parsed["county"], parsed["detail"] or ""
+    as written; None when it names no district. An address that plainly names its district is cut
+    after that name in microseconds; the parser reads the rest."""
+    named = plainly_named(address)
+    if named is not None and (at := address.find(named["district"])) >= 0:
+        return address[at + len(named["district"]) :]
+    parsed = parse_address(address)
+    detail = parsed["detail"]
+    return detail if parsed["district"] and address.endswith(detail) else None
 
 
 def _province_code(code: str) -> str:
@@ -158,7 +160,7 @@ def route_address(table, address: str, bureau_code: str, district_code: str | No
     elif (named := plainly_named(address)) is not None:
         place, basis = named, "address"
     else:
-        parsed = parse_address(address)
+        parsed = {k: v for k, v in parse_address(address).items() if k != "detail"}
         candidates = _candidates(parsed)
         own = [p for p in candidates if table.bureau_of(p["code"]) == bureau_code]
         if len(candidates) == 1 and _confirmed(address, candidates[0]):
