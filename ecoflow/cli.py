@@ -154,14 +154,20 @@ def assessment_report(month, bureau, username, output):
     click.echo(f"Monthly report {data['month']} written to {output}.")
 
 
-def _create_client(name: str, channel: str, bureau: str):
+def _create_client(name: str, channel: str, bureau: str, callback_url: str | None = None):
     try:
         with unit_of_work():
-            client, key = create_client(name, channel, bureau)
+            client, key = create_client(name, channel, bureau, callback_url)
             line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
+            secret = client.secret
     except ApiError as exc:
         raise click.ClickException(exc.message) from None
-    click.echo(line)
+    if secret is None:
+        click.echo(line)
+    else:  # a hotline centre: its token, and the secret that signs the calls both ways
+        click.echo(f"{name} ({channel}, {bureau})")
+        click.echo(f"token: {key}")
+        click.echo(f"secret: {secret}")
     click.echo("Keep this key secret; it is shown only once.", err=True)
 
 
@@ -203,9 +209,11 @@ def hotline_account_cli():
 @click.argument("name")
 @click.option("--line", type=click.Choice(["12345", "12369"]), required=True, help="The hotline.")
 @click.option("--bureau", required=True, help="The bureau the centre sends orders to: BJ, TJ or HE.")
-def hotline_account_create(name, line, bureau):
-    """Create a hotline centre's system account and print its token (Authorization: Bearer ...)."""
-    _create_client(name, f"hotline_{line}", bureau)
+@click.option("--callback-url", help="Where the centre takes its 回单 (https://; http:// on loopback only).")
+def hotline_account_create(name, line, bureau, callback_url):
+    """Create a hotline centre's system account; print its token (Authorization: Bearer ...) and the
+    secret that signs the calls between it and EcoFlow (docs/centres.md)."""
+    _create_client(name, f"hotline_{line}", bureau, callback_url)
 
 
 @hotline_account_cli.command("revoke")

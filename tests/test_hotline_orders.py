@@ -146,7 +146,7 @@ def test_the_cli_creates_a_centre_account_whose_token_works(runner, client, staf
     result = runner.invoke(args=["ecoflow", "hotline-account", "create", "天津12369", "--line", "12369",
                                  "--bureau", "TJ"])  # fmt: skip
     assert result.exit_code == 0, result.output
-    key = result.output.split(": ")[-1].split()[0]
+    key = next(line for line in result.stdout.splitlines() if line.startswith("token: ")).split()[-1]
 
     response = client.post("/api/v1/intake/orders", json={"orders": [order(1, address="天津市武清区杨村街道")]},
                            headers={"Authorization": f"Bearer {key}"})  # fmt: skip

@@ -14,6 +14,7 @@ from ecoflow.complaints.models import Complaint
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
+from ecoflow.intake.callbacks import tell_centre
 from ecoflow.norm import Norm, NormError
 from ecoflow.norm.current import get_machine, get_norm
 from ecoflow.officers.models import Officer
@@ -28,28 +29,34 @@ Effect = Callable[[Step], None]
 # What each action does beyond moving the state and its clocks, run in this order. An action not
 # listed only records its fields, so a new record-only action in workflows/ needs no code here.
 # create_app refuses to start when an entry names an action the norm lacks or lists an effect twice.
+# tell_centre queues the 回单 to the hotline centre the case came from (intake/callbacks.py), last,
+# when the action's own effects have run.
 EFFECTS: dict[str, tuple[Effect, ...]] = {
     "accept": (leads.tell_accepted,),
+    "reject": (tell_centre,),
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
     "assign": (effects.assign_case,),
+    "sign": (tell_centre,),
     "return": (effects.return_case,),
-    "request_extension": (clocks.request_extension,),
-    "approve_extension": (clocks.approve_extension,),
+    "request_extension": (clocks.request_extension, tell_centre),
+    "approve_extension": (clocks.approve_extension, tell_centre),
     "pause": (clocks.pause,),
     "resume": (clocks.resume,),
     "supervise": (escalation.open_supervision,),
     "whistle": (escalation.blow_whistle_by_hand,),
-    "reply": (leads.tell_result,),
-    "transfer": (leads.send_lead,),
+    "reply": (leads.tell_result, tell_centre),
+    "follow_up": (tell_centre,),
+    "verify_close": (tell_centre,),
+    "reopen": (tell_centre,),
+    "transfer": (leads.send_lead, tell_centre),
     "sign_lead": (leads.tell_signed,),
     "return_lead": (leads.tell_returned,),
 }
 
 
 def _unresolved(event) -> bool:
-    data = event.kwargs["data"]
-    return not data["resolved"] or data["satisfaction"] == "unsatisfied"
+    return effects.is_unresolved(event.kwargs["data"])
 
 
 def _on_ledger(event) -> bool:

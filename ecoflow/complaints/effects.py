@@ -16,6 +16,11 @@ from ecoflow.officers.models import Officer, Unit
 from .models import Complaint
 
 
+def is_unresolved(data: dict) -> bool:
+    """The condition `unresolved` of the 回访's outcomes (workflows/lifecycle.yaml): not solved, or 不满意."""
+    return not data["resolved"] or data["satisfaction"] == "unsatisfied"
+
+
 def _field_error(name: str, message: str) -> Invalid:
     return Invalid(message, {"fields": {name: [message]}})
 

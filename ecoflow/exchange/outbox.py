@@ -1,10 +1,15 @@
 """The transactional outbox: messages written with the change that caused them, delivered by the
-scheduler after the commit, retried with exponential backoff and jitter, dead-lettered at last."""
+scheduler after the commit, retried with exponential backoff and jitter, dead-lettered at last.
+Two kinds of recipient share it: peer bureaus (signed envelopes to their exchange endpoint, in
+batches) and hotline centres (each 回单 POSTed on its own to the centre's callback URL, signed with
+the centre's secret, see docs/centres.md)."""
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import uuid
 import zlib
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +20,7 @@ from sqlalchemy import and_, func, literal_column, or_, select, update
 
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.extensions import db
+from ecoflow.intake.models import ChannelClient
 from ecoflow.norm.current import get_norm
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
@@ -22,6 +28,7 @@ from ecoflow.rest import is_printable
 from ecoflow.transaction import unit_of_work
 
 from . import envelope as envelopes
+from . import webhook
 from .models import ExchangeRejection, InboxMessage, OutboxMessage, ReceivedExposure
 from .transport import TransportError, send
 from .trust import get_trust
@@ -43,6 +50,42 @@ def enqueue(kind: str, sender: str, recipient: str, case_no: str | None, payload
     )  # fmt: skip
     db.session.add(message)
     return message
+
+
+# A centre is the recipient "@<its account id>": no bureau code starts with "@".
+CENTRE = "@"
+
+
+def centre_recipient(centre: ChannelClient) -> str:
+    return f"{CENTRE}{centre.id}"
+
+
+def _centre(recipient: str) -> ChannelClient | None:
+    """The centre account a recipient names, or None when it names a peer bureau."""
+    if not recipient.startswith(CENTRE):
+        return None
+    return db.session.get(ChannelClient, int(recipient[len(CENTRE) :]))
+
+
+def enqueue_callback(sender: str, centre: ChannelClient, case_no: str, event: str, payload: dict, now: datetime):
+    """Queue a 回单 to a hotline centre in the current transaction; its body (with its idempotency key,
+    the same on every attempt) is fixed now, only its signature is made at each attempt."""
+    message_id = str(uuid.uuid4())
+    message = OutboxMessage(
+        message_id=message_id, type=f"centre.{event}", sender=sender, recipient=centre_recipient(centre),
+        case_no=case_no, payload={**payload, "event": event, "at": now.isoformat(), "idempotency_key": message_id},
+        created_at=now, state="queued", attempts=0, next_attempt_at=now,
+    )  # fmt: skip
+    db.session.add(message)
+    return message
+
+
+def _what(message: OutboxMessage) -> str:
+    """The message as an officer's notice names it."""
+    centre = _centre(message.recipient)
+    if centre is None:
+        return f"发往 {message.recipient} 的{message.type}报文"
+    return f"发往{centre.name}的回单"
 
 
 def _envelope(message: OutboxMessage, now: datetime) -> dict:
@@ -99,7 +142,7 @@ def _failed(message: OutboxMessage, error: str, now: datetime):
             ).distinct()
         ).all()  # fmt: skip
         notify(operators, "exchange_dead",
-               f"发往 {message.recipient} 的{message.type}报文（{message.case_no or '无案件'}）"
+               f"{_what(message)}（{message.case_no or '无案件'}）"
                f"{message.attempts} 次投递失败，已转入死信，请处理后重试：{message.last_error}",
                message.case_no, now)  # fmt: skip
         log.error("Exchange message %s to %s dead after %s attempts: %s",
@@ -118,24 +161,54 @@ def _lanes(batch: list[OutboxMessage], count: int) -> list[list[int]]:
     return [lane for lane in lanes if lane]
 
 
-def _send_lanes(recipient: str, signed: list[dict], lanes: list[list[int]], now: datetime) -> list[dict]:
-    """One POST per lane, in parallel; the result of each envelope, `unreachable` where the POST failed."""
+def _peer_post(recipient: str, now: datetime):
+    """How a lane of envelopes reaches a peer bureau: one POST of them all."""
     peer = get_trust().peers[recipient]
     timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
 
-    def post(lane):
+    def post(lane: list[dict]) -> list[dict]:
         try:
-            return send(peer, [signed[i] for i in lane], now, timeout)
+            return send(peer, lane, now, timeout)
         except TransportError as exc:
             log.warning("Exchange peer %s unreachable: %s", recipient, exc)
-            return [{"id": signed[i]["id"], "status": "unreachable", "message": str(exc)} for i in lane]
+            return [{"id": item["id"], "status": "unreachable", "message": str(exc)} for item in lane]
 
+    return post
+
+
+def _centre_post(centre: ChannelClient, now: datetime):
+    """How a lane of 回单 reaches a centre: one POST each, in order; after a failure the rest of the
+    lane waits (`deferred`), so that no 回单 overtakes an earlier one of its case."""
+    timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+    url, secret, name, is_open = centre.callback_url, centre.secret, centre.name, centre.is_active
+
+    def post(lane: list[dict]) -> list[dict]:
+        results = []
+        for item in lane:
+            if results and results[-1]["status"] != "applied":
+                results.append({"id": item["id"], "status": "deferred"})
+                continue
+            try:
+                if not (is_open and url and secret):
+                    raise webhook.WebhookError("the centre's account is revoked or has no callback URL")
+                webhook.post(url, secret, item["body"], int(now.timestamp()), timeout)
+                results.append({"id": item["id"], "status": "applied"})
+            except webhook.WebhookError as exc:
+                log.warning("Centre %s did not take %s: %s", name, item["id"], exc)
+                results.append({"id": item["id"], "status": "unreachable", "message": str(exc)})
+        return results
+
+    return post
+
+
+def _send_lanes(post, items: list[dict], lanes: list[list[int]]) -> list[dict]:
+    """Each lane through `post`, the lanes in parallel; the result of each item, in order."""
     if len(lanes) == 1:
-        answers = [post(lanes[0])]
+        answers = [post([items[i] for i in lanes[0]])]
     else:
         with ThreadPoolExecutor(len(lanes)) as pool:
-            answers = list(pool.map(post, lanes))
-    results = [None] * len(signed)
+            answers = list(pool.map(lambda lane: post([items[i] for i in lane]), lanes))
+    results = [None] * len(items)
     for lane, answer in zip(lanes, answers, strict=True):
         for position, result in zip(lane, answer, strict=True):
             results[position] = result
@@ -163,15 +236,20 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
         if not batch:
             return 0, False
         ids = [m.id for m in batch]
-        signed = [_envelope(m, now) for m in batch]
+        centre = _centre(recipient)
+        if centre is None:
+            items, post = [_envelope(m, now) for m in batch], _peer_post(recipient, now)
+        else:
+            items = [{"id": m.message_id, "body": json.dumps(m.payload, ensure_ascii=False).encode()} for m in batch]
+            post = _centre_post(centre, now)
         lanes = _lanes(batch, concurrency)
         # Not due for another deliverer (nor are the later messages of their cases) while they are out;
         # should this process die, they are due again when it lapses, and the inbox answers a
         # redelivery as before.
         claimed_until = now + timedelta(seconds=3 * config["EXCHANGE_TIMEOUT_SECONDS"])
         db.session.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids)).values(next_attempt_at=claimed_until))
-    answers = _send_lanes(recipient, signed, lanes, now)
-    results = [_checked(answer, envelope["id"]) for answer, envelope in zip(answers, signed, strict=True)]
+    answers = _send_lanes(post, items, lanes)
+    results = [_checked(answer, item["id"]) for answer, item in zip(answers, items, strict=True)]
     with unit_of_work():  # what the peer answered
         messages = {m.id: m for m in db.session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(ids)))}
         delivered = []
@@ -266,6 +344,7 @@ def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
 
 def exchange_status(bureaus: Collection[str] | None = None) -> dict:
     """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages;
+    per hotline centre that was sent 回单 (by name): its outbox;
     with `bureaus`, only what they sent and received (and the refusals addressed to no bureau hosted
     here, which concern every operator), else everything."""
     trust = get_trust()
@@ -288,10 +367,16 @@ def exchange_status(bureaus: Collection[str] | None = None) -> dict:
             ExchangeRejection.recipient.is_(None),
             ExchangeRejection.recipient.not_in(trust.hosted),
         ))  # fmt: skip
+    centres = {}
     for recipient, state, was_tried, count in db.session.execute(
         outgoing.group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     ):
-        box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
+        centre = _centre(recipient)
+        if centre is None:
+            box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
+        else:
+            box = centres.setdefault(centre.name, {"url": centre.callback_url, **no_counts()})
+            box.pop("inbox", None)
         box["outbox"]["failing" if state == "queued" and was_tried else state] += count
     for sender, count in db.session.execute(incoming.group_by(InboxMessage.sender)):
         if sender in peers:
@@ -302,4 +387,4 @@ def exchange_status(bureaus: Collection[str] | None = None) -> dict:
             peers[sender]["inbox"]["refused"] = count
         else:
             unknown += count
-    return {"bureaus": hosted, "peers": peers, "refused_from_unknown": unknown}
+    return {"bureaus": hosted, "peers": peers, "centres": centres, "refused_from_unknown": unknown}

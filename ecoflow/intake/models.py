@@ -26,6 +26,10 @@ class ChannelClient(db.Model):
     officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
     # SHA-256 of the key: the key itself is shown once, when it is created.
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # A hotline centre's: where its 回单 go (None: it gets none), and the secret shared with it that
+    # signs them and its own calls (docs/centres.md). Kept as it is: signing needs it, not a hash.
+    callback_url: Mapped[str | None] = mapped_column(String(500))
+    secret: Mapped[str | None] = mapped_column(String(64))
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

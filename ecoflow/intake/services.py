@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from ecoflow.complaints.intake import register_complaint
 from ecoflow.errors import ApiError, Invalid, Unauthorized
+from ecoflow.exchange.webhook import is_allowed_url
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Bureau, Officer, RoleGrant
@@ -29,17 +30,26 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_client(name: str, channel: str, bureau_code: str) -> tuple[ChannelClient, str]:
-    """A new client system with its system account; returns it and its key (shown only now)."""
+def create_client(
+    name: str, channel: str, bureau_code: str, callback_url: str | None = None
+) -> tuple[ChannelClient, str]:
+    """A new client system with its system account; returns it and its key (shown only now). A
+    hotline centre also gets the secret that signs the calls between it and us (docs/centres.md),
+    and its 回单 go to `callback_url`."""
     if db.session.get(Bureau, bureau_code) is None:
         raise Invalid(f"没有代码为 {bureau_code} 的单位。", {"fields": {"bureau": ["未知单位。"]}})
+    if callback_url is not None and (len(callback_url) > 500 or not is_allowed_url(callback_url)):
+        raise Invalid("回调地址须为 https:// 地址（http:// 仅限本机）。", {"fields": {"callback_url": ["地址无效。"]}})
     if db.session.scalar(select(ChannelClient).where(ChannelClient.name == name)) is not None:
         raise Invalid(f"已有名为 {name} 的接入系统。", {"fields": {"name": ["名称已被使用。"]}})
     # No password can match "!": the account acts only through its key.
     officer = Officer(username=f"system:{name}"[:64], name=name, password_hash="!", bureau_code=bureau_code)
     officer.grants.append(RoleGrant(role=get_norm().access["client_account"], bureau_code=bureau_code))
     key = "ecf_" + secrets.token_urlsafe(32)
-    client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key))
+    client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key),
+                           callback_url=callback_url)  # fmt: skip
+    if channel in HOTLINE_CHANNELS:
+        client.secret = secrets.token_hex(32)
     db.session.add(client)
     db.session.flush()
     return client, key

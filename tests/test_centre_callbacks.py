@@ -1,0 +1,256 @@
+"""回单: what a hotline centre hears back about its orders, over real HTTP to a fake centre that
+checks every signature; once and in order per case, whether the centre is down, slow, answering 500
+or dies in the middle of a call."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import time_machine
+from sqlalchemy import select
+
+from ecoflow.exchange.models import OutboxMessage
+from ecoflow.exchange.outbox import deliver_outbox
+from ecoflow.intake.models import ChannelClient
+from ecoflow.intake.services import create_client
+from ecoflow.notifications.models import Notification
+from ecoflow.timeutil import utcnow
+
+from .conftest import shanghai
+
+START = shanghai(2026, 11, 2, 9)  # a Monday
+
+
+class FakeCentre:
+    """The centre's receiving end on a loopback port. `mode`: ok, error (500), slow (takes the call,
+    answers after the caller gave up), kill (reads the call and hangs up without an answer), down."""
+
+    def __init__(self, port=0):
+        self.secret = None
+        self.mode = "ok"
+        self.calls = []  # every call that reached it: (headers, body)
+        self.taken = {}  # idempotency_key -> body, as a centre that deduplicates keeps them
+        self.order = []  # bodies in the order first taken
+        self.forged = 0
+        centre = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                centre.calls.append((self.headers, body))
+                if centre.mode == "kill":
+                    self.connection.close()
+                    return
+                if centre.mode == "error":
+                    self.send_error(500)
+                    return
+                timestamp = self.headers["X-EcoFlow-Timestamp"]
+                expected = hmac.new(centre.secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256)
+                if not hmac.compare_digest("sha256=" + expected.hexdigest(), self.headers["X-EcoFlow-Signature"]):
+                    centre.forged += 1
+                    self.send_error(401)
+                    return
+                message = json.loads(body)
+                if message["idempotency_key"] not in centre.taken:
+                    centre.taken[message["idempotency_key"]] = message
+                    centre.order.append(message)
+                if centre.mode == "slow":
+                    time.sleep(1.5)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/huidan"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+    def events(self, case_no=None):
+        return [m["event"] for m in self.order if case_no is None or m["case_no"] == case_no]
+
+
+@pytest.fixture
+def centre(app, db, staff, monkeypatch):
+    """A 12345 centre account of Beijing whose 回单 go to a fake centre (its token in `key`)."""
+    monkeypatch.setitem(app.config, "EXCHANGE_TIMEOUT_SECONDS", 0.5)
+    fake = FakeCentre()
+    account, key = create_client("北京12345热线", "hotline_12345", "BJ", callback_url=fake.url)
+    fake.secret = account.secret
+    db.session.commit()
+    fake.key = key
+    yield fake
+    fake.stop()
+
+
+def order_in(client, key, n=1, **fields):
+    """The centre files an order; its case number."""
+    order = {
+        "order_no": f"12345-20261102-{n:06d}", "received_at": START.isoformat(), "type": "投诉",
+        "content": "小区旁工厂每晚排放废气，异味刺鼻。", "caller": {"name": "张三", "phone": "13812345678"},
+        "address": "北京市通州区梨园镇云景里小区", **fields,
+    }  # fmt: skip
+    response = client.post(
+        "/api/v1/intake/orders", json={"orders": [order]}, headers={"Authorization": f"Bearer {key}"}
+    )
+    (result,) = response.json["results"]
+    assert result["status"] == "created", result
+    return result["case_no"]
+
+
+def to_handling(api, case_no):
+    api.ok(case_no, "accept", "bj-intake")
+    api.ok(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="general",
+           categories=["air"])  # fmt: skip
+    api.ok(case_no, "sign", "bj-officer")
+
+
+def deliver(at):
+    with time_machine.travel(at, tick=False):
+        return deliver_outbox(utcnow())
+
+
+def test_each_event_goes_back_to_the_centre_once_signed_and_in_order(api, client, centre):
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        api.ok(case_no, "request_extension", "bj-officer", days=5, reason="需委托监测机构采样化验。")
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=True, note="同意延期")
+        api.ok(case_no, "reply", "bj-officer", result="已责令工厂整改", text="经现场检查，该厂已停产整改。")
+        api.ok(case_no, "follow_up", "bj-intake", resolved=False, satisfaction="unsatisfied", note="仍有异味")
+        api.ok(case_no, "reply", "bj-officer", result="已立案处罚", text="已对该厂立案处罚并复查。")
+        api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+        api.ok(case_no, "reopen", "bj-supervisor", reason="群众再次反映，督办重办。")
+        refused = order_in(client, centre.key, n=2, content="咨询社保缴费。")
+        api.ok(refused, "reject", "bj-intake", reason="不属于生态环境部门职责。", referred_to="市人力社保局")
+
+    assert deliver(START + timedelta(minutes=1)) == 9
+    assert centre.events(case_no) == ["signed", "extension_requested", "extension_decided", "replied", "reopened",
+                                      "replied", "closed", "reopened"]  # fmt: skip
+    assert centre.events(refused) == ["rejected"]
+    assert centre.forged == 0 and len(centre.calls) == 9
+    first = centre.order[0]
+    assert first["order_no"] == "12345-20261102-000001" and first["case_no"] == case_no
+    assert first["unit"] == "通州分局" and first["at"].startswith("2026-11-02T01:00:00")
+    decided = centre.order[2]
+    assert decided["approved"] is True and decided["reply_due_at"]
+    reply = centre.order[3]
+    assert (reply["result"], reply["text"]) == ("已责令工厂整改", "经现场检查，该厂已停产整改。")
+    assert centre.order[4]["satisfaction"] == "unsatisfied"
+    rejected = centre.order[-1]
+    assert (rejected["reason"], rejected["referred_to"]) == ("不属于生态环境部门职责。", "市人力社保局")
+    for headers, _ in centre.calls:
+        assert abs(int(headers["X-EcoFlow-Timestamp"]) - START.timestamp() - 60) < 2
+
+    assert deliver(START + timedelta(minutes=2)) == 0  # nothing sent twice
+    assert len(centre.calls) == 9
+
+
+def test_a_transfer_tells_the_centre_which_bureau_has_it(api, client, centre):
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        api.ok(case_no, "transfer", "bj-officer", to_bureau="HE", reason="污染源位于三河市燕郊镇。")
+    deliver(START + timedelta(minutes=1))
+    transferred = centre.order[-1]
+    assert (transferred["event"], transferred["to_bureau"], transferred["to_bureau_name"]) == (
+        "transferred", "HE", "河北省生态环境厅")  # fmt: skip
+
+
+def test_a_centre_down_slow_failing_or_dying_mid_call_gets_every_huidan_once_and_in_order(
+    api, client, centre, app, monkeypatch
+):
+    monkeypatch.setitem(app.config, "EXCHANGE_BACKOFF_SECONDS", 1)
+    monkeypatch.setitem(app.config, "EXCHANGE_BACKOFF_MAX_SECONDS", 1)
+    with time_machine.travel(START, tick=False):
+        cases = [order_in(client, centre.key, n=n) for n in (1, 2)]
+        for case_no in cases:
+            to_handling(api, case_no)
+            api.ok(case_no, "reply", "bj-officer", result="已处理", text="已责令整改。")
+    at = START + timedelta(minutes=1)
+    for mode in ("error", "kill", "slow"):
+        centre.mode = mode
+        at += timedelta(minutes=1)
+        assert deliver(at) == 0, mode
+    centre.stop()  # down: nobody listens
+    at += timedelta(minutes=1)
+    assert deliver(at) == 0
+
+    back = FakeCentre(port=centre.server.server_port)  # back up, with what it had taken
+    back.secret, back.order, back.taken = centre.secret, centre.order, centre.taken
+    try:
+        at += timedelta(minutes=1)
+        assert deliver(at) == 4
+        for case_no in cases:
+            assert back.events(case_no) == ["signed", "replied"]
+        assert len(back.taken) == 4  # the slow call was taken, then sent again: the centre kept it once
+        assert deliver(at + timedelta(minutes=1)) == 0
+    finally:
+        back.stop()
+
+
+def test_a_huidan_the_centre_never_takes_is_dead_a_supervisor_is_told_and_a_retry_sends_it(
+    api, client, centre, app, db, monkeypatch
+):
+    monkeypatch.setitem(app.config, "EXCHANGE_MAX_ATTEMPTS", 2)
+    monkeypatch.setitem(app.config, "EXCHANGE_BACKOFF_SECONDS", 1)
+    centre.mode = "error"
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        api.ok(case_no, "reply", "bj-officer", result="已处理", text="已责令整改。")
+    deliver(START + timedelta(minutes=1))
+    deliver(START + timedelta(minutes=2))
+    signed = db.session.scalar(select(OutboxMessage).where(OutboxMessage.type == "centre.signed"))
+    assert signed.state == "dead" and "HTTP 500" in signed.last_error
+    notice = db.session.scalar(select(Notification).where(Notification.kind == "exchange_dead"))
+    assert "发往北京12345热线的回单" in notice.message and "@" not in notice.message
+    with time_machine.travel(START + timedelta(minutes=3), tick=False):
+        status = api.get("/api/v1/exchange/status", "bj-supervisor").json
+    assert status["centres"]["北京12345热线"]["outbox"] == {"queued": 1, "failing": 0, "delivered": 0, "dead": 1}
+    db.session.rollback()
+
+    centre.mode = "ok"
+    assert deliver(START + timedelta(hours=1)) == 0  # the reply waits behind its dead 签收
+    with time_machine.travel(START + timedelta(hours=1), tick=False):
+        response = api.post(f"/api/v1/exchange/outbox/{signed.message_id}/retry", "bj-supervisor")
+    assert response.status_code == 200, response.json
+    assert deliver(START + timedelta(hours=1, minutes=1)) == 2
+    assert centre.events(case_no) == ["signed", "replied"]
+
+
+def test_a_case_of_a_centre_without_a_callback_url_or_typed_in_by_hand_queues_nothing(api, client, db, staff):
+    _, key = create_client("北京12369热线", "hotline_12369", "BJ")
+    db.session.commit()
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, key)
+        to_handling(api, case_no)
+        typed = api.register()["case_no"]  # a 12345 call typed in by intake: no order number
+        api.ok(typed, "reject", "bj-intake", reason="重复")
+    assert db.session.scalars(select(OutboxMessage)).all() == []
+
+
+def test_the_cli_prints_the_token_and_the_secret_and_refuses_plain_http_elsewhere(runner, db, staff):
+    args = ["ecoflow", "hotline-account", "create", "北京12345热线", "--line", "12345", "--bureau", "BJ"]
+    refused = runner.invoke(args=[*args, "--callback-url", "http://centre.example.com/huidan"])
+    assert refused.exit_code != 0 and "https://" in refused.output
+    result = runner.invoke(args=[*args, "--callback-url", "https://centre.example.com/huidan"])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines() if ": " in line)
+    account = db.session.scalar(select(ChannelClient))
+    assert lines["secret"] == account.secret and len(account.secret) == 64
+    assert lines["token"].startswith("ecf_")
+    assert account.callback_url == "https://centre.example.com/huidan"
