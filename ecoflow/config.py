@@ -67,6 +67,8 @@ DEFAULTS = {
     "EXCHANGE_QUERY_TIMEOUT_SECONDS": 3,
     # A message sent further from our clock than this is refused.
     "EXCHANGE_MAX_CLOCK_SKEW_SECONDS": 300,
+    # A hotline centre's call is refused when its signed timestamp is further than this from now.
+    "CENTRE_SIGNATURE_WINDOW_SECONDS": 300,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
     # the three bureaus must share it. Default: derived from SECRET_KEY (enough for one instance).
     "HISTORY_KEY": None,

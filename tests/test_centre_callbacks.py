@@ -130,9 +130,11 @@ def test_each_event_goes_back_to_the_centre_once_signed_and_in_order(api, client
         api.ok(case_no, "request_extension", "bj-officer", days=5, reason="需委托监测机构采样化验。")
         api.ok(case_no, "approve_extension", "bj-supervisor", approved=True, note="同意延期")
         api.ok(case_no, "reply", "bj-officer", result="已责令工厂整改", text="经现场检查，该厂已停产整改。")
-        api.ok(case_no, "follow_up", "bj-intake", resolved=False, satisfaction="unsatisfied", note="仍有异味")
+        order_no = "12345-20261102-000001"
+        body = {"resolved": False, "satisfaction": "unsatisfied", "note": "仍有异味"}
+        assert centre_call(client, centre, order_no, body).status_code == 200
         api.ok(case_no, "reply", "bj-officer", result="已立案处罚", text="已对该厂立案处罚并复查。")
-        api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+        assert centre_call(client, centre, order_no, {"resolved": True, "satisfaction": "satisfied"}).status_code == 200
         api.ok(case_no, "reopen", "bj-supervisor", reason="群众再次反映，督办重办。")
         refused = order_in(client, centre.key, n=2, content="咨询社保缴费。")
         api.ok(refused, "reject", "bj-intake", reason="不属于生态环境部门职责。", referred_to="市人力社保局")
@@ -254,3 +256,94 @@ def test_the_cli_prints_the_token_and_the_secret_and_refuses_plain_http_elsewher
     assert lines["secret"] == account.secret and len(account.secret) == 64
     assert lines["token"].startswith("ecf_")
     assert account.callback_url == "https://centre.example.com/huidan"
+
+
+# --- the centre's 回访 comes in ----------------------------------------------------------------
+
+
+def centre_call(client, centre, order_no, body, *, at=None, secret=None, headers=None):
+    """The centre POSTs its 回访 result, signed as docs/centres.md says (at `at`, with `secret`)."""
+    raw = json.dumps(body, ensure_ascii=False).encode()
+    timestamp = int((at or utcnow()).timestamp())
+    signature = hmac.new((secret or centre.secret).encode(), f"{timestamp}.".encode() + raw, hashlib.sha256)
+    sent = {"Authorization": f"Bearer {centre.key}", "Content-Type": "application/json",
+            "X-EcoFlow-Timestamp": str(timestamp), "X-EcoFlow-Signature": "sha256=" + signature.hexdigest(),
+            **(headers or {})}  # fmt: skip
+    return client.post(f"/api/v1/intake/orders/{order_no}/follow-up", data=raw, headers=sent)
+
+
+def replied_case(api, client, centre, n=1):
+    case_no = order_in(client, centre.key, n=n)
+    to_handling(api, case_no)
+    api.ok(case_no, "reply", "bj-officer", result="已责令工厂整改", text="经现场检查，该厂已停产整改。")
+    return case_no
+
+
+def test_the_centres_follow_up_closes_the_case_once_and_intake_no_longer_types_it(api, client, centre):
+    with time_machine.travel(START, tick=False):
+        case_no = replied_case(api, client, centre)
+        offered = api.get(f"/api/v1/complaints/{case_no}", "bj-intake").json["allowed_actions"]
+        assert "follow_up" not in offered
+        typed = api.act(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+        assert (typed.status_code, typed.json["error"]) == (409, "centre_follows_up")
+        assert "北京12345热线" in typed.json["message"]
+
+        response = centre_call(client, centre, "12345-20261102-000001", {"resolved": True, "satisfaction": "satisfied",
+                                                                         "note": "市民表示满意"})  # fmt: skip
+        assert response.status_code == 200, response.json
+        assert (response.json["case_no"], response.json["state"]) == (case_no, "closed")
+        event = api.events(case_no)[-1]
+        assert (event["action"], event["data"]["note"]) == ("follow_up", "市民表示满意")
+
+    with time_machine.travel(START + timedelta(seconds=1), tick=False):
+        again = centre_call(client, centre, "12345-20261102-000001", {"resolved": True, "satisfaction": "satisfied"})
+    assert (again.status_code, again.json["error"]) == (409, "action_not_allowed")
+
+
+def test_an_unsatisfied_follow_up_from_the_centre_reopens_the_case(api, client, centre):
+    with time_machine.travel(START, tick=False):
+        case_no = replied_case(api, client, centre)
+        response = centre_call(client, centre, "12345-20261102-000001", {"resolved": False,
+                                                                         "satisfaction": "unsatisfied"})  # fmt: skip
+        assert response.json["state"] == "handling"
+        assert api.complaint(case_no)["reopen_count"] == 1
+
+
+def test_a_replayed_forged_stale_or_misdirected_call_is_refused_and_changes_nothing(api, client, centre, staff, db):
+    body = {"resolved": False, "satisfaction": "unsatisfied"}
+    with time_machine.travel(START, tick=False):
+        case_no = replied_case(api, client, centre)
+        tianjin, tianjin_key = create_client("天津12345热线", "hotline_12345", "TJ", callback_url=centre.url)
+        tianjin_secret = tianjin.secret
+        db.session.commit()
+        version = api.complaint(case_no)["version"]
+
+        forged = centre_call(client, centre, "12345-20261102-000001", body, secret="0" * 64)
+        stale = centre_call(client, centre, "12345-20261102-000001", body, at=START - timedelta(minutes=6))
+        unsigned = centre_call(client, centre, "12345-20261102-000001", body, headers={"X-EcoFlow-Signature": ""})
+        for refused in (forged, stale, unsigned):
+            assert (refused.status_code, refused.json["error"]) == (401, "bad_signature")
+        unknown = centre_call(client, centre, "12345-20261102-999999", body)
+        assert (unknown.status_code, unknown.json["error"]) == (404, "unknown_order")
+        centre.key, own_key = tianjin_key, centre.key  # Tianjin's centre, with Beijing's order number
+        misdirected = centre_call(client, centre, "12345-20261102-000001", body, secret=tianjin_secret)
+        assert (misdirected.status_code, misdirected.json["error"]) == (404, "unknown_order")
+        centre.key = own_key
+        bad = centre_call(client, centre, "12345-20261102-000001", {"resolved": "perhaps", "satisfaction": "x"})
+        assert bad.status_code == 422 and set(bad.json["details"]["fields"]) == {"resolved", "satisfaction"}
+        assert api.complaint(case_no)["version"] == version
+
+        first = centre_call(client, centre, "12345-20261102-000001", {"resolved": True, "satisfaction": "satisfied"})
+        assert first.status_code == 200
+        api.ok(case_no, "reopen", "bj-supervisor", reason="督办重办。")
+        api.ok(case_no, "reply", "bj-officer", result="已复查", text="已复查整改情况。")
+        version = api.complaint(case_no)["version"]
+        replayed = centre_call(client, centre, "12345-20261102-000001", {"resolved": True, "satisfaction": "satisfied"})
+    assert (replayed.status_code, replayed.json["error"]) == (401, "replayed")
+    assert api.complaint(case_no)["version"] == version and api.complaint(case_no)["state"] == "replied"
+
+
+def test_intake_still_types_the_follow_up_of_a_case_no_centre_answers_for(api, db):
+    case_no = api.to_handling()  # phoned in and typed by intake: no centre hears back
+    api.ok(case_no, "reply", "bj-officer", result="已处理", text="已责令整改。")
+    assert api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"

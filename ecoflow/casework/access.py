@@ -12,6 +12,7 @@ from sqlalchemy import insert
 from ecoflow.complaints.models import Complaint, PersonalDataView
 from ecoflow.errors import ApiError, Conflict, Forbidden
 from ecoflow.extensions import db
+from ecoflow.intake.models import callback_centre
 from ecoflow.norm import Action
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer
@@ -104,6 +105,17 @@ def _transfer_not_onward(complaint: Complaint, roles: set[str]) -> ApiError | No
     )
 
 
+def _follow_up_by_whoever_calls(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """A hotline centre that hears back calls the citizen itself: its 回访 comes in from it, and
+    intake registers the 回访 of the other cases."""
+    centre = callback_centre(complaint.channel, complaint.bureau_code, complaint.external_id)
+    if centre is not None and "centre" not in roles:
+        return Conflict(f"该案件由{centre.name}回访，回访结果由热线中心回传。", code="centre_follows_up")
+    if centre is None and "intake" not in roles:
+        return Conflict("该案件的回访由受理员登记。", code="intake_follows_up")
+    return None
+
+
 # What the case must be like for an action, beyond its state, the role and the assignee: each
 # condition says why not (an error) or nothing. Read before any field, so that the offer knows it.
 PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
@@ -116,6 +128,7 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "approve_extension": (clocks.approval_refusal,),
     "pause": (clocks.pause_refusal,),
     "resume": (clocks.resume_refusal,),
+    "follow_up": (_follow_up_by_whoever_calls,),
 }
 
 

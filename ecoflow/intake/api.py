@@ -4,12 +4,15 @@ from functools import wraps
 
 from flask import Blueprint, g, request
 
+from ecoflow.casework.engine import perform_action
+from ecoflow.exchange.webhook import SIGNATURE, TIMESTAMP
+from ecoflow.norm.current import get_norm
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
-from ecoflow.transaction import retrying_deadlocks
+from ecoflow.transaction import committed, retrying_deadlocks
 
 from . import services
-from .schemas import BatchSchema
+from .schemas import BatchSchema, follow_up_schema
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/v1/intake")
 batch_schema = BatchSchema()
@@ -39,3 +42,17 @@ def receive_orders():
     counts = {status: sum(1 for a in answers if a["status"] == status)
               for status in ("created", "already_received", "rejected")}  # fmt: skip
     return {"results": answers, **counts}
+
+
+@bp.post("/orders/<order_no>/follow-up")
+@hotline_required
+@committed
+def follow_up(order_no):
+    """The centre's 回访 result for its order: the `follow_up` action, by the centre."""
+    now = utcnow()
+    body = request.get_data()
+    services.accept_signature(g.client, request.headers.get(TIMESTAMP), request.headers.get(SIGNATURE), body, now)
+    data = load(follow_up_schema(get_norm()), json_body())
+    complaint = services.centre_case(g.client, order_no)
+    complaint = perform_action(g.client.officer, complaint, "follow_up", {**data, "version": complaint.version}, now)
+    return {"order_no": order_no, "case_no": complaint.case_no, "state": complaint.state}

@@ -6,14 +6,11 @@ transaction; the outbox delivers it after the commit."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from ecoflow.casework.step import Step
 from ecoflow.complaints.effects import is_unresolved
 from ecoflow.exchange.outbox import enqueue_callback
-from ecoflow.extensions import db
 
-from .models import ChannelClient
+from .models import callback_centre
 
 
 def _reply_due(step: Step) -> dict:
@@ -60,20 +57,6 @@ EVENTS = {
 }
 
 
-def centre_of(complaint) -> ChannelClient | None:
-    """The active centre account of the case's channel and bureau that has a callback URL, if the
-    case carries the centre's order number."""
-    if complaint.external_id is None:
-        return None
-    return db.session.scalar(
-        select(ChannelClient)
-        .where(ChannelClient.channel == complaint.channel, ChannelClient.bureau_code == complaint.bureau_code)
-        .where(ChannelClient.is_active.is_(True), ChannelClient.callback_url.is_not(None))
-        .order_by(ChannelClient.id)
-        .limit(1)
-    )
-
-
 def tell_centre(step: Step):
     """Queue the 回单 of this action to the case's centre, if it came from one that wants them."""
     if step.action.name == "follow_up":
@@ -83,9 +66,9 @@ def tell_centre(step: Step):
         event = name, fields(step)
     if event is None:
         return
-    centre = centre_of(step.complaint)
+    complaint = step.complaint
+    centre = callback_centre(complaint.channel, complaint.bureau_code, complaint.external_id)
     if centre is None:
         return
-    complaint = step.complaint
     payload = {"order_no": complaint.external_id, "case_no": complaint.case_no, **event[1]}
     enqueue_callback(complaint.bureau_code, centre, complaint.case_no, event[0], payload, step.now)

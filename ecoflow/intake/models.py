@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import ForeignKey, String, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecoflow.extensions import db
@@ -34,3 +34,27 @@ class ChannelClient(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     officer: Mapped[Officer] = relationship(lazy="joined")
+
+
+class CentreSignature(db.Model):
+    """A signature a centre's call came with, kept while its timestamp is fresh: each is accepted once."""
+
+    __tablename__ = "centre_signatures"
+
+    signature: Mapped[str] = mapped_column(String(80), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("channel_clients.id"))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+def callback_centre(channel: str, bureau_code: str, order_no: str | None) -> ChannelClient | None:
+    """The active centre account of this channel and bureau that has a callback URL (it hears back
+    and does its own 回访), for a case that carries the centre's order number."""
+    if order_no is None:
+        return None
+    return db.session.scalar(
+        select(ChannelClient)
+        .where(ChannelClient.channel == channel, ChannelClient.bureau_code == bureau_code)
+        .where(ChannelClient.is_active.is_(True), ChannelClient.callback_url.is_not(None))
+        .order_by(ChannelClient.id)
+        .limit(1)
+    )

@@ -67,3 +67,17 @@ def to_complaint(order: dict, channel: str) -> dict:
     if "category" in order:
         data["origin"] = {"centre_category": order["category"]}
     return data
+
+
+def follow_up_schema(norm) -> Schema:
+    """The centre's 回访 result."""
+
+    class FollowUpSchema(Schema):
+        class Meta:
+            unknown = RAISE
+
+        resolved = fields.Boolean(required=True)
+        satisfaction = fields.String(required=True, validate=validate.OneOf(list(norm.catalog["satisfaction"])))
+        note = Text(2000)
+
+    return FollowUpSchema()

@@ -6,19 +6,22 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from flask import current_app
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from ecoflow.complaints.intake import register_complaint
-from ecoflow.errors import ApiError, Invalid, Unauthorized
-from ecoflow.exchange.webhook import is_allowed_url
+from ecoflow.complaints.models import Complaint
+from ecoflow.errors import ApiError, Invalid, NotFound, Unauthorized
+from ecoflow.exchange.webhook import is_allowed_url, is_signed
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Bureau, Officer, RoleGrant
 from ecoflow.rest import load
 
-from .models import ChannelClient
+from .models import CentreSignature, ChannelClient
 from .schemas import order_schema, to_complaint
 
 log = logging.getLogger(__name__)
@@ -45,6 +48,8 @@ def create_client(
     # No password can match "!": the account acts only through its key.
     officer = Officer(username=f"system:{name}"[:64], name=name, password_hash="!", bureau_code=bureau_code)
     officer.grants.append(RoleGrant(role=get_norm().access["client_account"], bureau_code=bureau_code))
+    if channel in HOTLINE_CHANNELS:  # a centre that hears back does its own 回访
+        officer.grants.append(RoleGrant(role="centre", bureau_code=bureau_code))
     key = "ecf_" + secrets.token_urlsafe(32)
     client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key),
                            callback_url=callback_url)  # fmt: skip
@@ -94,3 +99,32 @@ def receive_orders(client: ChannelClient, orders: list, now: datetime) -> list[d
             answer.update(duplicate_of=complaint.suggestion["duplicates"], routing_flag=complaint.routing_flag)
         answers.append(answer)
     return answers
+
+
+def accept_signature(client: ChannelClient, timestamp: str | None, signature: str | None, body: bytes, now: datetime):
+    """Refuse (401) a centre's call not signed with its secret, signed too long ago or ahead, or
+    signed exactly as one already accepted (a replay); else keep its signature."""
+    window = current_app.config["CENTRE_SIGNATURE_WINDOW_SECONDS"]
+    if client.secret is None or not is_signed(client.secret, timestamp, signature, body, now.timestamp(), window):
+        raise Unauthorized("签名无效或已过期。", code="bad_signature")
+    # A signature older than the window is refused by its timestamp: it need not be kept.
+    db.session.execute(delete(CentreSignature).where(CentreSignature.received_at < now - timedelta(seconds=2 * window)))
+    try:
+        with db.session.begin_nested():
+            db.session.add(CentreSignature(signature=signature, client_id=client.id, received_at=now))
+    except IntegrityError:
+        raise Unauthorized("该调用已受理过，不能重放。", code="replayed") from None
+
+
+def centre_case(client: ChannelClient, order_no: str) -> Complaint:
+    """The case the centre's order became; another centre's order, or none, is not found."""
+    complaint = db.session.scalar(
+        select(Complaint).where(
+            Complaint.bureau_code == client.bureau_code,
+            Complaint.channel == client.channel,
+            Complaint.external_id == order_no,
+        )
+    )
+    if complaint is None:
+        raise NotFound(f"没有编号为 {order_no} 的工单。", code="unknown_order")
+    return complaint
