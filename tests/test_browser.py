@@ -187,12 +187,12 @@ def test_general_case_from_intake_to_closure(server, browser, open_as):
     # show the state and the answer.
     citizen = browser.new_page(viewport={"width": 390, "height": 844}, locale="zh-CN")
     citizen.goto(server + "/lookup")
-    citizen.fill("#case_no", case_no)
+    citizen.fill("#number", case_no)
     citizen.fill("#phone_last4", "0000")
     citizen.click("main form button[type=submit]")
     refused = citizen.inner_text("main")
     assert citizen.locator("[role=alert]").count() == 1 and "办理状态" not in refused and "经现场核查" not in refused
-    citizen.fill("#case_no", case_no)
+    citizen.fill("#number", case_no)
     citizen.fill("#phone_last4", "5678")
     citizen.click("main form button[type=submit]")
     assert citizen.inner_text("#state") == "办结" and "经现场核查" in citizen.inner_text("#reply")

@@ -66,7 +66,9 @@ def test_a_wrong_suffix_says_nothing_about_whether_the_case_exists(api, client):
 @pytest.mark.parametrize(
     "body",
     [{"case_no": "BJ-20261122-0001"}, {"case_no": "x", "phone_last4": "5678"}, {"case_no": "BJ-20261122-0001",
-     "phone_last4": "56a8"}, {"case_no": 7, "phone_last4": 5678}],
+     "phone_last4": "56a8"}, {"case_no": 7, "phone_last4": 5678}, {"phone_last4": "5678"},
+     {"case_no": "BJ-20261122-0001", "order_no": "12345-1", "phone_last4": "5678"},
+     {"order_no": " ", "phone_last4": "5678"}, {"order_no": "x" * 65, "phone_last4": "5678"}],
 )  # fmt: skip
 def test_malformed_lookups_are_refused(client, staff, body):
     response = client.post("/api/v1/public/lookup", json=body)
@@ -83,7 +85,7 @@ def test_the_lookup_is_rate_limited(api, client):
     assert blocked.status_code == 429
     assert blocked.json["error"] == "too_many_requests"
     assert client.get("/lookup").status_code == 200  # reading the page is not a try
-    assert client.post("/lookup", data={"case_no": case_no, "phone_last4": "5678"}).status_code == 429
+    assert client.post("/lookup", data={"number": case_no, "phone_last4": "5678"}).status_code == 429
 
 
 def test_the_public_page_in_chinese(live_server, api):
@@ -94,7 +96,7 @@ def test_the_public_page_in_chinese(live_server, api):
     case_no = api.to_handling()
 
     def submit(case, digits):
-        data = urllib.parse.urlencode({"case_no": case, "phone_last4": digits}).encode()
+        data = urllib.parse.urlencode({"number": case, "phone_last4": digits}).encode()
         try:
             with urllib.request.urlopen(live_server + "/lookup", data=data, timeout=30) as response:
                 return response.status, response.read().decode()
@@ -118,6 +120,31 @@ def test_the_public_page_in_chinese(live_server, api):
     assert wrong[0] == unknown[0] == 404
     assert NOT_FOUND in wrong[1]
     assert wrong[1].replace(f'value="{case_no}"', "") == unknown[1].replace('value="BJ-20990101-0001"', "")
+    by_order = submit(" 12345-20261122-000777 ", "0000")
+    assert by_order[0] == 404 and by_order[1].replace('value="12345-20261122-000777"', "") == unknown[1].replace(
+        'value="BJ-20990101-0001"', "")  # fmt: skip
 
     status, invalid = submit("nonsense", "12")
     assert status == 422 and "请输入手机号后四位数字。" in invalid
+
+
+def test_the_case_is_found_by_its_number_in_any_case_or_by_the_centres_order_number(api, client, channel_key):
+    key = channel_key("北京12345热线", "hotline_12345")
+    order = {"order_no": "12345-20261122-000123", "received_at": "2026-11-22T09:30:00+08:00", "type": "投诉",
+             "content": "小区旁工厂每晚排放废气。", "caller": {"name": "张三", "phone": "13812345678"},
+             "address": "北京市通州区梨园镇云景里小区"}  # fmt: skip
+    answer = client.post("/api/v1/intake/orders", json={"orders": [order]}, headers={"Authorization": f"Bearer {key}"})
+    case_no = answer.json["results"][0]["case_no"]
+
+    for body in ({"case_no": f"  {case_no.lower()} "}, {"order_no": "12345-20261122-000123"},
+                 {"order_no": " 12345-20261122-000123\t"}, {"order_no": "12345-20261122-000123".lower()}):  # fmt: skip
+        found = client.post("/api/v1/public/lookup", json={**body, "phone_last4": " 5678 "})
+        assert (found.status_code, found.json.get("case_no")) == (200, case_no), body
+    misses = [client.post("/api/v1/public/lookup", json={**body, "phone_last4": digits})
+              for body, digits in (({"order_no": "12345-20261122-000123"}, "0000"),
+                                   ({"order_no": "12345-20261122-999999"}, "5678"),
+                                   ({"case_no": "BJ-20990101-0001"}, "5678"))]  # fmt: skip
+    assert {(r.status_code, r.get_data()) for r in misses} == {(404, misses[0].get_data())}
+
+    page = client.post("/lookup", data={"number": " 12345-20261122-000123 ", "phone_last4": "5678"})
+    assert page.status_code == 200 and case_no in page.get_data(as_text=True)

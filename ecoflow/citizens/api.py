@@ -16,4 +16,4 @@ bp = Blueprint("citizens_api", __name__, url_prefix="/api/v1/public")
 @limiter.shared_limit(lookup_rate_limit, scope="lookup")
 def lookup():
     query = load(lookup_schema, json_body())
-    return services.lookup_case(query["case_no"], query["phone_last4"], utcnow())
+    return services.lookup_case(query.get("case_no"), query.get("order_no"), query["phone_last4"], utcnow())

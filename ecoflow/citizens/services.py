@@ -8,7 +8,7 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ecoflow.complaints import privacy
 from ecoflow.complaints.intake import register_complaint
@@ -302,14 +302,27 @@ def request_for_token(token: str) -> dict:
 NOT_FOUND = "未找到与该受理编号和手机尾号相符的诉求，请核对后重试。"
 
 
-def lookup_case(case_no: str, phone_last4: str, now: datetime) -> dict:
-    """The state, deadline and (once given) reply of a case, for whoever knows its number and the
-    last four digits of the complainant's phone. Any mismatch answers exactly like an unknown case."""
-    complaint = db.session.scalar(select(Complaint).where(Complaint.case_no == case_no))
+# The complaints one order number may name (several centres may number alike) that a lookup compares.
+MAX_ORDER_MATCHES = 10
+
+
+def _last4_matches(complaint: Complaint | None, phone_last4: str) -> bool:
+    """Compared in constant time, and compared even for no case, so that neither shows."""
     phone = re.sub(r"\D", "", (complaint.complainant_phone or "") if complaint else "")
-    # Compared in constant time, and compared even for an unknown case, so neither shows.
-    matches = hmac.compare_digest((phone[-4:] if len(phone) >= 4 else "----").encode(), phone_last4.encode())
-    if complaint is None or not matches:
+    return hmac.compare_digest((phone[-4:] if len(phone) >= 4 else "----").encode(), phone_last4.encode())
+
+
+def lookup_case(case_no: str | None, order_no: str | None, phone_last4: str, now: datetime) -> dict:
+    """The state, deadline and (once given) reply of a case, for whoever knows its number (or the
+    hotline centre's order number, in any case of letters) and the last four digits of the
+    complainant's phone. Any mismatch answers exactly like an unknown case."""
+    if case_no is not None:
+        query = select(Complaint).where(Complaint.case_no == case_no)
+    else:
+        query = select(Complaint).where(func.upper(Complaint.external_id) == order_no.upper())
+    candidates = db.session.scalars(query.order_by(Complaint.id).limit(MAX_ORDER_MATCHES)).all() or [None]
+    complaint = next((c for c in candidates if _last4_matches(c, phone_last4)), None)
+    if complaint is None:
         raise NotFound(NOT_FOUND, code="not_found")
     norm = get_norm()
     reply_clock = next((c for c in complaint.clocks if c.kind == "reply"), None)

@@ -1,5 +1,7 @@
 """The public lookup page (zh-CN): case number and the phone's last four digits."""
 
+import re
+
 from flask import Blueprint, render_template, request
 from marshmallow import ValidationError
 
@@ -11,6 +13,7 @@ from . import services
 from .schemas import lookup_schema
 
 bp = Blueprint("citizens", __name__)
+CASE_NO = re.compile(r"^[A-Z]{2}-[0-9]{8}-[0-9]{4,6}\Z")
 
 
 @bp.get("/lookup")
@@ -21,14 +24,16 @@ def lookup_form():
 @bp.post("/lookup")
 @limiter.shared_limit(lookup_rate_limit, scope="lookup")
 def lookup():
-    form = {k: request.form.get(k, "").strip() for k in ("case_no", "phone_last4")}
+    form = {k: request.form.get(k, "").strip() for k in ("number", "phone_last4")}
+    # One box for either number: what reads as a case number is one, anything else an order number.
+    kind = "case_no" if CASE_NO.match(form["number"].upper()) else "order_no"
     result = message = None
     errors = {}
     try:
-        query = lookup_schema.load(form)
-        result = services.lookup_case(query["case_no"], query["phone_last4"], utcnow())
+        query = lookup_schema.load({kind: form["number"], "phone_last4": form["phone_last4"]})
+        result = services.lookup_case(query.get("case_no"), query.get("order_no"), query["phone_last4"], utcnow())
     except ValidationError as exc:
-        errors = exc.messages
+        errors = {"number" if key in ("case_no", "order_no") else key: value for key, value in exc.messages.items()}
     except NotFound as exc:
         message = exc.message
     status = 200 if result else (422 if errors else 404)

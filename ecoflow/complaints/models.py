@@ -16,6 +16,7 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    func,
     text,
 )
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
@@ -129,6 +130,10 @@ class Complaint(db.Model):
     def is_received_lead(self) -> bool:
         """A case this bureau made of a lead a peer sent it (线索移送): it answers to that peer's case."""
         return self.channel == LEAD_CHANNEL and self.peer_bureau is not None
+
+
+# The citizen looks a case up by the hotline centre's order number, in any case of letters.
+Index("ix_complaints_external_id_upper", func.upper(Complaint.external_id))
 
 
 class ComplaintCategory(db.Model):
