@@ -67,6 +67,10 @@ DEFAULTS = {
     "EXCHANGE_QUERY_TIMEOUT_SECONDS": 3,
     # A message sent further from our clock than this is refused.
     "EXCHANGE_MAX_CLOCK_SKEW_SECONDS": 300,
+    # SMS to complainants (receipt, answer, closure): JSON {to, text} POSTed here through the outbox;
+    # unset, they are written to the log. The lookup page's address, as the receipt gives it.
+    "SMS_GATEWAY_URL": None,
+    "PUBLIC_LOOKUP_URL": None,
     # A hotline centre's call is refused when its signed timestamp is further than this from now.
     "CENTRE_SIGNATURE_WINDOW_SECONDS": 300,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
@@ -94,6 +98,8 @@ ENVIRONMENT = {
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
+    "SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
+    "ECOFLOW_PUBLIC_LOOKUP_URL": "PUBLIC_LOOKUP_URL",
 }
 
 

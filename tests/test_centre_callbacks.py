@@ -100,7 +100,8 @@ def order_in(client, key, n=1, **fields):
     """The centre files an order; its case number."""
     order = {
         "order_no": f"12345-20261102-{n:06d}", "received_at": START.isoformat(), "type": "投诉",
-        "content": "小区旁工厂每晚排放废气，异味刺鼻。", "caller": {"name": "张三", "phone": "13812345678"},
+        "content": "小区旁工厂每晚排放废气，异味刺鼻。",
+        "caller": {"name": "张三", "phone": "13812345678", "notify": False},
         "address": "北京市通州区梨园镇云景里小区", **fields,
     }  # fmt: skip
     response = client.post(

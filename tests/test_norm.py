@@ -54,6 +54,12 @@ def test_one_machine_serves_every_complaint(app):
             "actions.reply.to: unknown state 'repled'",
         ),
         ("lifecycle.yaml", lambda d: d["actions"]["sign"].update(roles=["janitor"]), "unknown role 'janitor'"),
+        (
+            "notices.yaml",
+            lambda d: d.update(replied="答复：{answer}"),
+            "notices.yaml: replied: unknown placeholder answer",
+        ),
+        ("notices.yaml", lambda d: d.pop("closed"), "notices.yaml: closed"),
         ("lifecycle.yaml", lambda d: d["actions"]["sign"].pop("from"), "actions.sign.from"),
         ("lifecycle.yaml", lambda d: d.update(initial="limbo"), "initial: unknown state 'limbo'"),
         ("lifecycle.yaml", lambda d: d["actions"]["reply"]["fields"]["text"].update(type="blob"), "type"),

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from ecoflow.complaints import effects, leads
 from ecoflow.complaints.models import Complaint
+from ecoflow.complaints.notices import tell_complainant
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.escalation import services as escalation
 from ecoflow.extensions import db
@@ -29,10 +30,11 @@ Effect = Callable[[Step], None]
 # What each action does beyond moving the state and its clocks, run in this order. An action not
 # listed only records its fields, so a new record-only action in workflows/ needs no code here.
 # create_app refuses to start when an entry names an action the norm lacks or lists an effect twice.
-# tell_centre queues the 回单 to the hotline centre the case came from (intake/callbacks.py), last,
-# when the action's own effects have run.
+# tell_centre queues the 回单 to the hotline centre the case came from (intake/callbacks.py),
+# tell_complainant the SMS to the complainant (complaints/notices.py): last, when the action's own
+# effects have run.
 EFFECTS: dict[str, tuple[Effect, ...]] = {
-    "accept": (leads.tell_accepted,),
+    "accept": (leads.tell_accepted, tell_complainant),
     "reject": (tell_centre,),
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
@@ -45,9 +47,9 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "resume": (clocks.resume,),
     "supervise": (escalation.open_supervision,),
     "whistle": (escalation.blow_whistle_by_hand,),
-    "reply": (leads.tell_result, tell_centre),
-    "follow_up": (tell_centre,),
-    "verify_close": (tell_centre,),
+    "reply": (leads.tell_result, tell_centre, tell_complainant),
+    "follow_up": (tell_centre, tell_complainant),
+    "verify_close": (tell_centre, tell_complainant),
     "reopen": (tell_centre,),
     "transfer": (leads.send_lead, tell_centre),
     "sign_lead": (leads.tell_signed,),

@@ -21,6 +21,13 @@ def is_unresolved(data: dict) -> bool:
     return not data["resolved"] or data["satisfaction"] == "unsatisfied"
 
 
+def follow_up_outcome(step: Step) -> str | None:
+    """What the 回访 being taken will do: `reopened` (重办), `closed`, or None (left to the leader's 销号)."""
+    if is_unresolved(step.data):
+        return "reopened"
+    return None if step.complaint.is_on_ledger else "closed"
+
+
 def _field_error(name: str, message: str) -> Invalid:
     return Invalid(message, {"fields": {name: [message]}})
 

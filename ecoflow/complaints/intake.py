@@ -114,6 +114,7 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         peer_case_no=data.get("peer_case_no"),
         callback_consent=complainant.get("callback_consent", False),
         is_sensitive=data.get("sensitive", False),
+        notify_complainant=complainant.get("notify", True),
         address=location["address"],
         district_code=route["district_code"],
         lat=location.get("lat"),

@@ -74,6 +74,8 @@ class Complaint(db.Model):
     callback_consent: Mapped[bool] = mapped_column(default=False)
     # 敏感诉求匿名交办: the complainant is hidden from the handling unit too.
     is_sensitive: Mapped[bool] = mapped_column(default=False)
+    # The complainant hears back by SMS (receipt, answer, closure) unless they asked not to be contacted.
+    notify_complainant: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
     address: Mapped[str] = mapped_column(String(200))
     district_code: Mapped[str | None] = mapped_column(String(12))

@@ -39,6 +39,7 @@ class ComplainantSchema(StrictSchema):
     name = Text(50)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,18}\Z", error="电话号码格式不正确。"))
     callback_consent = fields.Boolean(load_default=False)
+    notify = fields.Boolean(load_default=True)  # false: sends the complainant no SMS
 
 
 class LocationSchema(StrictSchema):

@@ -1,8 +1,8 @@
 """The transactional outbox: messages written with the change that caused them, delivered by the
 scheduler after the commit, retried with exponential backoff and jitter, dead-lettered at last.
-Two kinds of recipient share it: peer bureaus (signed envelopes to their exchange endpoint, in
-batches) and hotline centres (each 回单 POSTed on its own to the centre's callback URL, signed with
-the centre's secret, see docs/centres.md)."""
+Three kinds of recipient share it: peer bureaus (signed envelopes to their exchange endpoint, in
+batches), hotline centres (each 回单 POSTed on its own to the centre's callback URL, signed with
+the centre's secret, see docs/centres.md) and the SMS gateway (each SMS to a complainant on its own)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,10 @@ def enqueue(kind: str, sender: str, recipient: str, case_no: str | None, payload
     return message
 
 
-# A centre is the recipient "@<its account id>": no bureau code starts with "@".
+# A centre is the recipient "@<its account id>": no bureau code starts with "@". SMS to complainants go
+# to the recipient "sms" (the gateway).
 CENTRE = "@"
+SMS = "sms"
 
 
 def centre_recipient(centre: ChannelClient) -> str:
@@ -80,8 +82,20 @@ def enqueue_callback(sender: str, centre: ChannelClient, case_no: str, event: st
     return message
 
 
+def enqueue_sms(sender: str, case_no: str, to: str, text: str, kind: str, now: datetime):
+    """Queue an SMS to a complainant in the current transaction (to SMS_GATEWAY_URL after the commit)."""
+    message = OutboxMessage(
+        message_id=str(uuid.uuid4()), type=f"sms.{kind}", sender=sender, recipient=SMS, case_no=case_no,
+        payload={"to": to, "text": text}, created_at=now, state="queued", attempts=0, next_attempt_at=now,
+    )  # fmt: skip
+    db.session.add(message)
+    return message
+
+
 def _what(message: OutboxMessage) -> str:
     """The message as an officer's notice names it."""
+    if message.recipient == SMS:
+        return "发给诉求人的短信"
     centre = _centre(message.recipient)
     if centre is None:
         return f"发往 {message.recipient} 的{message.type}报文"
@@ -176,11 +190,9 @@ def _peer_post(recipient: str, now: datetime):
     return post
 
 
-def _centre_post(centre: ChannelClient, now: datetime):
-    """How a lane of 回单 reaches a centre: one POST each, in order; after a failure the rest of the
-    lane waits (`deferred`), so that no 回单 overtakes an earlier one of its case."""
-    timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
-    url, secret, name, is_open = centre.callback_url, centre.secret, centre.name, centre.is_active
+def _one_by_one(name: str, send_one):
+    """How a lane reaches a centre or the SMS gateway: one POST each, in order; after a failure the
+    rest of the lane waits (`deferred`), so that nothing overtakes an earlier message of its case."""
 
     def post(lane: list[dict]) -> list[dict]:
         results = []
@@ -189,16 +201,42 @@ def _centre_post(centre: ChannelClient, now: datetime):
                 results.append({"id": item["id"], "status": "deferred"})
                 continue
             try:
-                if not (is_open and url and secret):
-                    raise webhook.WebhookError("the centre's account is revoked or has no callback URL")
-                webhook.post(url, secret, item["body"], int(now.timestamp()), timeout)
+                send_one(item)
                 results.append({"id": item["id"], "status": "applied"})
             except webhook.WebhookError as exc:
-                log.warning("Centre %s did not take %s: %s", name, item["id"], exc)
+                log.warning("%s did not take %s: %s", name, item["id"], exc)
                 results.append({"id": item["id"], "status": "unreachable", "message": str(exc)})
         return results
 
     return post
+
+
+def _centre_post(centre: ChannelClient, now: datetime):
+    """Each 回单 signed with the centre's secret, to its callback URL."""
+    timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+    url, secret, is_open = centre.callback_url, centre.secret, centre.is_active
+
+    def send_one(item: dict):
+        if not (is_open and url and secret):
+            raise webhook.WebhookError("the centre's account is revoked or has no callback URL")
+        webhook.post(url, item["body"], webhook.signed_headers(secret, int(now.timestamp()), item["body"]), timeout)
+
+    return _one_by_one(f"Centre {centre.name}", send_one)
+
+
+def _sms_post():
+    """Each SMS as JSON `{to, text}` to SMS_GATEWAY_URL; without one, written to the log (the phone
+    masked) as the officers' notices are."""
+    url, timeout = current_app.config["SMS_GATEWAY_URL"], current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+
+    def send_one(item: dict):
+        if url:
+            webhook.post(url, item["body"], {"Content-Type": "application/json"}, timeout)
+        else:
+            sms = json.loads(item["body"])
+            log.info("SMS to %s****%s: %s", sms["to"][:3], sms["to"][-4:], sms["text"])
+
+    return _one_by_one("The SMS gateway", send_one)
 
 
 def _send_lanes(post, items: list[dict], lanes: list[list[int]]) -> list[dict]:
@@ -237,11 +275,11 @@ def _deliver_batch(recipient: str, now: datetime) -> tuple[int, bool]:
             return 0, False
         ids = [m.id for m in batch]
         centre = _centre(recipient)
-        if centre is None:
+        if centre is None and recipient != SMS:
             items, post = [_envelope(m, now) for m in batch], _peer_post(recipient, now)
         else:
             items = [{"id": m.message_id, "body": json.dumps(m.payload, ensure_ascii=False).encode()} for m in batch]
-            post = _centre_post(centre, now)
+            post = _sms_post() if recipient == SMS else _centre_post(centre, now)
         lanes = _lanes(batch, concurrency)
         # Not due for another deliverer (nor are the later messages of their cases) while they are out;
         # should this process die, they are due again when it lapses, and the inbox answers a
@@ -344,7 +382,7 @@ def received_exposures(limit: int = 200) -> list[ReceivedExposure]:
 
 def exchange_status(bureaus: Collection[str] | None = None) -> dict:
     """Per peer: the outbox (queued, failing, delivered, dead), the inbox and the refused messages;
-    per hotline centre that was sent 回单 (by name): its outbox;
+    per hotline centre that was sent 回单 (by name), and for the SMS to complainants: the outbox;
     with `bureaus`, only what they sent and received (and the refusals addressed to no bureau hosted
     here, which concern every operator), else everything."""
     trust = get_trust()
@@ -367,12 +405,15 @@ def exchange_status(bureaus: Collection[str] | None = None) -> dict:
             ExchangeRejection.recipient.is_(None),
             ExchangeRejection.recipient.not_in(trust.hosted),
         ))  # fmt: skip
-    centres = {}
+    centres, sms = {}, {"url": current_app.config["SMS_GATEWAY_URL"], **no_counts()}
+    del sms["inbox"]
     for recipient, state, was_tried, count in db.session.execute(
         outgoing.group_by(OutboxMessage.recipient, OutboxMessage.state, tried)
     ):
         centre = _centre(recipient)
-        if centre is None:
+        if recipient == SMS:
+            box = sms
+        elif centre is None:
             box = peers.setdefault(recipient, no_counts())  # a peer since removed from the registry
         else:
             box = centres.setdefault(centre.name, {"url": centre.callback_url, **no_counts()})
@@ -387,4 +428,4 @@ def exchange_status(bureaus: Collection[str] | None = None) -> dict:
             peers[sender]["inbox"]["refused"] = count
         else:
             unknown += count
-    return {"bureaus": hosted, "peers": peers, "centres": centres, "refused_from_unknown": unknown}
+    return {"bureaus": hosted, "peers": peers, "centres": centres, "sms": sms, "refused_from_unknown": unknown}

@@ -1,4 +1,5 @@
-"""Calls to and from a hotline centre: JSON over HTTPS, signed with the account's shared secret.
+"""Calls to and from a hotline centre: JSON over HTTPS, signed with the account's shared secret
+(and the plain JSON POST the SMS gateway takes).
 
 The signature is `X-EcoFlow-Signature: sha256=<hex HMAC-SHA256 of timestamp + "." + body>` with the
 Unix seconds in `X-EcoFlow-Timestamp` (docs/centres.md): the timestamp is signed too, so that an old
@@ -75,9 +76,9 @@ def is_allowed_url(url: str) -> bool:
         return False
 
 
-def post(url: str, secret: str, body: bytes, timestamp: int, timeout: float):
-    """POST the signed body; returns when the centre answered 2xx, raises WebhookError otherwise."""
-    request = urllib.request.Request(url, data=body, headers=signed_headers(secret, timestamp, body), method="POST")
+def post(url: str, body: bytes, headers: dict[str, str], timeout: float):
+    """POST the body; returns when the receiver answered 2xx, raises WebhookError otherwise."""
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
         with _opener.open(request, timeout=timeout) as response:
             response.read()

@@ -7,7 +7,7 @@ transaction; the outbox delivers it after the commit."""
 from __future__ import annotations
 
 from ecoflow.casework.step import Step
-from ecoflow.complaints.effects import is_unresolved
+from ecoflow.complaints.effects import follow_up_outcome
 from ecoflow.exchange.outbox import enqueue_callback
 
 from .models import callback_centre
@@ -20,10 +20,8 @@ def _reply_due(step: Step) -> dict:
 
 def _follow_up(step: Step) -> tuple[str, dict] | None:
     """The 回访 closes the case, sends it back to handling (重办), or leaves it to the leader's 销号."""
-    fields = {name: step.data.get(name) for name in ("resolved", "satisfaction", "note")}
-    if is_unresolved(step.data):
-        return "reopened", fields
-    return None if step.complaint.is_on_ledger else ("closed", fields)
+    event = follow_up_outcome(step)
+    return None if event is None else (event, {k: step.data.get(k) for k in ("resolved", "satisfaction", "note")})
 
 
 def _fields(*names: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -110,6 +111,26 @@ class CatalogSchema(Schema):
     categories = CodeList
     roles = CodeList
     satisfaction = CodeList
+
+
+class NoticesSchema(Schema):
+    accepted = Label
+    replied = Label
+    closed = Label
+
+
+# The placeholders a notice to the complainant may name (ecoflow/complaints/notices.py fills them).
+NOTICE_PLACEHOLDERS = frozenset({"bureau", "case_no", "order_no", "lookup_url", "result", "text"})
+
+
+def _check_notices(notices: dict):
+    for name, template in notices.items():
+        try:
+            names = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
+        except ValueError as exc:
+            raise NormError(f"workflows/notices.yaml: {name}: {exc}") from None
+        unknown = sorted(names - NOTICE_PLACEHOLDERS)
+        _check(not unknown, f"workflows/notices.yaml: {name}: unknown placeholder {', '.join(unknown)}")
 
 
 RoleList = fields.List(fields.String(), required=True)
@@ -312,6 +333,7 @@ class Norm:
     lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
+    notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def bureau_of_place(self, district_code: str | None) -> str | None:
@@ -400,6 +422,8 @@ def load_norm(directory) -> Norm:
     open311 = read_norm_file(directory, "open311.yaml", Open311Schema())
     exchange = read_norm_file(directory, "exchange.yaml", ExchangeSchema())
     access = _access(read_norm_file(directory, "access.yaml", AccessSchema()), catalog)
+    notices = read_norm_file(directory, "notices.yaml", NoticesSchema())
+    _check_notices(notices)
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -502,6 +526,7 @@ def load_norm(directory) -> Norm:
         lead_clocks=MappingProxyType(lead_clocks),
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         access=access,
+        notices=MappingProxyType(notices),
         raw=MappingProxyType(raw),
     )
 
