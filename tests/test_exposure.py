@@ -17,7 +17,7 @@ SECRETS = [NAME, "娜娜", PHONE, "139-1234-5678", "12345678", "5678", "nana@exa
 def closed_case(api):
     with time_machine.travel(START, tick=False):
         case_no = api.to_handling(
-            description=LEAKY, complainant={"name": NAME, "phone": PHONE, "callback_consent": True},
+            description=LEAKY, complainant={"name": NAME, "phone": PHONE, "callback_consent": True, "notify": False},
             location={"address": ADDRESS},
         )  # fmt: skip
         result = f"执法人员联系{NAME}（{PHONE}）后到{ADDRESS}核查，责令工厂整改。"
