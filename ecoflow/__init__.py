@@ -37,6 +37,7 @@ from .notifications.views import bp as notifications_views
 from .officers.api import bp as officers_api
 from .officers.services import forget_changed_officers, note_officer_changes
 from .officers.views import bp as officers_views
+from .openapi import bp as openapi_api
 from .rest import RowId
 from .scheduling import init_scheduler
 from .timeutil import SHANGHAI, utcnow
@@ -96,7 +97,7 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
     pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views)
     for blueprint in (*apis, *public, *pages):
