@@ -1,23 +1,19 @@
 """API: upload a case's attachments, list them, download them, withdraw a wrong one."""
 
-from flask import Blueprint, g, request, send_file
+from flask import Blueprint, g, request
 
 from ecoflow.complaints.queries import get_complaint
 from ecoflow.errors import Invalid, TooLarge
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.auth import login_required
-from ecoflow.rest import json_body, load
+from ecoflow.rest import MULTIPART_OVERHEAD, json_body, load
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed
 
 from . import services
 from .schemas import attachment_schema, attachments_schema, upload_schema, withdraw_schema
-from .storage import get_storage
 
 bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
-
-# What a multipart body carries besides the file: boundaries, headers, the other fields.
-MULTIPART_OVERHEAD = 64 * 1024
 
 
 def read_upload():
@@ -53,33 +49,12 @@ def list_attachments(case_no):
     return {"items": attachments_schema.dump(services.list_attachments(complaint))}
 
 
-def _send(attachment, copy: str):
-    stream, key = services.open_attachment(g.officer, attachment, copy, utcnow())
-    original = copy == "original"
-    path = get_storage().path(key)
-    if path is not None:
-        stream.close()
-    response = send_file(
-        path or stream,
-        mimetype=attachment.content_type if original else "image/jpeg",
-        as_attachment=attachment.kind == "document",
-        download_name=attachment.filename if original else f"thumbnail-{attachment.id}.jpg",
-        conditional=True,
-        etag=key,
-        max_age=0,
-    )
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
-
-
 @bp.get("/complaints/<case_no>/attachments/<int:attachment_id>")
 @login_required
 @committed  # a view of the complainant's own file is logged
 def download(case_no, attachment_id):
     attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
-    return _send(attachment, "original")
+    return services.open_attachment(g.officer, attachment, "original", utcnow())
 
 
 @bp.get("/complaints/<case_no>/attachments/<int:attachment_id>/thumbnail")
@@ -87,7 +62,7 @@ def download(case_no, attachment_id):
 @committed
 def thumbnail(case_no, attachment_id):
     attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
-    return _send(attachment, "thumbnail")
+    return services.open_attachment(g.officer, attachment, "thumbnail", utcnow())
 
 
 @bp.post("/complaints/<case_no>/attachments/<int:attachment_id>/withdraw")

@@ -9,6 +9,7 @@ import re
 from datetime import datetime
 from typing import BinaryIO
 
+from flask import Response
 from sqlalchemy import select
 
 from ecoflow.casework import access
@@ -22,7 +23,7 @@ from ecoflow.officers.models import Officer
 
 from . import media
 from .models import Attachment
-from .storage import CHUNK, Storage, get_storage, note_written
+from .storage import CHUNK, Storage, get_storage, note_written, send_stored
 
 # A name is kept only to name a download: its last part, printable, at most this long.
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\"]")
@@ -115,6 +116,31 @@ def add_attachment(
     return attachment
 
 
+def guess_kind(stream: BinaryIO) -> str:
+    """The kind whose types the content is of (the web forms ask no kind); 415 when none."""
+    kinds = get_norm().evidence.kinds.values()
+    accepted = tuple(t for kind in kinds for t in kind.types)
+    content_type = media.sniff(stream, accepted)
+    kind = next((kind for kind in kinds if content_type in kind.types), None)
+    if kind is None:
+        labels = "、".join(kind.label for kind in kinds)
+        raise UnsupportedType(f"文件内容不是可接受的格式（{labels}）。", {"accepted": list(accepted)})
+    return kind.name
+
+
+def attach_files(
+    actor: Officer, complaint: Complaint, files: list[tuple[BinaryIO, str | None]], now: datetime,
+    *, from_complainant: bool = False,
+) -> list[Attachment]:  # fmt: skip
+    """Several files of a web form, each of the kind its content is."""
+    return [
+        add_attachment(
+            actor, complaint, stream, name, {"kind": guess_kind(stream), "from_complainant": from_complainant}, now
+        )
+        for stream, name in files
+    ]
+
+
 def list_attachments(complaint: Complaint, *, withdrawn: bool = False) -> list[Attachment]:
     """The case's attachments, oldest first; those withdrawn only when asked."""
     query = select(Attachment).where(Attachment.complaint_id == complaint.id)
@@ -137,20 +163,23 @@ def may_open(officer: Officer, attachment: Attachment) -> bool:
     return not attachment.is_from_complainant or access.may_see_personal_data(officer, attachment.complaint)
 
 
-def open_attachment(officer: Officer, attachment: Attachment, copy: str, now: datetime) -> tuple[BinaryIO, str]:
-    """The file (`original`) or its thumbnail (`thumbnail`) to send, with its key; a view of the
-    complainant's own file is logged like an unmasked read, and refused to those who see them masked."""
+def open_attachment(officer: Officer, attachment: Attachment, copy: str, now: datetime) -> Response:
+    """The file (`original`) or its thumbnail (`thumbnail`) as a response; a view of the complainant's
+    own file is logged like an unmasked read, and refused to those who see the complainant masked."""
     complaint = attachment.complaint
     purpose = f"attachment {attachment.id}"
     if attachment.is_from_complainant and not access.reveal_personal_data(officer, complaint, purpose, now):
         raise Forbidden("这是投诉人提供的材料，含个人信息，您无权查看。", code="personal_data")
-    key = attachment.sha256 if copy == "original" else attachment.thumb_sha256
+    original = copy == "original"
+    key = attachment.sha256 if original else attachment.thumb_sha256
     if key is None:
         raise NotFound("该材料没有缩略图。", code="no_thumbnail")
     storage = get_storage()
     if not storage.exists(key):
         raise NotFound("材料文件缺失，请联系管理员核查。", code="file_missing")
-    return storage.open(key), key
+    if original:
+        return send_stored(storage, key, attachment.content_type, attachment.filename, attachment.kind == "document")
+    return send_stored(storage, key, "image/jpeg", f"thumbnail-{attachment.id}.jpg", False)
 
 
 def withdraw_attachment(actor: Officer, attachment: Attachment, reason: str, now: datetime) -> Attachment:
