@@ -8,6 +8,7 @@ import struct
 import zlib
 
 import pytest
+import requests
 from PIL import Image
 from sqlalchemy import func, select
 from werkzeug.datastructures import FileStorage
@@ -16,6 +17,16 @@ from werkzeug.test import encode_multipart
 from ecoflow.complaints.models import PersonalDataView
 from ecoflow.evidence.models import Attachment
 from ecoflow.evidence.storage import LocalStorage
+
+from .conftest import Api
+from .test_web import ThreadedClient, csrf, log_in
+
+
+@pytest.fixture
+def threaded_api(app, staff):
+    """The API client with each request in a thread (and session) of its own, for tests that also
+    talk to the live server: no transaction of theirs holds SQLite's lock between requests."""
+    return Api(ThreadedClient(app.test_client()))
 
 
 @pytest.fixture
@@ -78,7 +89,9 @@ def files_in(storage) -> list[str]:
 
 
 def count_rows(db) -> int:
-    return db.session.scalar(select(func.count()).select_from(Attachment))
+    count = db.session.scalar(select(func.count()).select_from(Attachment))
+    db.session.rollback()  # SQLite: a transaction left open would hold the write lock the server needs
+    return count
 
 
 def test_an_officer_attaches_a_photo_and_the_case_lists_and_serves_it(api, storage):
@@ -270,3 +283,56 @@ def test_verify_reports_orphans_missing_and_changed_files_and_fix_removes_orphan
     os.utime(storage.path(orphan.sha256), (1, 1))  # written long ago: not an upload in progress
     fixed = runner.invoke(args=["ecoflow", "attachments", "verify", "--fix"])
     assert "(removed)" in fixed.output and not storage.exists(orphan.sha256)
+
+
+def test_open311_takes_a_photo_as_multipart_media_for_the_complainant(
+    live_server, threaded_api, db, storage, channel_key
+):
+    api = threaded_api
+    key = channel_key("首都环保随手拍", "online", "BJ")
+    form = {"api_key": key, "jurisdiction_id": "BJ", "service_code": "water", "attribute[ongoing]": "yes",
+            "address_string": "北京市通州区潞城镇胡各庄村东河道", "description": "河里有黑水和死鱼。",
+            "media_url": "javascript:alert(1)"}  # fmt: skip
+    url = f"{live_server}/open311/v2/requests.json"
+    refused = requests.post(url, data=form, files={"media": ("河.jpg", b"not a picture at all " * 20)}, timeout=30)
+    assert refused.status_code == 400 and "格式" in refused.json()[0]["description"]
+    assert count_rows(db) == 0 and files_in(storage) == []
+
+    filed = requests.post(url, data=form, files={"media": ("河.jpg", jpeg_with_gps())}, timeout=30)
+    assert filed.status_code == 201, filed.text
+    case_no = filed.json()[0]["service_request_id"]
+    [item] = api.get(f"/api/v1/complaints/{case_no}/attachments", "bj-intake").json["items"]
+    assert item["from_complainant"] is True and item["created_by"] is None and item["event_seq"] == 1
+    assert api.get(f"/api/v1/complaints/{case_no}/attachments/{item['id']}", "bj-supervisor").status_code == 403
+    # The link the citizen gave is shown to intake as text (not a link: it is no web address).
+    web = ThreadedClient(api.client.client.application.test_client())
+    assert log_in(web, "bj-intake").status_code == 302
+    page = web.get(f"/complaints/{case_no}").text
+    assert "投诉人提供的媒体链接" in page and 'href="javascript' not in page
+    # Nothing of it is public: the request as GeoReport shows it has no media.
+    assert requests.get(f"{live_server}/open311/v2/requests/{case_no}.json", timeout=30).json()[0].get("media_url") in (
+        None,
+        "",
+    )
+
+
+def test_a_web_action_form_refusing_a_file_keeps_nothing_and_says_why(app, threaded_api, db, storage):
+    api = threaded_api
+    case_no = api.to_handling()
+    web = ThreadedClient(app.test_client())  # each request in a thread of its own, as a server's
+    assert log_in(web, "bj-officer").status_code == 302
+    token = csrf(web, f"/complaints/{case_no}")
+    version = api.complaint(case_no)["version"]
+    form = {"csrf_token": token, "record_progress-version": str(version), "record_progress-note": "现场取证",
+            "evidence_files": (io.BytesIO(b"plain text, named as a photo\n" * 5), "现场.jpg")}  # fmt: skip
+    refused = web.post(f"/complaints/{case_no}/actions/record_progress", data=form, content_type="multipart/form-data")
+    assert refused.status_code == 422, refused.text
+    assert "文件内容不是可接受的格式" in refused.text
+    assert count_rows(db) == 0 and files_in(storage) == [] and api.complaint(case_no)["version"] == version
+    form["evidence_files"] = (io.BytesIO(PDF), "现场记录.pdf")
+    done = web.post(f"/complaints/{case_no}/actions/record_progress", data=form, content_type="multipart/form-data")
+    assert done.status_code == 302
+    [item] = api.get(f"/api/v1/complaints/{case_no}/attachments", "bj-officer").json["items"]
+    assert item["kind"] == "document" and item["filename"] == "现场记录.pdf"
+    page = web.get(f"/complaints/{case_no}").text
+    assert "现场记录.pdf" in page and "证据材料" in page

@@ -200,6 +200,7 @@ def _render_case(complaint, failed=None, message=None, status=200):
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
         events=events, history=history.complaint_history(current_user, complaint), attachments=attachments,
+        media_url=events[0][0].data.get("media_url") if events and unmasked else None,
         steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
         status=clocks.clock_status, now=now,
     )  # fmt: skip

@@ -129,10 +129,10 @@ def guess_kind(stream: BinaryIO) -> str:
 
 
 def attach_files(
-    actor: Officer, complaint: Complaint, files: list[tuple[BinaryIO, str | None]], now: datetime,
+    actor: Officer | None, complaint: Complaint, files: list[tuple[BinaryIO, str | None]], now: datetime,
     *, from_complainant: bool = False,
 ) -> list[Attachment]:  # fmt: skip
-    """Several files of a web form, each of the kind its content is."""
+    """Several files of a web form, each of the kind its content is; `actor` None: the complainant's."""
     return [
         add_attachment(
             actor, complaint, stream, name, {"kind": guess_kind(stream), "from_complainant": from_complainant}, now
