@@ -40,8 +40,13 @@ DEFAULTS = {
     "RATELIMIT_HEADERS_ENABLED": True,
     # Attachments (证据材料): where their files are kept, content-addressed. `local`: under EVIDENCE_DIR
     # (default instance/evidence). Accepted types and size limits per kind: workflows/evidence.yaml.
+    # `s3`: in the bucket EVIDENCE_S3_BUCKET of an S3-compatible store (EVIDENCE_S3_ENDPOINT_URL unless
+    # AWS itself), under EVIDENCE_S3_PREFIX; its credentials as boto3 finds them (AWS_ACCESS_KEY_ID ...).
     "EVIDENCE_STORAGE": "local",
     "EVIDENCE_DIR": None,
+    "EVIDENCE_S3_BUCKET": None,
+    "EVIDENCE_S3_ENDPOINT_URL": None,
+    "EVIDENCE_S3_PREFIX": "evidence/",
     # Larger request bodies are refused with 413 (an upload: the limit of its kind, evidence.yaml); a
     # batch of envelopes from a peer may be larger.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
@@ -98,6 +103,8 @@ ENVIRONMENT = {
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
     "ECOFLOW_EVIDENCE_STORAGE": "EVIDENCE_STORAGE",
     "ECOFLOW_EVIDENCE_DIR": "EVIDENCE_DIR",
+    "ECOFLOW_EVIDENCE_S3_BUCKET": "EVIDENCE_S3_BUCKET",
+    "ECOFLOW_EVIDENCE_S3_ENDPOINT_URL": "EVIDENCE_S3_ENDPOINT_URL",
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
 }
 

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+import boto3
+from boto3.s3.transfer import TransferConfig
+from botocore.exceptions import ClientError
 from flask import Response, current_app, send_file
 
 CHUNK = 1024 * 1024
@@ -98,11 +101,73 @@ class LocalStorage:
         return str(self._path(sha256))
 
 
+class S3Storage:
+    """Objects `prefix`<sha256> in a bucket of an S3-compatible object store, through boto3. An
+    upload is hashed while it is spooled to a local temporary file (the key is its hash), then sent
+    in parts of 8 MiB, two at a time: memory stays bounded whatever the file's size."""
+
+    def __init__(self, client, bucket: str, prefix: str = "evidence/", spool_dir: str | None = None):
+        self.client, self.bucket, self.prefix, self.spool_dir = client, bucket, prefix, spool_dir
+        self.transfer = TransferConfig(multipart_chunksize=8 * CHUNK, max_concurrency=2)
+
+    def _key(self, sha256: str) -> str:
+        if not _is_key(sha256):
+            raise ValueError("not a SHA-256 key")
+        return self.prefix + sha256
+
+    def save(self, stream: BinaryIO) -> Stored:
+        digest, size = hashlib.sha256(), 0
+        with tempfile.TemporaryFile(dir=self.spool_dir) as spool:
+            while chunk := stream.read(CHUNK):
+                digest.update(chunk)
+                size += len(chunk)
+                spool.write(chunk)
+            sha256 = digest.hexdigest()
+            if self.exists(sha256):
+                return Stored(sha256, size, is_new=False)
+            spool.seek(0)
+            self.client.upload_fileobj(spool, self.bucket, self._key(sha256), Config=self.transfer)
+        return Stored(sha256, size, is_new=True)
+
+    def open(self, sha256: str) -> BinaryIO:
+        return self.client.get_object(Bucket=self.bucket, Key=self._key(sha256))["Body"]
+
+    def exists(self, sha256: str) -> bool:
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=self._key(sha256))
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def delete(self, sha256: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(sha256))
+
+    def hashes(self, older_than: float | None = None) -> Iterator[str]:
+        cutoff = None if older_than is None else time.time() - older_than
+        for page in self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix):
+            for item in page.get("Contents", ()):
+                name = item["Key"][len(self.prefix) :]
+                if _is_key(name) and (cutoff is None or item["LastModified"].timestamp() <= cutoff):
+                    yield name
+
+    def path(self, sha256: str) -> str | None:
+        return None  # streamed from the object store
+
+
 def make_storage(config) -> Storage:
-    """The backend the configuration names (EVIDENCE_STORAGE)."""
+    """The backend the configuration names (EVIDENCE_STORAGE): `local`, or `s3` (EVIDENCE_S3_BUCKET,
+    EVIDENCE_S3_ENDPOINT_URL for a store other than AWS; credentials as boto3 finds them, e.g.
+    AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)."""
     if config["EVIDENCE_STORAGE"] == "local":
         return LocalStorage(config["EVIDENCE_DIR"])
-    raise ValueError(f"EVIDENCE_STORAGE: unknown backend {config['EVIDENCE_STORAGE']!r} (local)")
+    if config["EVIDENCE_STORAGE"] == "s3":
+        if not config["EVIDENCE_S3_BUCKET"]:
+            raise ValueError("EVIDENCE_STORAGE is s3: set EVIDENCE_S3_BUCKET")
+        client = boto3.client("s3", endpoint_url=config["EVIDENCE_S3_ENDPOINT_URL"] or None)
+        return S3Storage(client, config["EVIDENCE_S3_BUCKET"], config["EVIDENCE_S3_PREFIX"])
+    raise ValueError(f"EVIDENCE_STORAGE: unknown backend {config['EVIDENCE_STORAGE']!r} (local, s3)")
 
 
 def get_storage() -> Storage:
