@@ -54,8 +54,13 @@ def audit_verify():
     broken = verify_audit_trails()
     for case_no, problems in broken.items():
         click.echo(f"{case_no}: " + "; ".join(problems))
-    if broken:
-        click.echo(f"{len(broken)} case(s) with a broken audit trail.")
+    # An attachment's hash is on its case's trail: a file swapped, or a row pointed at another file, shows here.
+    evidence = verify_attachments()
+    swapped = evidence["changed"] + evidence["off_record"]
+    for item in swapped:
+        click.echo(f"attachment {item['attachment']}: its file is not the one on the case's trail ({item['sha256']})")
+    if broken or swapped:
+        click.echo(f"{len(broken)} case(s) with a broken audit trail, {len(swapped)} attachment(s) not as recorded.")
         sys.exit(1)
     click.echo("Every audit trail is intact.")
 

@@ -310,6 +310,9 @@ def test_verify_reports_orphans_missing_and_changed_files_and_fix_removes_orphan
     assert f"attachment {gone['id']}: file {gone['sha256']} is missing" in result.output
     assert f"attachment {kept['id']}" in result.output and "changed" in result.output
     assert f"file {orphan.sha256}: no attachment refers to it" in result.output
+    # The file's hash is on the case's trail: the audit sees the swap too.
+    audit = runner.invoke(args=["ecoflow", "audit", "verify"])
+    assert audit.exit_code == 1 and f"attachment {kept['id']}: its file is not the one" in audit.output
     fixed = runner.invoke(args=["ecoflow", "attachments", "verify", "--fix"])
     assert "(removed)" not in fixed.output and storage.exists(orphan.sha256)  # maybe an upload in progress
     if isinstance(storage, LocalStorage):
