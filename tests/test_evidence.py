@@ -388,3 +388,39 @@ def test_the_configuration_chooses_the_s3_backend(s3_server, monkeypatch):
         assert body.read() == PDF
     with pytest.raises(ValueError, match="EVIDENCE_S3_BUCKET"):
         make_storage({**config, "EVIDENCE_S3_BUCKET": None})
+
+
+def test_a_supervisor_publishes_chosen_photos_without_their_metadata(api, db, storage, client):
+    case_no = api.to_handling()
+    original = jpeg_with_gps(size=(800, 600), orientation=6)
+    officers = upload(api, case_no, original, caption="排污口").json
+    theirs = upload(api, case_no, png(), as_="bj-supervisor", from_complainant="true").json
+    report = upload(api, case_no, PDF, kind="document").json
+    api.ok(case_no, "reply", "bj-officer", result="已处置", text="已责令整改。")
+    api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+
+    def publish(photos):
+        body = {"case_no": case_no, "title": "工厂偷排污水被责令整改", "photos": photos}
+        return api.post("/api/v1/exposures", "bj-supervisor", json=body)
+
+    refused = publish([officers["id"], theirs["id"], report["id"]])
+    assert refused.status_code == 422
+    problems = refused.json["details"]["fields"]["photos"]
+    assert set(problems) == {str(theirs["id"]), str(report["id"])} and "个人信息" in problems[str(theirs["id"])]
+    published = publish([officers["id"]])
+    assert published.status_code == 201, published.json
+    [url] = published.json["photos"]
+    photo = client.get(url.split("localhost", 1)[-1])  # public: no login
+    assert photo.status_code == 200 and photo.mimetype == "image/jpeg"
+    shown = photo.data
+    photo.close()
+    assert shown != original and b"PhoneMaker" not in shown and not Image.open(io.BytesIO(shown)).getexif()
+    assert Image.open(io.BytesIO(shown)).size == (600, 800)  # upright
+    assert "现场照片1" in client.get("/public/exposures").text
+    # The trail holds the hash of the copy that left, beside the original's.
+    [expose] = [e for e in api.events(case_no) if e["action"] == "expose"]
+    assert expose["data"]["photos"][0]["attachment"] == officers["id"]
+    assert expose["data"]["photos"][0]["sha256"] != officers["sha256"]
+    withdrawn = api.post(f"/api/v1/exposures/{published.json['id']}/withdraw", "bj-supervisor")
+    assert withdrawn.status_code == 200
+    assert client.get(url.split("localhost", 1)[-1]).status_code == 404

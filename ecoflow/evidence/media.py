@@ -62,6 +62,11 @@ def _encode(image: Image.Image, source_format: str | None) -> bytes:
     return out.getvalue()
 
 
+def stripped_type(content_type: str) -> str:
+    """The type of a photo's full-size copy without metadata (a GIF's is a PNG)."""
+    return {"image/gif": "image/png"}.get(content_type, content_type)
+
+
 def stripped_copies(image: Image.Image, thumbnail: int) -> tuple[bytes, bytes]:
     """(thumbnail, full-size copy) of a decoded photo, upright and without metadata."""
     source_format = image.format
