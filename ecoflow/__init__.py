@@ -22,6 +22,9 @@ from .complaints.views import bp as complaints_views
 from .config import load_config
 from .escalation.api import bp as escalation_api
 from .escalation.views import bp as escalation_views
+from .evidence.api import bp as evidence_api
+from .evidence.storage import keep_written, make_storage, remove_written
+from .evidence.views import bp as evidence_views
 from .exchange import inbox
 from .exchange.api import bp as exchange_api
 from .exchange.api import peer_bp as exchange_peer_api
@@ -71,6 +74,10 @@ def register_extensions(app: Flask):
     listen_to_session("before_flush", note_officer_changes)
     listen_to_session("before_flush", keep_masked_copy)
     listen_to_session("after_commit", forget_changed_officers)
+    # Attachments' files: kept with their rows, removed again when the unit of work rolls back.
+    app.extensions["ecoflow.storage"] = make_storage(app.config)
+    listen_to_session("after_commit", keep_written)
+    listen_to_session("after_soft_rollback", remove_written)
 
 
 def register_norm(app: Flask):
@@ -97,9 +104,17 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api, evidence_api)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
-    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views)
+    pages = (
+        officers_views,
+        complaints_views,
+        escalation_views,
+        notifications_views,
+        assessment_views,
+        exposure_views,
+        evidence_views,
+    )
     for blueprint in (*apis, *public, *pages):
         app.register_blueprint(blueprint)
     init_web(app, (*apis, *public))

@@ -17,6 +17,7 @@ from .complaints.history import rehash_complainants
 from .demo import load_demo
 from .errors import ApiError
 from .escalation.jobs import sweep
+from .evidence.services import verify_attachments
 from .exchange.cli import exchange_cli
 from .extensions import db
 from .intake.services import create_client, revoke_client
@@ -53,10 +54,42 @@ def audit_verify():
     broken = verify_audit_trails()
     for case_no, problems in broken.items():
         click.echo(f"{case_no}: " + "; ".join(problems))
-    if broken:
-        click.echo(f"{len(broken)} case(s) with a broken audit trail.")
+    # An attachment's hash is on its case's trail: a file swapped, or a row pointed at another file, shows here.
+    evidence = verify_attachments()
+    swapped = evidence["changed"] + evidence["off_record"]
+    for item in swapped:
+        click.echo(f"attachment {item['attachment']}: its file is not the one on the case's trail ({item['sha256']})")
+    if broken or swapped:
+        click.echo(f"{len(broken)} case(s) with a broken audit trail, {len(swapped)} attachment(s) not as recorded.")
         sys.exit(1)
     click.echo("Every audit trail is intact.")
+
+
+@ecoflow_cli.group("attachments")
+def attachments_cli():
+    """Attachments (证据材料): their rows and their files."""
+
+
+@attachments_cli.command("verify")
+@click.option("--fix", is_flag=True, help="Remove files no attachment refers to (written over an hour ago).")
+def attachments_verify(fix):
+    """Report files without rows, rows whose file is missing or changed, rows not as on the trail."""
+    report = verify_attachments(fix=fix)
+    for item in report["missing"]:
+        click.echo(f"attachment {item['attachment']}: file {item['sha256']} is missing")
+    for item in report["changed"]:
+        click.echo(f"attachment {item['attachment']}: file {item['sha256']} does not have that hash (changed)")
+    for item in report["off_record"]:
+        click.echo(f"attachment {item['attachment']}: hash {item['sha256']} is not the one on the case's trail")
+    removed = set(report["removed"])
+    for key in report["orphans"]:
+        click.echo(f"file {key}: no attachment refers to it" + (" (removed)" if key in removed else ""))
+    problems = len(report["missing"]) + len(report["changed"]) + len(report["off_record"])
+    orphans = len(report["orphans"]) - len(removed)
+    if problems or orphans:
+        click.echo(f"{problems} attachment(s) with a problem, {orphans} file(s) without an attachment.")
+        sys.exit(1)
+    click.echo(f"Every attachment has its file; {len(removed)} orphan file(s) removed.")
 
 
 @ecoflow_cli.command("rehash-complainants")

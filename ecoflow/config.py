@@ -38,7 +38,17 @@ DEFAULTS = {
     "LOOKUP_RATE_LIMIT": "10 per minute;100 per day",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
-    # Larger request bodies are refused with 413; a batch of envelopes from a peer may be larger.
+    # Attachments (证据材料): where their files are kept, content-addressed. `local`: under EVIDENCE_DIR
+    # (default instance/evidence). Accepted types and size limits per kind: workflows/evidence.yaml.
+    # `s3`: in the bucket EVIDENCE_S3_BUCKET of an S3-compatible store (EVIDENCE_S3_ENDPOINT_URL unless
+    # AWS itself), under EVIDENCE_S3_PREFIX; its credentials as boto3 finds them (AWS_ACCESS_KEY_ID ...).
+    "EVIDENCE_STORAGE": "local",
+    "EVIDENCE_DIR": None,
+    "EVIDENCE_S3_BUCKET": None,
+    "EVIDENCE_S3_ENDPOINT_URL": None,
+    "EVIDENCE_S3_PREFIX": "evidence/",
+    # Larger request bodies are refused with 413 (an upload: the limit of its kind, evidence.yaml); a
+    # batch of envelopes from a peer may be larger.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "EXCHANGE_MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
     # Envelopes that fail before their signature is verified, per address and minute, before the address
@@ -97,6 +107,10 @@ ENVIRONMENT = {
     "ECOFLOW_LOOKUP_RATE_LIMIT": "LOOKUP_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
+    "ECOFLOW_EVIDENCE_STORAGE": "EVIDENCE_STORAGE",
+    "ECOFLOW_EVIDENCE_DIR": "EVIDENCE_DIR",
+    "ECOFLOW_EVIDENCE_S3_BUCKET": "EVIDENCE_S3_BUCKET",
+    "ECOFLOW_EVIDENCE_S3_ENDPOINT_URL": "EVIDENCE_S3_ENDPOINT_URL",
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
     "SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
     "ECOFLOW_PUBLIC_LOOKUP_URL": "PUBLIC_LOOKUP_URL",
@@ -123,6 +137,8 @@ def load_config(app, overrides=None):
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'ecoflow.sqlite'}"
     if not app.config["SECRET_KEY"]:
         app.config["SECRET_KEY"] = _instance_secret(instance / "secret_key")
+    if not app.config["EVIDENCE_DIR"]:
+        app.config["EVIDENCE_DIR"] = str(instance / "evidence")
     if not app.config["EXCHANGE_KEYS_DIR"]:
         app.config["EXCHANGE_KEYS_DIR"] = str(instance / "exchange_keys")
     uri = app.config["SQLALCHEMY_DATABASE_URI"]

@@ -54,3 +54,15 @@ def error_response(status: int, code: str, message: str, details: dict | None = 
 
 def wants_json() -> bool:
     return request.path.startswith(("/api/", "/exchange/"))
+
+
+class TooLarge(ApiError):
+    """The body (an upload) is larger than its limit; the message names the limit."""
+
+    status, code = 413, "too_large"
+
+
+class UnsupportedType(ApiError):
+    """An upload whose content is not of a type its kind accepts."""
+
+    status, code = 415, "unsupported_type"

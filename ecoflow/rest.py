@@ -89,6 +89,18 @@ def json_depth(data, limit: int = MAX_JSON_DEPTH) -> int:
     return deepest
 
 
+# What a multipart body carries besides its files: boundaries, part headers, the other fields.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+def uploaded_files(name: str, limit: int, count: int = 10) -> list:
+    """The files (at most `count`) a form sends in the input `name`, as (stream, filename), each read
+    to a temporary file as it streams in; the body may be up to `limit` bytes (413 beyond). Call it
+    before anything reads the form."""
+    request.max_content_length = limit + MULTIPART_OVERHEAD
+    return [(f.stream, f.filename) for f in request.files.getlist(name) if f.filename][:count]
+
+
 def json_body() -> dict:
     """The request's JSON object; 413 when the body is over the limit (sent in chunks too), 400 when it
     is not a JSON object or nests deeper than MAX_JSON_DEPTH."""

@@ -87,8 +87,9 @@ def database_uri(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def app(database_uri):
+def app(database_uri, tmp_path_factory):
     app = create_app({
+        "EVIDENCE_DIR": str(tmp_path_factory.mktemp("evidence")),
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "SECRET_KEY": "test-secret",

@@ -14,6 +14,7 @@ from ecoflow.complaints.models import Complaint
 from ecoflow.complaints.notices import tell_complainant
 from ecoflow.errors import Conflict, NotFound
 from ecoflow.escalation import services as escalation
+from ecoflow.evidence import services as evidence
 from ecoflow.extensions import db
 from ecoflow.intake.callbacks import tell_centre
 from ecoflow.norm import Norm, NormError
@@ -105,8 +106,12 @@ def perform_action(actor: Officer | None, complaint: Complaint, name: str, data:
     error = refusal(actor, complaint, action, None if actor is None else data["version"])
     if error is not None:
         raise error
-    step = Step(norm, actor, complaint, action, {k: v for k, v in data.items() if k != "version"}, now)
+    given = {k: v for k, v in data.items() if k not in ("version", "attachments")}
+    step = Step(norm, actor, complaint, action, given, now)
     step.record.update(step.data)
+    # Any action may carry uploads of the case (`attachments: [id, …]`): one step for every action,
+    # not an entry per action in EFFECTS. Checked before any effect; their hashes go on the record.
+    attachments = evidence.check_attachments(step, data.get("attachments", []))
     from_state = complaint.state
     for effect in EFFECTS.get(name, ()):
         effect(step)
@@ -123,6 +128,7 @@ def perform_action(actor: Officer | None, complaint: Complaint, name: str, data:
         clocks.stop_clocks(complaint, name, now, every=True)
     complaint.closed_at = now if complaint.state == "closed" else None
     complaint.updated_at = now
-    record_event(complaint, actor, name, from_state, step.record, now)
+    event = record_event(complaint, actor, name, from_state, step.record, now)
+    evidence.tie_attachments(attachments, event)
     db.session.flush()
     return complaint

@@ -8,9 +8,13 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from flask import Blueprint, Response, json, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from ecoflow.casework import trail
 from ecoflow.errors import ApiError
+from ecoflow.evidence import services as evidence
 from ecoflow.extensions import db
 from ecoflow.intake.services import client_for_key
+from ecoflow.norm.current import get_norm
+from ecoflow.rest import uploaded_files
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed
 
@@ -101,6 +105,8 @@ def service_definition(service_code, fmt):
 @bp.post(f"/requests.{FORMAT}")
 @committed
 def create_request(fmt):
+    # A photo or video as GeoReport clients send it: a multipart `media` part (media_url is kept as given).
+    media = uploaded_files("media", get_norm().evidence.max_bytes, count=1)
     form = request.form
     if not form.get("api_key"):
         raise services.Open311Error(403, "api_key was not provided")
@@ -108,7 +114,11 @@ def create_request(fmt):
         client = client_for_key(form["api_key"], ("online",))
     except ApiError:
         raise services.Open311Error(403, "api_key is not valid") from None
-    created = services.submit_request(client, form, utcnow())
+    now = utcnow()
+    created = services.submit_request(client, form, now)
+    if media:  # the citizen's own: personal data, on the registration
+        attached = evidence.attach_files(None, created.complaint, media, now)
+        evidence.tie_attachments(attached, trail.list_events(created.complaint)[0])
     body = [{"service_request_id": created.complaint.case_no, "token": created.token,
              "service_notice": "", "account_id": form.get("account_id", "")}]  # fmt: skip
     return render(fmt, "service_requests", body, 201)

@@ -105,6 +105,8 @@ def action_schemas(norm) -> dict[str, Schema]:
     for name, action in norm.actions.items():
         declared = {field: _action_field(spec, norm) for field, spec in action.fields.items()}
         declared["version"] = fields.Integer(required=True, strict=True)
+        # Uploads of the case (POST …/attachments) that this action presents (casework/engine.py).
+        declared["attachments"] = fields.List(fields.Integer(strict=True), validate=validate.Length(max=20))
         schemas[name] = Schema.from_dict(declared, name=f"{name.title()}ActionSchema")(unknown=RAISE)
     return schemas
 

@@ -9,10 +9,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from ecoflow.casework import access, clocks, engine, trail
-from ecoflow.errors import Conflict, Invalid
+from ecoflow.errors import Conflict, Invalid, TooLarge, UnsupportedType
+from ecoflow.evidence import services as evidence
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.services import list_units
-from ecoflow.rest import load
+from ecoflow.rest import load, uploaded_files
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, unit_of_work
 
@@ -36,6 +37,8 @@ SYSTEM_EVENTS = {
     "close_whistle": _l("Whistle closed"),
     "transfer_failed": _l("Automatic transfer failed"),
     "retime": _l("Deadline recomputed by the calendar"),
+    "attach": _l("Evidence attached"),
+    "withdraw_attachment": _l("Evidence withdrawn"),
 }
 
 
@@ -98,6 +101,7 @@ def workbench():
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def intake():
     norm = get_norm()
+    files = uploaded_files("evidence_files", norm.evidence.max_bytes) if request.method == "POST" else []
     form = IntakeForm().fill_choices(norm)
     duplicates = []
     if form.is_submitted():
@@ -114,9 +118,15 @@ def intake():
         if valid and not duplicates:
             try:
                 with unit_of_work():
-                    complaint, created = register_complaint(current_user, data, utcnow())
-            except Invalid as exc:  # e.g. received in the future
+                    now = utcnow()
+                    complaint, created = register_complaint(current_user, data, now)
+                    if created and files:  # what the complainant sent, with the registration
+                        attached = evidence.attach_files(current_user, complaint, files, now, from_complainant=True)
+                        evidence.tie_attachments(attached, trail.list_events(complaint)[0])
+            except (Invalid, UnsupportedType, TooLarge) as exc:  # e.g. received in the future, a file refused
                 attach_errors(form, exc.details.get("fields", {}))
+                if not exc.details.get("fields"):
+                    form.form_errors.append(exc.message)
             else:
                 flash(_("Registered.") if created else _("This source number was registered before."), "info")
                 return redirect(url_for(".detail", case_no=complaint.case_no))
@@ -183,9 +193,15 @@ def _render_case(complaint, failed=None, message=None, status=200):
             )
     # Notes may repeat the complainant's details: masked as the API's timeline masks them.
     events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in trail.list_events(complaint)]
+    attachments = [(a, evidence.may_open(current_user, a)) for a in evidence.list_attachments(complaint)]
+    attachments_of = {}  # the timeline shows each action's files next to it
+    for attachment, shown_to_viewer in attachments:
+        attachments_of.setdefault(attachment.event_seq, []).append((attachment, shown_to_viewer))
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
-        events=events, history=history.complaint_history(current_user, complaint),
+        events=events, history=history.complaint_history(current_user, complaint), attachments=attachments,
+        media_url=events[0][0].data.get("media_url") if events and unmasked else None,
+        steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
         status=clocks.clock_status, now=now,
     )  # fmt: skip
     return page, status
@@ -205,17 +221,24 @@ def take_action(case_no, action):
     if action not in norm.actions:
         abort(404)
     spec = norm.actions[action]
+    files = uploaded_files("evidence_files", norm.evidence.max_bytes)
     form = action_form(spec, norm, _choices([complaint.bureau_code], [action]))
     message = None
     if form.validate_on_submit():
         try:
             with unit_of_work():
                 data = load(_schemas()["actions"][action], action_data(form, spec))
+                if files:  # uploaded and tied to the action in one step
+                    before = complaint.version
+                    attached = evidence.attach_files(current_user, complaint, files, utcnow())
+                    data["attachments"] = [a.id for a in attached]
+                    if data["version"] == before:  # the uploads' own events moved the version on
+                        data["version"] = complaint.version
                 engine.perform_action(current_user, complaint, action, data, utcnow())
             flash(_("%(action)s: done.", action=spec.label), "info")
             target = url_for(".dispatch") if request.args.get("next") == "dispatch" else None
             return redirect(target or url_for(".detail", case_no=case_no))
-        except Invalid as exc:
+        except (Invalid, UnsupportedType, TooLarge) as exc:
             attach_errors(form, exc.details.get("fields", {}))
             if not exc.details.get("fields"):
                 form.form_errors.append(exc.message)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecoflow.extensions import db
@@ -26,5 +26,8 @@ class Exposure(db.Model):
     received_month: Mapped[str] = mapped_column(String(7))
     published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     published_by_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    # The photos published with it: [{"attachment", "sha256", "content_type"}] of their copies without
+    # metadata (never the originals, never the complainant's own), in the supervisor's order.
+    photos: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     withdrawn_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))

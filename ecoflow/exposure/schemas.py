@@ -1,5 +1,6 @@
 """What the exposure API reads and what the public board shows (nothing else leaves)."""
 
+from flask import url_for
 from marshmallow import RAISE, Schema, fields, validate
 
 from ecoflow.rest import PagedQuery, Text, Token
@@ -13,6 +14,8 @@ class PublishSchema(Schema):
     title = Text(100, required=True)
     summary = Text(4000)
     handling = Text(4000)
+    # Photos of the case the supervisor chose (attachment ids), shown without their metadata.
+    photos = fields.List(fields.Integer(strict=True), validate=validate.Length(max=9))
 
 
 class PublicExposureSchema(Schema):
@@ -27,6 +30,11 @@ class PublicExposureSchema(Schema):
     categories = fields.String()
     received_month = fields.String()
     published_at = fields.AwareDateTime()
+    photos = fields.Method("get_photos")
+
+    def get_photos(self, exposure):
+        return [url_for("exposure.photo", exposure_id=exposure.id, number=n, _external=True)
+                for n in range(1, len(exposure.photos) + 1)]  # fmt: skip
 
 
 class BoardQuerySchema(PagedQuery):

@@ -12,7 +12,9 @@ from ecoflow.assessment.facts import district_name
 from ecoflow.casework.access import role_labels, role_set, roles_on
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Complaint, Event
-from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
+from ecoflow.evidence.media import stripped_type
+from ecoflow.evidence.models import Attachment
 from ecoflow.exchange.outbox import enqueue, received_exposures
 from ecoflow.exchange.trust import get_trust
 from ecoflow.extensions import db
@@ -56,6 +58,7 @@ def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: date
     if db.session.scalar(select(Exposure.id).where(Exposure.complaint_id == complaint.id)) is not None:
         raise Conflict(f"案件 {complaint.case_no} 已发布为典型案例。", code="already_published")
     labels = get_norm().catalog["categories"]
+    photos = _chosen_photos(complaint, data.get("photos", []))
     exposure = Exposure(
         complaint_id=complaint.id,
         bureau_code=complaint.bureau_code,
@@ -67,12 +70,43 @@ def publish_exposure(actor: Officer, complaint: Complaint, data: dict, now: date
         received_month=complaint.received_at.astimezone(SHANGHAI).strftime("%Y-%m"),
         published_at=now,
         published_by_id=actor.id,
+        photos=photos,
     )
     db.session.add(exposure)
     db.session.flush()
-    record_event(complaint, actor, "expose", complaint.state, {"exposure": exposure.id, "title": exposure.title}, now)
+    record = {"exposure": exposure.id, "title": exposure.title}
+    if photos:  # what left the bureau: the copies' hashes, beside the originals' on the trail
+        record["photos"] = [{"attachment": p["attachment"], "sha256": p["sha256"]} for p in photos]
+    record_event(complaint, actor, "expose", complaint.state, record, now)
     share_with_peers(exposure, complaint, now)
     return exposure
+
+
+def _chosen_photos(complaint: Complaint, ids: list[int]) -> list[dict]:
+    """The photos a supervisor chose to publish: the case's own, not withdrawn, not the complainant's
+    (personal data is never public); their copies without metadata. 422 naming each one refused."""
+    rows = {a.id: a for a in db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)))} if ids else {}
+    problems = {}
+    for attachment_id in ids:
+        row = rows.get(attachment_id)
+        if row is None or row.complaint_id != complaint.id or row.withdrawn_at is not None:
+            problems[str(attachment_id)] = "本案没有这张照片。"
+        elif row.kind != "photo" or row.stripped_sha256 is None:
+            problems[str(attachment_id)] = "只能发布照片。"
+        elif row.is_from_complainant:
+            problems[str(attachment_id)] = "投诉人提供的照片属于个人信息，不能公开。"
+    if problems or len(set(ids)) != len(ids):
+        raise Invalid("所选照片有误。", {"fields": {"photos": problems or ["同一张照片选了两次。"]}})
+    return [{"attachment": i, "sha256": rows[i].stripped_sha256, "content_type": stripped_type(rows[i].content_type)}
+            for i in ids]  # fmt: skip
+
+
+def public_photo(exposure_id: int, number: int) -> dict:
+    """The `number`th photo (from 1) of a typical case on the board; 404 once withdrawn."""
+    exposure = db.session.get(Exposure, exposure_id)
+    if exposure is None or exposure.withdrawn_at is not None or not 1 <= number <= len(exposure.photos):
+        raise NotFound("没有这张照片。", code="unknown_photo")
+    return exposure.photos[number - 1]
 
 
 def peer_message(exposure: Exposure, complaint: Complaint) -> dict:

@@ -1,7 +1,8 @@
 """The public board of typical cases (宣传曝光), server-rendered, no login."""
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, render_template, request
 
+from ecoflow.evidence.storage import get_storage, send_stored
 from ecoflow.norm.current import get_norm
 from ecoflow.rest import load
 
@@ -17,3 +18,15 @@ def board():
     items, total = services.public_exposures(query.get("bureau"), query["page"], query["per_page"])
     return render_template("exposure/board.html", items=items, total=total, query=query,
                            peers=services.peer_exposures(), bureaus=get_norm().catalog["bureaus"])  # fmt: skip
+
+
+@bp.get("/exposures/<int:exposure_id>/photos/<int:number>")
+def photo(exposure_id, number):
+    """A photo published with a typical case: its copy without metadata, never the original."""
+    chosen = services.public_photo(exposure_id, number)
+    storage = get_storage()
+    if not storage.exists(chosen["sha256"]):
+        abort(404)
+    response = send_stored(storage, chosen["sha256"], chosen["content_type"], f"photo-{number}", False)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

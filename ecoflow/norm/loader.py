@@ -20,6 +20,10 @@ FIELD_TYPES = (
 )  # fmt: skip
 
 
+# The kinds of 证据材料 an upload names (the API's contract); evidence.yaml gives each its types and limit.
+EVIDENCE_KINDS = ("photo", "video", "audio", "document")
+
+
 class NormError(Exception):
     """A file under workflows/ is missing, malformed or inconsistent."""
 
@@ -145,6 +149,22 @@ class AccessSchema(Schema):
     publishes = RoleList
     operates_exchange = RoleList
     pages = fields.Dict(fields.String(), fields.Raw(), required=True)
+
+
+MimeType = fields.String(validate=validate.Regexp(r"^[a-z]+/[a-z0-9.+-]+\Z"))
+
+
+class EvidenceKindSchema(Schema):
+    label = Label
+    max_mb = fields.Integer(required=True, validate=validate.Range(min=1, max=4096))
+    types = fields.List(MimeType, required=True, validate=validate.Length(min=1))
+
+
+class EvidenceSchema(Schema):
+    max_pixels = fields.Integer(required=True, validate=validate.Range(min=1))
+    thumbnail = fields.Integer(required=True, validate=validate.Range(min=16, max=2048))
+    kinds = fields.Dict(fields.String(validate=validate.OneOf(EVIDENCE_KINDS)), fields.Nested(EvidenceKindSchema),
+                        required=True)  # fmt: skip
 
 
 class RepeatSchema(Schema):
@@ -314,6 +334,30 @@ class RoutingTable:
 
 
 @dataclass(frozen=True)
+class EvidenceKind:
+    """A kind of attachment (evidence.yaml): what it is called, the types it accepts, its size limit."""
+
+    name: str
+    label: str
+    max_bytes: int
+    types: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """What may be attached to a case (evidence.yaml)."""
+
+    kinds: MappingProxyType  # name -> EvidenceKind
+    max_pixels: int
+    thumbnail: int
+
+    @property
+    def max_bytes(self) -> int:
+        """The largest upload of any kind: the body limit of the upload route."""
+        return max(kind.max_bytes for kind in self.kinds.values())
+
+
+@dataclass(frozen=True)
 class Norm:
     """The whole norm: lifecycle, grades and clocks, code lists, grading rules, calendar."""
 
@@ -334,6 +378,7 @@ class Norm:
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
+    evidence: Evidence
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def bureau_of_place(self, district_code: str | None) -> str | None:
@@ -424,6 +469,7 @@ def load_norm(directory) -> Norm:
     access = _access(read_norm_file(directory, "access.yaml", AccessSchema()), catalog)
     notices = read_norm_file(directory, "notices.yaml", NoticesSchema())
     _check_notices(notices)
+    evidence = _evidence(read_norm_file(directory, "evidence.yaml", EvidenceSchema()))
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -527,6 +573,7 @@ def load_norm(directory) -> Norm:
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         access=access,
         notices=MappingProxyType(notices),
+        evidence=evidence,
         raw=MappingProxyType(raw),
     )
 
@@ -553,6 +600,19 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
         **sets, "responsible": spec["responsible"], "client_account": spec["client_account"],
         "pages": MappingProxyType(pages),
     })  # fmt: skip
+
+
+def _evidence(spec: dict) -> Evidence:
+    where = "workflows/evidence.yaml"
+    missing = [k for k in EVIDENCE_KINDS if k not in spec["kinds"]]
+    _check(not missing, f"{where}: kinds: missing {', '.join(missing)}")
+    for name, kind in spec["kinds"].items():
+        for type_ in kind["types"]:
+            # Images are decoded (thumbnails, the bomb check): a photo must be an image type.
+            _check(name != "photo" or type_.startswith("image/"), f"{where}: kinds.photo.types: '{type_}' is no image")
+    kinds = {name: EvidenceKind(name, kind["label"], kind["max_mb"] * 1024 * 1024, tuple(kind["types"]))
+             for name, kind in spec["kinds"].items()}  # fmt: skip
+    return Evidence(MappingProxyType(kinds), spec["max_pixels"], spec["thumbnail"])
 
 
 def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:

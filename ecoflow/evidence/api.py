@@ -1,0 +1,75 @@
+"""API: upload a case's attachments, list them, download them, withdraw a wrong one."""
+
+from flask import Blueprint, g, request
+
+from ecoflow.complaints.queries import get_complaint
+from ecoflow.errors import Invalid, TooLarge
+from ecoflow.norm.current import get_norm
+from ecoflow.officers.auth import login_required
+from ecoflow.rest import MULTIPART_OVERHEAD, json_body, load
+from ecoflow.timeutil import utcnow
+from ecoflow.transaction import committed
+
+from . import services
+from .schemas import attachment_schema, attachments_schema, upload_schema, withdraw_schema
+
+bp = Blueprint("evidence_api", __name__, url_prefix="/api/v1")
+
+
+def read_upload():
+    """The uploaded file and the other fields of a multipart body, read to disk as they stream in;
+    413 naming the limit when the body is larger than the largest kind allows."""
+    limit = get_norm().evidence.max_bytes
+    request.max_content_length = limit + MULTIPART_OVERHEAD
+    if request.content_length and request.content_length > request.max_content_length:
+        raise TooLarge(f"上传的文件不能超过 {limit // 1024 // 1024} MB（各类材料的上限见说明）。", {"limit": limit})
+    upload = request.files.get("file")
+    if upload is None or not request.mimetype.startswith("multipart/"):
+        raise Invalid("请以 multipart/form-data 上传文件（字段 file）。", {"fields": {"file": ["缺少文件。"]}})
+    return upload, load(upload_schema, request.form.to_dict())
+
+
+@bp.post("/complaints/<case_no>/attachments")
+@login_required
+@committed
+def upload(case_no):
+    complaint = get_complaint(g.officer, case_no)
+    services.check_may_attach(g.officer, complaint)
+    file, data = read_upload()
+    attachment = services.add_attachment(g.officer, complaint, file.stream, file.filename, data, utcnow())
+    body = attachment_schema.dump(attachment)
+    body["case_version"] = complaint.version  # the `version` an action must now name
+    return body, 201
+
+
+@bp.get("/complaints/<case_no>/attachments")
+@login_required
+def list_attachments(case_no):
+    complaint = get_complaint(g.officer, case_no)
+    return {"items": attachments_schema.dump(services.list_attachments(complaint))}
+
+
+@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>")
+@login_required
+@committed  # a view of the complainant's own file is logged
+def download(case_no, attachment_id):
+    attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
+    return services.open_attachment(g.officer, attachment, "original", utcnow())
+
+
+@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>/thumbnail")
+@login_required
+@committed
+def thumbnail(case_no, attachment_id):
+    attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
+    return services.open_attachment(g.officer, attachment, "thumbnail", utcnow())
+
+
+@bp.post("/complaints/<case_no>/attachments/<int:attachment_id>/withdraw")
+@login_required
+@committed
+def withdraw(case_no, attachment_id):
+    attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
+    data = load(withdraw_schema, json_body())
+    attachment = services.withdraw_attachment(g.officer, attachment, data["reason"], utcnow())
+    return attachment_schema.dump(attachment)
