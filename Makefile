@@ -3,6 +3,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
+# pytest-xdist workers: one per core (each test file runs whole on one worker).
+TEST_WORKERS ?= auto
 CATALOGUES := $(patsubst %.po,%.mo,$(wildcard ecoflow/translations/*/LC_MESSAGES/messages.po))
 
 .PHONY: run test install migrate demo federation lint format screenshots bench clean
@@ -17,7 +19,7 @@ test: install  ## the whole suite (set TEST_DATABASE_URL for PostgreSQL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist loadfile
 
 screenshots: install  ## the browser tests, saving every page they visit in docs/screenshots/
 	ECOFLOW_SCREENSHOTS=docs/screenshots $(BIN)/pytest tests/test_browser.py

@@ -11,7 +11,7 @@ from datetime import datetime
 
 import flask_migrate
 import pytest
-from sqlalchemy import text
+from sqlalchemy import create_engine, make_url, text
 
 from ecoflow import create_app
 from ecoflow.extensions import db as _db
@@ -82,8 +82,22 @@ def pytest_collection_modifyitems(items):
 
 
 @pytest.fixture(scope="session")
-def database_uri(tmp_path_factory):
-    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+def database_uri(tmp_path_factory, worker_id):
+    """SQLite in a temporary folder; on PostgreSQL (TEST_DATABASE_URL) the database named there, or under
+    pytest-xdist one beside it per worker (<name>_gw0, ...), made when missing."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite'}"
+    if worker_id == "master":
+        return base
+    url = make_url(base)
+    name = f"{url.database}_{worker_id}"
+    engine = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
