@@ -34,6 +34,8 @@ from .intake.api import bp as intake_api
 from .norm import current, load_norm
 from .notifications.api import bp as notifications_api
 from .notifications.views import bp as notifications_views
+from .officers.admin_api import bp as admin_api
+from .officers.admin_views import bp as admin_views
 from .officers.api import bp as officers_api
 from .officers.services import forget_changed_officers, note_officer_changes
 from .officers.views import bp as officers_views
@@ -96,9 +98,10 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, admin_api)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
-    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views)
+    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views,
+             admin_views)  # fmt: skip
     for blueprint in (*apis, *public, *pages):
         app.register_blueprint(blueprint)
     init_web(app, (*apis, *public))

@@ -34,6 +34,7 @@ MENU = (
     ("transfers", "complaints.transfers", _l("Transfers")),
     ("assessment", "assessment.dashboard", _l("Assessment")),
     ("notifications", "notifications.inbox", _l("Notifications")),
+    ("admin", "admin.index", _l("Administration")),
 )
 
 

@@ -33,6 +33,7 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
     "assign": (effects.assign_case,),
+    "reassign": (effects.reassign_case,),
     "return": (effects.return_case,),
     "request_extension": (clocks.request_extension,),
     "approve_extension": (clocks.approve_extension,),

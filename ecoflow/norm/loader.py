@@ -123,6 +123,8 @@ class AccessSchema(Schema):
     closes_whistles = RoleList
     publishes = RoleList
     operates_exchange = RoleList
+    administers = RoleList
+    reads_admin_trail = RoleList
     pages = fields.Dict(fields.String(), fields.Raw(), required=True)
 
 
