@@ -30,6 +30,7 @@ from .exchange.trust import Trust
 from .exposure.api import bp as exposure_api
 from .exposure.views import bp as exposure_views
 from .extensions import configure_engine, db, limiter, listen_to_session, migrate
+from .health import bp as health
 from .intake.api import bp as intake_api
 from .norm import current, load_norm
 from .notifications.api import bp as notifications_api
@@ -98,7 +99,7 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api, admin_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, admin_api, health)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
     pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views,
              admin_views)  # fmt: skip

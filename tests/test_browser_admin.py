@@ -10,7 +10,7 @@ from .test_browser import browser, open_as, pytestmark, server, shoot  # noqa: F
 NEW_PASSWORD = "湖畔-晨雾-蓝鲸-2026"
 
 
-def test_an_admin_creates_a_unit_and_an_officer_who_changes_the_one_time_password(open_as, browser, server):
+def test_an_admin_creates_a_unit_and_an_officer_who_changes_the_one_time_password(open_as, browser, server):  # noqa: F811
     for width in (1366, 390):
         page = open_as("bj-admin", width=width)
         page.click("nav >> text=管理")
