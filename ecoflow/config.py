@@ -9,6 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
+    # `production` (ECOFLOW_ENV): start-up refuses what would be unsafe there (see check_production),
+    # and the session cookie is sent over HTTPS only.
+    "ENV_NAME": "development",
+    # Load the address tables when the app is made (make run), not on the first complaint; gunicorn's
+    # workers do it in gunicorn.conf.py.
+    "WARM_UP": False,
     # SQLite under instance/ unless DATABASE_URL names another database (PostgreSQL in production,
     # e.g. postgresql+psycopg://user@host:5432/ecoflow).
     "SQLALCHEMY_DATABASE_URI": None,
@@ -83,6 +89,8 @@ DEFAULTS = {
 }
 
 ENVIRONMENT = {
+    "ECOFLOW_ENV": "ENV_NAME",
+    "ECOFLOW_WARM_UP": "WARM_UP",
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
@@ -106,9 +114,13 @@ def load_config(app, overrides=None):
         app.config["EXCHANGE_BUREAUS"] = os.environ["ECOFLOW_BUREAUS"].split(",")
     if os.environ.get("ECOFLOW_CONFIG"):
         app.config.from_file(os.environ["ECOFLOW_CONFIG"], load=json.load)
-    if isinstance(app.config["SCHEDULER_IN_PROCESS"], str):
-        app.config["SCHEDULER_IN_PROCESS"] = app.config["SCHEDULER_IN_PROCESS"].lower() in ("1", "true", "yes")
+    for flag in ("SCHEDULER_IN_PROCESS", "WARM_UP"):
+        if isinstance(app.config[flag], str):
+            app.config[flag] = app.config[flag].lower() in ("1", "true", "yes")
     app.config.from_mapping(overrides or {})
+    if app.config["ENV_NAME"] == "production":
+        check_production(app.config)
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     instance = Path(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         instance.mkdir(parents=True, exist_ok=True)
@@ -121,6 +133,23 @@ def load_config(app, overrides=None):
     if uri.startswith(("postgres://", "postgresql://")):
         # psycopg 3 is the driver we ship.
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+class ProductionConfigError(RuntimeError):
+    """A production start refused: the message names the setting."""
+
+
+def check_production(config):
+    """Refuse a production start without the secrets it needs (nothing is generated into instance/)."""
+    if not config["SECRET_KEY"]:
+        raise ProductionConfigError(
+            "ECOFLOW_ENV=production needs SECRET_KEY (a long random string) in the environment."
+        )
+    if config["EXCHANGE_PEERS"] and not config["HISTORY_KEY"]:
+        raise ProductionConfigError(
+            "ECOFLOW_ENV=production with EXCHANGE_PEERS needs HISTORY_KEY (ECOFLOW_HISTORY_KEY), "
+            "the same in every bureau"
+        )
 
 
 def _instance_secret(path: Path) -> str:

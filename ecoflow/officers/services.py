@@ -229,3 +229,12 @@ def list_officers(bureau_codes) -> list[Officer]:
     return db.session.scalars(
         select(Officer).where(Officer.bureau_code.in_(bureau_codes)).order_by(Officer.username)
     ).all()
+
+
+def active_demo_accounts() -> list[str]:
+    """The usernames of active accounts made by `seed-demo` (their password is published)."""
+    return db.session.scalars(
+        select(Officer.username)
+        .where(Officer.is_demo.is_(True), Officer.is_active.is_(True))
+        .order_by(Officer.username)
+    ).all()
