@@ -42,6 +42,9 @@ DEFAULTS = {
     # The public case lookup, per client address (Flask-Limiter syntax). Counted in this process's
     # memory unless RATELIMIT_STORAGE_URI names a shared store (e.g. redis://...) for several workers.
     "LOOKUP_RATE_LIMIT": "10 per minute;100 per day",
+    # Tries to log in or change a password, per client address, web and API together (on top of the
+    # lockout per account). Empty: no limit.
+    "LOGIN_RATE_LIMIT": "30 per minute;300 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     # Larger request bodies are refused with 413; a batch of envelopes from a peer may be larger.
@@ -97,6 +100,7 @@ ENVIRONMENT = {
     "ECOFLOW_SCHEDULER": "SCHEDULER_IN_PROCESS",
     "ECOFLOW_NOTIFICATION_SENDER": "NOTIFICATION_SENDER",
     "ECOFLOW_LOOKUP_RATE_LIMIT": "LOOKUP_RATE_LIMIT",
+    "ECOFLOW_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",

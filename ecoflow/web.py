@@ -103,6 +103,7 @@ HTTP_ERRORS = {
     404: _l("There is no such page."),
     405: _l("This page does not take that kind of request."),
     413: _l("What was sent is too large."),
+    429: _l("Too many tries from this address: wait a minute and try again."),
 }
 
 

@@ -3,6 +3,7 @@
 from flask import Blueprint, g, jsonify
 
 from ecoflow.errors import ApiError
+from ecoflow.extensions import login_limit
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, unit_of_work
@@ -15,6 +16,7 @@ bp = Blueprint("officers_api", __name__, url_prefix="/api/v1")
 
 
 @bp.post("/auth/token")
+@login_limit
 def create_token():
     credentials = load(login_schema, json_body())
     with unit_of_work():  # a failure counts toward the lockout: it is committed too
@@ -29,6 +31,7 @@ def create_token():
 
 
 @bp.post("/auth/password")
+@login_limit
 def change_password():
     """`{username, password, new_password}`: the officer's own new password (a one-time one must be)."""
     data = load(password_change_schema, json_body())

@@ -7,6 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ecoflow.errors import ApiError
+from ecoflow.extensions import login_limit
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import unit_of_work
 
@@ -17,6 +18,7 @@ bp = Blueprint("officers", __name__)
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@login_limit
 def login():
     form = LoginForm()
     if form.validate_on_submit():
@@ -41,6 +43,7 @@ def login():
 
 
 @bp.route("/password", methods=["GET", "POST"])
+@login_limit
 def change_password():
     """The officer's own new password (a one-time one must be changed here); logged in with it after."""
     form = PasswordForm(username=request.args.get("username", "")[:64])
