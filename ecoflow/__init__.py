@@ -38,6 +38,7 @@ from .norm import current, load_norm
 from .notifications.api import bp as notifications_api
 from .notifications.views import bp as notifications_views
 from .officers.admin_api import bp as admin_api
+from .officers.admin_api import views_bp as personal_data_api
 from .officers.admin_views import bp as admin_views
 from .officers.api import bp as officers_api
 from .officers.services import active_demo_accounts, forget_changed_officers, note_officer_changes
@@ -121,7 +122,8 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api, admin_api, health)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, admin_api, personal_data_api,
+            health)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
     pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views,
              admin_views)  # fmt: skip

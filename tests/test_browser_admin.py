@@ -62,3 +62,14 @@ def test_an_admin_creates_a_unit_and_an_officer_who_changes_the_one_time_passwor
         assert "管理" not in officer.inner_text("nav")
         shoot(officer, f"new_officer_workbench_{width}")
         context.close()
+
+
+def test_the_supervisor_reads_the_personal_data_access_record(open_as, server):  # noqa: F811
+    intake = open_as("bj-intake")
+    intake.goto(server + "/complaints/new")
+    for width in (1366, 390):
+        page = open_as("bj-supervisor", width=width)
+        page.click("nav >> text=管理")
+        page.click("#personal-data-link")
+        assert "个人信息查阅记录" in page.inner_text("main")
+        shoot(page, f"personal_data_views_{width}")

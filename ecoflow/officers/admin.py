@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
-from ecoflow.complaints.models import Complaint
+from ecoflow.complaints.models import Complaint, PersonalDataView
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
@@ -364,3 +364,46 @@ def bootstrap(bureau_code: str, username: str, name: str, now: datetime) -> tupl
         db.session.flush()
     data = {"username": username, "name": name, "roles": [{"role": "admin"}], "bureau": bureau_code}
     return create_officer(None, data, now)
+
+
+# --- 个人信息查阅记录: who opened whose personal data -------------------------------------------------
+
+
+def purpose_label(purpose: str) -> str:
+    """How the page names what an unmasked view was for (the API gives the code)."""
+    actions = get_norm().actions
+    labels = {"register": "登记", "view": "查看案件（接口）", "web": "查看案件", "timeline": "查看办理记录"}
+    if purpose in labels:
+        return labels[purpose]
+    return f"{actions[purpose].label}后查看" if purpose in actions else purpose
+
+
+def personal_data_views(actor: Officer, filters: dict) -> tuple[list[tuple], int]:
+    """The unmasked views of the actor's bureaus' cases, newest first, one page of them: (view,
+    officer, case number) each, and how many there are in all."""
+    bureaus = trail_bureaus(actor)
+    if not bureaus:
+        raise Forbidden("只有本局的督办员、分管领导和管理员可以查看个人信息查阅记录。", code="role_not_allowed")
+    where = [Complaint.bureau_code.in_(bureaus)]
+    if filters.get("officer"):
+        where.append(Officer.username == filters["officer"])
+    if filters.get("case_no"):
+        where.append(Complaint.case_no == filters["case_no"])
+    if filters.get("from"):
+        where.append(PersonalDataView.viewed_at >= filters["from"])
+    if filters.get("to"):
+        where.append(PersonalDataView.viewed_at < filters["to"])
+    joined = (
+        select(PersonalDataView, Officer, Complaint.case_no)
+        .join(Officer, Officer.id == PersonalDataView.officer_id)
+        .join(Complaint, Complaint.id == PersonalDataView.complaint_id)
+        .where(*where)
+    )
+    total = db.session.scalar(select(func.count()).select_from(joined.subquery()))
+    page, per_page = filters["page"], filters["per_page"]
+    rows = db.session.execute(
+        joined.order_by(PersonalDataView.viewed_at.desc(), PersonalDataView.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return [tuple(row) for row in rows], total

@@ -1,9 +1,12 @@
 """API: 管理, a bureau's units and officers, for its administrators; the trail of their changes."""
 
-from flask import Blueprint, g, jsonify, request
+import csv
+import io
+
+from flask import Blueprint, Response, g, jsonify, request
 
 from ecoflow.rest import json_body, load
-from ecoflow.timeutil import utcnow
+from ecoflow.timeutil import SHANGHAI, utcnow
 from ecoflow.transaction import committed
 
 from . import admin
@@ -14,6 +17,7 @@ from .schemas import (
     bureau_query_schema,
     officer_create_schema,
     officer_update_schema,
+    personal_data_view_query,
     unit_create_schema,
     unit_update_schema,
 )
@@ -103,3 +107,40 @@ def list_events():
     bureaus = [query["bureau"]] if query["bureau"] else admin.trail_bureaus(g.officer)
     items, total = admin.admin_trail(g.officer, bureaus, query["page"], query["per_page"])
     return jsonify(items=admin_events_schema.dump(items), total=total, page=query["page"], per_page=query["per_page"])
+
+
+# 个人信息查阅记录 lives beside the administration record, outside /admin: its readers are not admins only.
+views_bp = Blueprint("personal_data_api", __name__, url_prefix="/api/v1")
+views_bp.before_request(login_required(lambda: None))
+
+CSV_MAX_ROWS = 100000  # the export of a filter: narrow it (from, to) beyond this
+CSV_COLUMNS = ("at", "officer", "officer_name", "case_no", "purpose")
+
+
+def view_item(view, officer, case_no) -> dict:
+    return {
+        "at": view.viewed_at.astimezone(SHANGHAI).isoformat(), "officer": officer.username,
+        "officer_name": officer.name, "case_no": case_no, "purpose": view.purpose,
+    }  # fmt: skip
+
+
+@views_bp.get("/personal-data-views")
+def list_personal_data_views():
+    query = load(personal_data_view_query, request.args)
+    if query["format"] == "csv":
+        query.update(page=1, per_page=CSV_MAX_ROWS)
+    rows, total = admin.personal_data_views(g.officer, query)
+    items = [view_item(*row) for row in rows]
+    if query["format"] == "csv":
+        return csv_response(items)
+    return jsonify(items=items, total=total, page=query["page"], per_page=query["per_page"])
+
+
+def csv_response(items: list[dict]) -> Response:
+    """The views as a CSV file (UTF-8 with a byte order mark, so that spreadsheet programs read the names)."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, CSV_COLUMNS)
+    writer.writeheader()
+    writer.writerows(items)
+    headers = {"Content-Disposition": 'attachment; filename="personal-data-views.csv"'}
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers=headers)

@@ -1,5 +1,7 @@
 """Web pages: 管理, a bureau's units and officers, and the trail of what its administrators changed."""
 
+from datetime import date, datetime, time, timedelta
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -7,10 +9,11 @@ from flask_wtf import FlaskForm
 
 from ecoflow.errors import ApiError, Forbidden
 from ecoflow.norm.current import get_norm
-from ecoflow.timeutil import utcnow
+from ecoflow.timeutil import SHANGHAI, utcnow
 from ecoflow.transaction import unit_of_work
 
-from . import admin
+from . import admin, services
+from .admin_api import CSV_MAX_ROWS, csv_response, view_item
 from .forms import OfficerEditForm, OfficerForm, UnitEditForm, UnitForm
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -215,3 +218,37 @@ def change_officer(username, change):
         return render_template("officers/admin_password.html", officer=officer, password=password, bureau=bureau)
     flash(_("Done."), "info")
     return redirect(url_for(".index", bureau=bureau))
+
+
+PER_PAGE = 50
+
+
+@bp.get("/personal-data-views")
+def personal_data_views():
+    """个人信息查阅记录: who opened which case's complainant unmasked, when, for what."""
+    args = request.args
+    start, end = _day(args.get("from")), _day(args.get("to"))
+    query = {
+        "officer": args.get("officer") or None, "case_no": (args.get("case_no") or "").strip() or None,
+        "from": start, "to": end + timedelta(days=1) if end else None,
+        "page": min(max(1, args.get("page", 1, type=int) or 1), 100000), "per_page": PER_PAGE,
+    }  # fmt: skip
+    if args.get("format") == "csv":
+        rows, _total = admin.personal_data_views(current_user, {**query, "page": 1, "per_page": CSV_MAX_ROWS})
+        return csv_response([view_item(*row) for row in rows])
+    rows, total = admin.personal_data_views(current_user, query)
+    filters = {key: args[key] for key in ("officer", "case_no", "from", "to") if args.get(key)}
+    officers = services.list_officers(admin.trail_bureaus(current_user))
+    return render_template(
+        "officers/personal_data_views.html", rows=rows, total=total, page=query["page"],
+        pages=max(1, -(-total // PER_PAGE)), officers=officers, purpose_label=admin.purpose_label, args=args,
+        filters=filters,
+    )  # fmt: skip
+
+
+def _day(value: str | None) -> datetime | None:
+    """A date of the filter form (YYYY-MM-DD) as the start of that day in Beijing; None when empty or not a date."""
+    try:
+        return datetime.combine(date.fromisoformat(value), time(), SHANGHAI) if value else None
+    except ValueError:
+        return None

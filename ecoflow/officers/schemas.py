@@ -1,8 +1,15 @@
 """What the API reads and writes about officers and units."""
 
+from datetime import UTC, datetime
+
 from marshmallow import Schema, fields, validate
 
 from ecoflow.rest import PagedQuery, Text, Token, printable
+from ecoflow.timeutil import SHANGHAI
+
+MOMENT = validate.Range(
+    min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(3000, 1, 1, tzinfo=UTC), error="时间应在 2000 年至 3000 年之间。"
+)
 
 
 class LoginSchema(Schema):
@@ -102,6 +109,14 @@ class AdminEventSchema(Schema):
     after = fields.Raw()
 
 
+class PersonalDataViewQuery(PagedQuery):
+    officer = Token(64)
+    case_no = Token(24)
+    from_ = fields.AwareDateTime(data_key="from", attribute="from", default_timezone=SHANGHAI, validate=MOMENT)
+    to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
+    format = fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))
+
+
 officer_create_schema = OfficerCreateSchema()
 officer_update_schema = OfficerUpdateSchema()
 unit_create_schema = UnitCreateSchema()
@@ -109,3 +124,4 @@ unit_update_schema = UnitUpdateSchema()
 bureau_query_schema = BureauQuery()
 password_change_schema = PasswordChangeSchema()
 admin_events_schema = AdminEventSchema(many=True)
+personal_data_view_query = PersonalDataViewQuery()

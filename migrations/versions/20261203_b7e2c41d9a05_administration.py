@@ -1,5 +1,5 @@
 """administration: officers' phone, one-time passwords, session epochs, demo marks; units' activity;
-the administrators' audit trail
+the administrators' audit trail; personal-data views by officer and day
 
 Revision ID: b7e2c41d9a05
 Revises: 8f3c2a1d9b47
@@ -40,9 +40,11 @@ def upgrade():
     )
     with op.batch_alter_table("admin_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_admin_events_bureau_code"), ["bureau_code"], unique=False)
+    op.create_index("ix_personal_data_views_officer", "personal_data_views", ["officer_id", "viewed_at"])
 
 
 def downgrade():
+    op.drop_index("ix_personal_data_views_officer", table_name="personal_data_views")
     with op.batch_alter_table("admin_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_admin_events_bureau_code"))
     op.drop_table("admin_events")
