@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import re
 
+import requests
+
+from .conftest import COMPLAINT, PASSWORD
 from .test_browser import browser, open_as, pytestmark, server, shoot  # noqa: F401  (fixtures, the skip)
 
 NEW_PASSWORD = "湖畔-晨雾-蓝鲸-2026"
@@ -65,11 +68,13 @@ def test_an_admin_creates_a_unit_and_an_officer_who_changes_the_one_time_passwor
 
 
 def test_the_supervisor_reads_the_personal_data_access_record(open_as, server):  # noqa: F811
-    intake = open_as("bj-intake")
-    intake.goto(server + "/complaints/new")
+    token = requests.post(f"{server}/api/v1/auth/token", json={"username": "bj-intake", "password": PASSWORD}).json()
+    headers = {"Authorization": f"Bearer {token['token']}"}
+    case_no = requests.post(f"{server}/api/v1/complaints", json=COMPLAINT, headers=headers).json()["case_no"]
     for width in (1366, 390):
         page = open_as("bj-supervisor", width=width)
         page.click("nav >> text=管理")
         page.click("#personal-data-link")
-        assert "个人信息查阅记录" in page.inner_text("main")
+        text = page.inner_text("main")
+        assert "个人信息查阅记录" in text and case_no in text and "登记" in text
         shoot(page, f"personal_data_views_{width}")
