@@ -77,6 +77,10 @@ def refuse_demo_accounts(app: Flask):
         except DBAPIError:  # no schema yet: /readyz says so
             db.session.rollback()
             return
+        finally:
+            db.session.remove()
+        if demo:
+            db.engine.dispose()  # this app goes no further
     if demo:
         raise ProductionConfigError(
             f"ECOFLOW_ENV=production: the demo accounts {', '.join(demo)} are active (their password is published). "

@@ -6,6 +6,7 @@ import pytest
 
 from ecoflow import create_app
 from ecoflow.config import ProductionConfigError
+from ecoflow.extensions import db as _db
 from ecoflow.officers.models import Officer
 
 from .conftest import PASSWORD
@@ -13,6 +14,11 @@ from .conftest import PASSWORD
 
 def production(database_uri, **config):
     return create_app({"ENV_NAME": "production", "SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True, **config})
+
+
+def dispose(app):
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture(autouse=True)
@@ -45,6 +51,7 @@ def test_an_active_demo_account_refuses_the_start_until_deactivated(database_uri
     assert response.status_code == 302
     cookie = response.headers["Set-Cookie"]
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    dispose(app)
 
 
 def test_seed_demo_marks_its_accounts(runner, db):

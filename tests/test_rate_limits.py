@@ -9,6 +9,7 @@ import pytest
 import redis
 
 from ecoflow import create_app
+from ecoflow.extensions import db as _db
 from ecoflow.extensions import limiter
 
 REDIS = ("127.0.0.1", 6379)
@@ -22,20 +23,28 @@ def redis_reachable() -> bool:
         return False
 
 
+WORKERS = []
+
+
 @pytest.fixture(autouse=True)
 def session_limiter(app):
-    """The limiter is one object per process: give it back to the session's app after each test."""
+    """The limiter is one object per process: give it back to the session's app after each test
+    (and close the other apps' connections)."""
     yield
     limiter.init_app(app)
+    while WORKERS:
+        with WORKERS.pop().app_context():
+            _db.engine.dispose()
 
 
 def worker(database_uri, storage, limit="3 per minute"):
     """One more process's app (a gunicorn worker) on the same database and rate-limit store."""
-    return create_app({
+    WORKERS.append(new := create_app({
         "TESTING": True, "SQLALCHEMY_DATABASE_URI": database_uri, "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "LOGIN_RATE_LIMIT": limit,
         "RATELIMIT_STORAGE_URI": storage, "WTF_CSRF_ENABLED": False,
-    })  # fmt: skip
+    }))  # fmt: skip
+    return new
 
 
 def try_token(app, password="wrong"):
