@@ -2,7 +2,7 @@
 the administrators' audit trail; personal-data views by officer and day
 
 Revision ID: b7e2c41d9a05
-Revises: 8f3c2a1d9b47
+Revises: c3d9e5f1a7b2
 Create Date: 2026-12-03 10:20:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "b7e2c41d9a05"
-down_revision = "8f3c2a1d9b47"
+down_revision = "c3d9e5f1a7b2"
 branch_labels = None
 depends_on = None
 
