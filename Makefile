@@ -10,7 +10,7 @@ CATALOGUES := $(patsubst %.po,%.mo,$(wildcard ecoflow/translations/*/LC_MESSAGES
 .PHONY: run test install migrate demo federation lint format screenshots bench clean
 
 run: install migrate demo  ## serve on 127.0.0.1:5000 with the demo data and the scheduler
-	ECOFLOW_SCHEDULER=1 $(FLASK) run --host 127.0.0.1 --port 5000
+	ECOFLOW_SCHEDULER=1 ECOFLOW_WARM_UP=1 $(FLASK) run --host 127.0.0.1 --port 5000
 
 federation: install  ## three instances, one bureau each, over the exchange: BJ :5001, TJ :5002, HE :5003
 	$(BIN)/python scripts/federation.py

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from flask import Flask
+from sqlalchemy.exc import DBAPIError
 
 from .assessment.api import bp as assessment_api
 from .assessment.facts import keep_facts
@@ -19,7 +21,7 @@ from .complaints.api import bp as complaints_api
 from .complaints.intake import keep_masked_copy
 from .complaints.schemas import action_schemas, complaint_create_schema
 from .complaints.views import bp as complaints_views
-from .config import load_config
+from .config import ProductionConfigError, load_config
 from .escalation.api import bp as escalation_api
 from .escalation.views import bp as escalation_views
 from .evidence.api import bp as evidence_api
@@ -33,15 +35,20 @@ from .exchange.trust import Trust
 from .exposure.api import bp as exposure_api
 from .exposure.views import bp as exposure_views
 from .extensions import configure_engine, db, limiter, listen_to_session, migrate
+from .health import bp as health
 from .intake.api import bp as intake_api
 from .norm import current, load_norm
 from .notifications.api import bp as notifications_api
 from .notifications.views import bp as notifications_views
+from .officers.admin_api import bp as admin_api
+from .officers.admin_api import views_bp as personal_data_api
+from .officers.admin_views import bp as admin_views
 from .officers.api import bp as officers_api
-from .officers.services import forget_changed_officers, note_officer_changes
+from .officers.services import active_demo_accounts, forget_changed_officers, note_officer_changes
 from .officers.views import bp as officers_views
 from .openapi import bp as openapi_api
 from .rest import RowId
+from .routing import warm_up
 from .scheduling import init_scheduler
 from .timeutil import SHANGHAI, utcnow
 from .web import init_web, register_errorhandlers
@@ -58,8 +65,31 @@ def create_app(config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_errorhandlers(app)
     register_cli(app)
+    if app.config["ENV_NAME"] == "production" and not os.environ.get("FLASK_RUN_FROM_CLI"):
+        refuse_demo_accounts(app)  # the web; a command (flask ecoflow officer deactivate ...) may still run
+    if app.config["WARM_UP"]:
+        warm_up()
     init_scheduler(app)
     return app
+
+
+def refuse_demo_accounts(app: Flask):
+    """A production web start with an active account of `seed-demo` (its password is published) stops here."""
+    with app.app_context():
+        try:
+            demo = active_demo_accounts()
+        except DBAPIError:  # no schema yet: /readyz says so
+            db.session.rollback()
+            return
+        finally:
+            db.session.remove()
+        if demo:
+            db.engine.dispose()  # this app goes no further
+    if demo:
+        raise ProductionConfigError(
+            f"ECOFLOW_ENV=production: the demo accounts {', '.join(demo)} are active (their password is published). "
+            "Deactivate them: flask --app wsgi ecoflow officer deactivate <username>."
+        )
 
 
 def register_extensions(app: Flask):
@@ -104,17 +134,11 @@ def register_norm(app: Flask):
 
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
-            intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api, evidence_api)  # fmt: skip
+            intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api, evidence_api, admin_api,
+            personal_data_api, health)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
-    pages = (
-        officers_views,
-        complaints_views,
-        escalation_views,
-        notifications_views,
-        assessment_views,
-        exposure_views,
-        evidence_views,
-    )
+    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views,
+             evidence_views, admin_views)  # fmt: skip
     for blueprint in (*apis, *public, *pages):
         app.register_blueprint(blueprint)
     init_web(app, (*apis, *public))

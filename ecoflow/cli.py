@@ -22,7 +22,9 @@ from .exchange.cli import exchange_cli
 from .extensions import db
 from .intake.services import create_client, revoke_client
 from .notifications.services import deliver_pending
+from .officers import admin
 from .officers.models import Officer
+from .officers.schemas import officer_create_schema, officer_update_schema, unit_create_schema, unit_update_schema
 from .rest import load
 from .scheduling import make_scheduler
 from .timeutil import SHANGHAI, as_utc, utcnow
@@ -254,3 +256,130 @@ def hotline_account_create(name, line, bureau, callback_url):
 def hotline_account_revoke(name):
     """Revoke a hotline centre's token."""
     _revoke_client(name, "hotline_")
+
+
+# --- 管理: units and officers, the same rules (and the same trail) as the pages and the API ---------
+
+
+def _administer(change, data: dict | None = None, schema=None):
+    """Run an administration change as one unit of work (the operator on the server: actor None);
+    what it returns, or the error as the command's failure."""
+    try:
+        payload = load(schema, data) if schema is not None else None
+        with unit_of_work():
+            return change(payload)
+    except ApiError as exc:
+        fields = exc.details.get("fields")
+        raise click.ClickException(exc.message + (f" {fields}" if fields else "")) from None
+
+
+def _roles(values) -> list[dict]:
+    """--role officer or --role leader@tongzhou (a role held for one unit)."""
+    return [dict(zip(("role", "unit"), value.split("@", 1), strict=False)) for value in values]
+
+
+def _print_password(username: str, password: str):
+    click.echo(f"{username}: one-time password {password}")
+    click.echo("Shown only once; it must be changed at the first login.", err=True)
+
+
+@ecoflow_cli.command("bootstrap")
+@click.option("--bureau", required=True, help="The bureau of workflows/catalog.yaml: BJ, TJ or HE.")
+@click.option("--admin", "username", required=True, help="The first administrator's username.")
+@click.option("--name", default="系统管理员", show_default=True, help="The administrator's name.")
+def bootstrap_command(bureau, username, name):
+    """First run: the bureau and its first administrator, with a one-time password printed once."""
+    data = {"username": username, "name": name, "roles": [{"role": "admin"}], "bureau": bureau}
+    officer, password = _administer(
+        lambda d: admin.bootstrap(d["bureau"], d["username"], d["name"], utcnow()), data, officer_create_schema
+    )
+    _print_password(officer.username, password)
+
+
+@ecoflow_cli.group("unit")
+def unit_cli():
+    """A bureau's units (承办单位)."""
+
+
+@unit_cli.command("create")
+@click.argument("code")
+@click.argument("name")
+@click.option("--bureau", required=True)
+@click.option("--leader", help="The username of its 分管领导.")
+def unit_create(code, name, bureau, leader):
+    """Create a unit."""
+    data = {"code": code, "name": name, "bureau": bureau, "leader": leader}
+    unit = _administer(lambda d: admin.create_unit(None, d, utcnow()), data, unit_create_schema)
+    click.echo(f"{unit.bureau_code} {unit.code}: {unit.name}")
+
+
+@unit_cli.command("update")
+@click.argument("code")
+@click.option("--bureau", required=True)
+@click.option("--name")
+@click.option("--leader", help="The username of its 分管领导; '' for nobody.")
+@click.option("--active/--inactive", default=None, help="Put in use, or deactivate (refused while it has open cases).")
+def unit_update(code, bureau, name, leader, active):
+    """Rename a unit, set its 分管领导, deactivate or reactivate it."""
+    data = {k: v for k, v in {"name": name, "leader": leader, "active": active}.items() if v is not None}
+    if leader == "":
+        data["leader"] = None
+    unit = _administer(lambda d: admin.update_unit(None, bureau, code, d, utcnow()), data, unit_update_schema)
+    click.echo(f"{unit.bureau_code} {unit.code}: {unit.name}{'' if unit.is_active else ' (deactivated)'}")
+
+
+@ecoflow_cli.group("officer")
+def officer_cli():
+    """A bureau's officers: create, change roles, deactivate, unlock, reset a password."""
+
+
+@officer_cli.command("create")
+@click.argument("username")
+@click.option("--name", required=True)
+@click.option("--bureau", required=True)
+@click.option("--unit", help="The unit's code.")
+@click.option("--phone")
+@click.option("--role", "roles", multiple=True, required=True, help="A role, or role@unit; repeat for several.")
+def officer_create(username, name, bureau, unit, phone, roles):
+    """Create an officer and print a one-time password."""
+    data = {"username": username, "name": name, "bureau": bureau, "unit": unit, "phone": phone, "roles": _roles(roles)}
+    officer, password = _administer(lambda d: admin.create_officer(None, d, utcnow()), data, officer_create_schema)
+    _print_password(officer.username, password)
+
+
+@officer_cli.command("update")
+@click.argument("username")
+@click.option("--name")
+@click.option("--unit")
+@click.option("--phone")
+@click.option("--role", "roles", multiple=True, help="A role, or role@unit: replaces the officer's roles.")
+def officer_update(username, name, unit, phone, roles):
+    """Change an officer's name, unit, phone or roles."""
+    data = {k: v for k, v in {"name": name, "unit": unit, "phone": phone}.items() if v is not None}
+    if roles:
+        data["roles"] = _roles(roles)
+    officer = _administer(lambda d: admin.update_officer(None, username, d, utcnow()), data, officer_update_schema)
+    click.echo(f"{officer.username}: saved.")
+
+
+@officer_cli.command("deactivate")
+@click.argument("username")
+def officer_deactivate(username):
+    """Deactivate an officer (refused while they hold open cases); their sessions and tokens end."""
+    _administer(lambda _: admin.deactivate_officer(None, username, utcnow()))
+    click.echo(f"{username}: deactivated.")
+
+
+@officer_cli.command("unlock")
+@click.argument("username")
+def officer_unlock(username):
+    """Lift a lockout after too many wrong passwords."""
+    _administer(lambda _: admin.unlock_officer(None, username, utcnow()))
+    click.echo(f"{username}: unlocked.")
+
+
+@officer_cli.command("reset-password")
+@click.argument("username")
+def officer_reset_password(username):
+    """Print a one-time password, to be changed at the next login."""
+    _print_password(username, _administer(lambda _: admin.reset_password(None, username, utcnow())))

@@ -9,6 +9,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
+    # `production` (ECOFLOW_ENV): start-up refuses what would be unsafe there (see check_production),
+    # and the session cookie is sent over HTTPS only.
+    "ENV_NAME": "development",
+    # Load the address tables when the app is made (make run), not on the first complaint; gunicorn's
+    # workers do it in gunicorn.conf.py.
+    "WARM_UP": False,
     # SQLite under instance/ unless DATABASE_URL names another database (PostgreSQL in production,
     # e.g. postgresql+psycopg://user@host:5432/ecoflow).
     "SQLALCHEMY_DATABASE_URI": None,
@@ -36,6 +42,9 @@ DEFAULTS = {
     # The public case lookup, per client address (Flask-Limiter syntax). Counted in this process's
     # memory unless RATELIMIT_STORAGE_URI names a shared store (e.g. redis://...) for several workers.
     "LOOKUP_RATE_LIMIT": "10 per minute;100 per day",
+    # Tries to log in or change a password, per client address, web and API together (on top of the
+    # lockout per account). Empty: no limit.
+    "LOGIN_RATE_LIMIT": "30 per minute;300 per hour",
     "RATELIMIT_STORAGE_URI": "memory://",
     "RATELIMIT_HEADERS_ENABLED": True,
     # Attachments (证据材料): where their files are kept, content-addressed. `local`: under EVIDENCE_DIR
@@ -99,12 +108,15 @@ DEFAULTS = {
 }
 
 ENVIRONMENT = {
+    "ECOFLOW_ENV": "ENV_NAME",
+    "ECOFLOW_WARM_UP": "WARM_UP",
     "DATABASE_URL": "SQLALCHEMY_DATABASE_URI",
     "SECRET_KEY": "SECRET_KEY",
     "ECOFLOW_WORKFLOWS_DIR": "WORKFLOWS_DIR",
     "ECOFLOW_SCHEDULER": "SCHEDULER_IN_PROCESS",
     "ECOFLOW_NOTIFICATION_SENDER": "NOTIFICATION_SENDER",
     "ECOFLOW_LOOKUP_RATE_LIMIT": "LOOKUP_RATE_LIMIT",
+    "ECOFLOW_LOGIN_RATE_LIMIT": "LOGIN_RATE_LIMIT",
     "RATELIMIT_STORAGE_URI": "RATELIMIT_STORAGE_URI",
     "ECOFLOW_EXCHANGE_KEYS_DIR": "EXCHANGE_KEYS_DIR",
     "ECOFLOW_EVIDENCE_STORAGE": "EVIDENCE_STORAGE",
@@ -128,9 +140,13 @@ def load_config(app, overrides=None):
         app.config["EXCHANGE_BUREAUS"] = os.environ["ECOFLOW_BUREAUS"].split(",")
     if os.environ.get("ECOFLOW_CONFIG"):
         app.config.from_file(os.environ["ECOFLOW_CONFIG"], load=json.load)
-    if isinstance(app.config["SCHEDULER_IN_PROCESS"], str):
-        app.config["SCHEDULER_IN_PROCESS"] = app.config["SCHEDULER_IN_PROCESS"].lower() in ("1", "true", "yes")
+    for flag in ("SCHEDULER_IN_PROCESS", "WARM_UP"):
+        if isinstance(app.config[flag], str):
+            app.config[flag] = app.config[flag].lower() in ("1", "true", "yes")
     app.config.from_mapping(overrides or {})
+    if app.config["ENV_NAME"] == "production":
+        check_production(app.config)
+        app.config.update(SESSION_COOKIE_SECURE=True, REMEMBER_COOKIE_SECURE=True)
     instance = Path(app.instance_path)
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         instance.mkdir(parents=True, exist_ok=True)
@@ -145,6 +161,23 @@ def load_config(app, overrides=None):
     if uri.startswith(("postgres://", "postgresql://")):
         # psycopg 3 is the driver we ship.
         app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + uri.split("://", 1)[1]
+
+
+class ProductionConfigError(RuntimeError):
+    """A production start refused: the message names the setting."""
+
+
+def check_production(config):
+    """Refuse a production start without the secrets it needs (nothing is generated into instance/)."""
+    if not config["SECRET_KEY"]:
+        raise ProductionConfigError(
+            "ECOFLOW_ENV=production needs SECRET_KEY (a long random string) in the environment."
+        )
+    if config["EXCHANGE_PEERS"] and not config["HISTORY_KEY"]:
+        raise ProductionConfigError(
+            "ECOFLOW_ENV=production with EXCHANGE_PEERS needs HISTORY_KEY (ECOFLOW_HISTORY_KEY), "
+            "the same in every bureau"
+        )
 
 
 def _instance_secret(path: Path) -> str:

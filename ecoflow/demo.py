@@ -102,14 +102,14 @@ def load_demo() -> bool:
         for role, person in zip(ROLES, NAMES[code], strict=True):
             officer = Officer(
                 username=f"{code.lower()}-{role}", name=person, password_hash=password_hash,
-                bureau_code=code, unit_id=units[0].id if role == "officer" else None,
+                bureau_code=code, unit_id=units[0].id if role == "officer" else None, is_demo=True,
             )  # fmt: skip
             officer.grants.append(RoleGrant(role=role, bureau_code=code))
             db.session.add(officer)
     # 京津冀协调办: sees the three bureaus' figures and gets the hotspot alerts.
     home = sorted(hosted)[0]
     coordinator = Officer(
-        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code=home
+        username="jjj-coordinator", name="京津冀协调办", password_hash=password_hash, bureau_code=home, is_demo=True
     )
     coordinator.grants.append(RoleGrant(role="coordinator", bureau_code=home))
     db.session.add(coordinator)

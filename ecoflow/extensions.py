@@ -54,9 +54,18 @@ def lookup_rate_limit() -> str:
     return current_app.config["LOOKUP_RATE_LIMIT"]
 
 
-# The blueprints with views that declare a limit (the citizens' case lookup). Every other request
-# passes the limiter at once instead of resolving, per request, that it has no limits.
-RATE_LIMITED_BLUEPRINTS = frozenset({"citizens", "citizens_api"})
+# Logging in and changing a password, web and API together, per client address (LOGIN_RATE_LIMIT).
+login_limit = limiter.shared_limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"] or "1 per second",
+    scope="login",
+    methods=["POST"],
+    exempt_when=lambda: not current_app.config["LOGIN_RATE_LIMIT"],
+)
+
+
+# The blueprints with views that declare a limit (the citizens' case lookup, logging in). Every other
+# request passes the limiter at once instead of resolving, per request, that it has no limits.
+RATE_LIMITED_BLUEPRINTS = frozenset({"citizens", "citizens_api", "officers", "officers_api"})
 
 
 @limiter.request_filter

@@ -17,11 +17,12 @@ from werkzeug.exceptions import HTTPException
 from .casework.access import may_see_page
 from .errors import ApiError, error_response, wants_json
 from .extensions import babel, csrf, db, login_manager
+from .health import scheduler_stopped_since
 from .norm import NormError
 from .norm.current import get_norm, norm_of
 from .notifications.services import unread_count
 from .officers.services import load_session_officer
-from .timeutil import SHANGHAI
+from .timeutil import SHANGHAI, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +35,12 @@ MENU = (
     ("transfers", "complaints.transfers", _l("Transfers")),
     ("assessment", "assessment.dashboard", _l("Assessment")),
     ("notifications", "notifications.inbox", _l("Notifications")),
+    ("admin", "admin.index", _l("Administration")),
 )
+
+
+# Who sees on every page that the scheduler has stopped (everyone sees it on the 督办 page).
+SCHEDULER_WATCHERS = frozenset({"supervisor", "admin"})
 
 
 def init_web(app: Flask, api_blueprints):
@@ -72,7 +78,10 @@ def init_web(app: Flask, api_blueprints):
         if not current_user.is_authenticated:
             return {"menu": [], "norm": get_norm(), "unread": 0}
         menu = [(endpoint, label) for page, endpoint, label in MENU if may_see_page(current_user, page)]
-        return {"menu": menu, "norm": get_norm(), "unread": unread_count(current_user.id)}
+        # The red banner: escalation and delivery have stopped (no scheduler holds the lease).
+        watches = request.endpoint == "escalation.board" or bool(SCHEDULER_WATCHERS & current_user.roles)
+        stopped = scheduler_stopped_since(utcnow()) if watches else None
+        return {"menu": menu, "norm": get_norm(), "unread": unread_count(current_user.id), "scheduler_stopped": stopped}
 
     @app.template_filter("local")
     def local_time(moment, fmt="%Y-%m-%d %H:%M"):
@@ -94,6 +103,7 @@ HTTP_ERRORS = {
     404: _l("There is no such page."),
     405: _l("This page does not take that kind of request."),
     413: _l("What was sent is too large."),
+    429: _l("Too many tries from this address: wait a minute and try again."),
 }
 
 

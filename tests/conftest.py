@@ -108,6 +108,7 @@ def app(database_uri, tmp_path_factory):
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "SECRET_KEY": "test-secret",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "LOGIN_RATE_LIMIT": "",  # tests log in far more often than people; test_rate_limits tests the limit
     })  # fmt: skip
     with app.app_context():
         if _db.engine.dialect.name == "postgresql":

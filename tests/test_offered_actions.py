@@ -44,6 +44,7 @@ USERNAMES = {
     "HE": {"assignee": "he-officer", "other_officer": "he-officer2"},
 }
 UNIT = {"BJ": "tongzhou", "HE": "sanhe"}
+OTHER_UNIT = {"BJ": "chaoyang", "HE": "supervision"}  # the other officer's
 PEER = {"BJ": "HE", "HE": "BJ"}
 LEADS = itertools.count(1)
 
@@ -200,6 +201,7 @@ def valid_fields(api: Api, scenario: Scenario, action: str) -> dict:
         "grade": {"grade": "general", "categories": ["air"]},
         "assign": {"unit": UNIT[bureau], "officer": username(bureau, "assignee"), "grade": "general",
                    "categories": ["air"]},
+        "reassign": {"unit": OTHER_UNIT[bureau], "officer": username(bureau, "other_officer"), "reason": "人员调整"},
         "sign": {},
         "return": {"reason": "非本单位辖区"},
         "contact": {"method": "电话", "note": "已联系诉求人"},

@@ -5,9 +5,9 @@ role sets come from workflows/access.yaml and lifecycle.yaml."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, time
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, distinct, func, insert, select
 
 from ecoflow.complaints.models import Complaint, PersonalDataView
 from ecoflow.errors import ApiError, Conflict, Forbidden
@@ -15,7 +15,9 @@ from ecoflow.extensions import db
 from ecoflow.intake.models import callback_centre
 from ecoflow.norm import Action
 from ecoflow.norm.current import get_norm
-from ecoflow.officers.models import Officer
+from ecoflow.notifications.services import notify
+from ecoflow.officers.models import Officer, RoleGrant
+from ecoflow.timeutil import SHANGHAI
 
 from . import clocks
 
@@ -203,8 +205,46 @@ def reveal_personal_data(officer: Officer, complaint: Complaint, purpose: str, n
         return False
     # A plain Core insert, no ORM and no RETURNING: the log is append-only and nothing reads it back here.
     view = {"complaint_id": complaint.id, "officer_id": officer.id, "viewed_at": now, "purpose": purpose}
-    db.session.connection().execute(_LOG_VIEW, view)
+    connection = db.session.connection()
+    if connection.execute(_SEEN_TODAY, {**view, "since": _day_start(now)}).first() is None:
+        _flag_unusual_views(officer, complaint, connection, now)
+    connection.execute(_LOG_VIEW, view)
     return True
 
 
 _LOG_VIEW = insert(PersonalDataView.__table__).inline()
+_VIEWS = PersonalDataView.__table__.c
+_SEEN_TODAY = (
+    select(_VIEWS.id)
+    .where(
+        _VIEWS.officer_id == bindparam("officer_id"),
+        _VIEWS.complaint_id == bindparam("complaint_id"),
+        _VIEWS.viewed_at >= bindparam("since"),
+    )
+    .limit(1)
+)
+_CASES_TODAY = select(func.count(distinct(_VIEWS.complaint_id))).where(
+    _VIEWS.officer_id == bindparam("officer_id"), _VIEWS.viewed_at >= bindparam("since")
+)
+
+
+def _day_start(now: datetime) -> datetime:
+    return datetime.combine(now.astimezone(SHANGHAI).date(), time(), SHANGHAI)
+
+
+def _flag_unusual_views(officer: Officer, complaint: Complaint, connection, now: datetime):
+    """A case opened unmasked for the first time today: when it takes the officer past the day's
+    threshold (access.yaml), the bureau's administrators are told, once that day."""
+    threshold = get_norm().access["unusual_unmasked_cases_per_day"]
+    cases = connection.execute(_CASES_TODAY, {"officer_id": officer.id, "since": _day_start(now)}).scalar()
+    if cases != threshold:  # this case is the one past it
+        return
+    admins = db.session.scalars(
+        select(RoleGrant.officer_id).where(
+            RoleGrant.bureau_code == complaint.bureau_code, RoleGrant.role.in_(role_set("administers"))
+        )
+    ).all()
+    message = (
+        f"{officer.name}今天已查看 {threshold + 1} 件案件的诉求人完整信息，超过常规数量，请核查（个人信息查阅记录）。"
+    )
+    notify(set(admins), "personal_data_views", message, None, now)

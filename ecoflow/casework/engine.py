@@ -41,6 +41,7 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "grade": (effects.grade_case,),
     "assign": (effects.assign_case,),
     "sign": (tell_centre,),
+    "reassign": (effects.reassign_case,),
     "return": (effects.return_case,),
     "request_extension": (clocks.request_extension, tell_centre),
     "approve_extension": (clocks.approve_extension, tell_centre),

@@ -1,5 +1,5 @@
 """What the complaint actions of workflows/lifecycle.yaml do to the case beyond changing its state:
-merge, grade, assign, return. The engine's table (casework/engine.py) says which runs when."""
+merge, grade, assign, reassign, return. The engine's table (casework/engine.py) says which runs when."""
 
 from __future__ import annotations
 
@@ -72,9 +72,8 @@ _UNIT_AND_OFFICER = (
 )
 
 
-def assign_case(step: Step):
-    """派单: to a unit of the bureau and one of its active officers; grading in the same step when asked
-    (and needed when the case is not graded yet)."""
+def _unit_and_officer(step: Step) -> tuple[Unit, Officer]:
+    """The active unit of the case's bureau and its active responsible officer that the step names."""
     complaint, data = step.complaint, step.data
     found = (
         db.session.execute(
@@ -83,8 +82,8 @@ def assign_case(step: Step):
         .unique()
         .one_or_none()
     )
-    if found is None:
-        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的承办单位。")
+    if found is None or not found[0].is_active:
+        raise _field_error("unit", f"本单位没有代码为 {data['unit']} 的在用承办单位。")
     unit, officer = found
     if (
         officer is None
@@ -92,6 +91,14 @@ def assign_case(step: Step):
         or responsible_role() not in officer.roles_for(complaint.bureau_code, unit.id)
     ):
         raise _field_error("officer", f"{data['officer']} 不是{unit.name}的承办人。")
+    return unit, officer
+
+
+def assign_case(step: Step):
+    """派单: to a unit of the bureau and one of its active officers; grading in the same step when asked
+    (and needed when the case is not graded yet)."""
+    complaint, data = step.complaint, step.data
+    unit, officer = _unit_and_officer(step)
     if "grade" in data or complaint.grade is None:
         missing = {f: ["派单时一并分级，需要填写此项。"] for f in ("grade", "categories") if f not in data}
         if missing:
@@ -108,3 +115,16 @@ def return_case(step: Step):
     step.record["from_unit"] = step.complaint.unit.code
     step.complaint.unit_id = step.complaint.officer_id = None
     step.complaint.unit = step.complaint.officer = None
+
+
+def reassign_case(step: Step):
+    """改派: to another unit or officer of the bureau, who signs for it again (the engine restarts the
+    签收 clock); the reply clock runs on."""
+    complaint = step.complaint
+    unit, officer = _unit_and_officer(step)
+    if officer.id == complaint.officer_id:
+        raise _field_error("officer", f"案件已由{officer.name}承办，请选择另一位承办人。")
+    step.record["from_unit"] = complaint.unit.code if complaint.unit else None
+    step.record["from_officer"] = complaint.officer.username if complaint.officer else None
+    complaint.unit_id, complaint.officer_id = unit.id, officer.id
+    complaint.unit, complaint.officer = unit, officer

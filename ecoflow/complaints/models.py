@@ -271,6 +271,8 @@ class PersonalDataView(db.Model):
     """Who saw a complainant's unmasked details, when, and through what."""
 
     __tablename__ = "personal_data_views"
+    # Whose views of a day (the unusual-views flag, the record filtered by officer).
+    __table_args__ = (Index("ix_personal_data_views_officer", "officer_id", "viewed_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)

@@ -148,6 +148,9 @@ class AccessSchema(Schema):
     closes_whistles = RoleList
     publishes = RoleList
     operates_exchange = RoleList
+    administers = RoleList
+    reads_admin_trail = RoleList
+    unusual_unmasked_cases_per_day = fields.Integer(load_default=30, validate=validate.Range(min=1))
     pages = fields.Dict(fields.String(), fields.Raw(), required=True)
 
 
@@ -586,7 +589,7 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
     _check(spec["client_account"] in spec["registers"], f"{where}: client_account: a role of registers")
     sets, pages = {}, {}
     for key, names in spec.items():
-        if key in ("responsible", "client_account", "pages"):
+        if key in ("responsible", "client_account", "pages", "unusual_unmasked_cases_per_day"):
             continue
         for role in names:
             _check(role in roles, f"{where}: {key}: unknown role '{role}'")
@@ -598,7 +601,7 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
         pages[page] = None if names == "all" else frozenset(names)
     return MappingProxyType({
         **sets, "responsible": spec["responsible"], "client_account": spec["client_account"],
-        "pages": MappingProxyType(pages),
+        "pages": MappingProxyType(pages), "unusual_unmasked_cases_per_day": spec["unusual_unmasked_cases_per_day"],
     })  # fmt: skip
 
 

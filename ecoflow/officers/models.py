@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecoflow.extensions import db
@@ -31,6 +31,8 @@ class Unit(db.Model):
     code: Mapped[str] = mapped_column(String(40))
     name: Mapped[str] = mapped_column(String(100))
     district_code: Mapped[str | None] = mapped_column(String(12))
+    # A deactivated unit keeps its cases' history but takes no new ones.
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
 
 class Officer(UserMixin, db.Model):
@@ -39,6 +41,7 @@ class Officer(UserMixin, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
     password_hash: Mapped[str] = mapped_column(String(255))
     bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
@@ -47,6 +50,13 @@ class Officer(UserMixin, db.Model):
     # Wrong passwords in a row, and until when too many of them lock the account.
     failed_logins: Mapped[int] = mapped_column(default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A one-time password (set by an administrator) must be changed before anything else works.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # Raised to end every web session and API token of the officer at once: logout, a new password,
+    # deactivation. Sessions and tokens carry the value they were issued under.
+    auth_epoch: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Made by `seed-demo` with the published demo password: a production start refuses while any is active.
+    is_demo: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     unit: Mapped[Unit | None] = relationship()
     # Loaded with the officer who acts (see officer_for_token), not with every officer a case names.
@@ -59,8 +69,8 @@ class Officer(UserMixin, db.Model):
         }
 
     def get_id(self) -> str:
-        """The web session's user id; the tail of the password hash ends sessions when it changes."""
-        return f"{self.id}:{self.password_hash[-8:]}"
+        """The web session's user id; a new password or a raised epoch ends the sessions."""
+        return f"{self.id}:{self.password_hash[-8:]}:{self.auth_epoch}"
 
     @property
     def roles(self) -> set[str]:
@@ -84,3 +94,21 @@ class RoleGrant(db.Model):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
 
     officer: Mapped[Officer] = relationship(back_populates="grants")
+
+
+class AdminEvent(db.Model):
+    """One change an administrator made to a bureau's units or officers: who, when, what, before, after."""
+
+    __tablename__ = "admin_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"), index=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # None: an operator's command on the server (`flask ecoflow ...`).
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    action: Mapped[str] = mapped_column(String(40))
+    target: Mapped[str] = mapped_column(String(64))  # a unit's code or an officer's username
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+    actor: Mapped[Officer | None] = relationship()

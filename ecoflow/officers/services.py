@@ -2,24 +2,23 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import datetime, timedelta
 from time import monotonic
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import inspect, select
+from sqlalchemy import case, inspect, or_, select, update
 from sqlalchemy.orm import joinedload, make_transient_to_detached
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ecoflow.errors import Unauthorized
+from ecoflow.errors import Forbidden, Invalid, Unauthorized
 from ecoflow.extensions import db
 from ecoflow.rest import is_printable
 from ecoflow.timeutil import utcnow
 
 from .models import Officer, RoleGrant, Unit
-
-# Checked against when the username is unknown, so that both failures take the same time.
-_DUMMY_HASH = generate_password_hash("not a password", method="pbkdf2:sha256:1")
+from .passwords import password_problem
 
 
 def hash_password(password: str) -> str:
@@ -27,28 +26,85 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
 
 
-def authenticate(username: str, password: str, now: datetime | None = None) -> Officer:
-    """The active officer with these credentials; Unauthorized otherwise. Wrong passwords are
-    counted on the officer (flushed: the caller commits even when this raises) and too many in a
-    row lock the account for a while, whatever password comes next."""
-    config, now = current_app.config, now or utcnow()
+def _dummy_hash() -> str:
+    """Checked against when the username is unknown: a hash of the configured scheme and cost, so
+    that both failures take the same time."""
+    extensions = current_app.extensions
+    if "ecoflow.dummy_hash" not in extensions:
+        extensions["ecoflow.dummy_hash"] = hash_password(secrets.token_urlsafe(16))
+    return extensions["ecoflow.dummy_hash"]
+
+
+def _take_a_try(officer: Officer, now: datetime) -> bool:
+    """Count one try on the officer in the database before the password is checked, or refuse it
+    (False) while the account is locked. One statement: however many tries arrive at once, at most
+    LOGIN_MAX_FAILURES are checked before the lock, and the one that reaches it sets the lock."""
+    config = current_app.config
+    expired = Officer.locked_until.is_not(None) & (Officer.locked_until <= now)
+    count = case((expired, 1), else_=Officer.failed_logins + 1)
+    lock_at = now + timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
+    taken = db.session.execute(
+        update(Officer)
+        .where(Officer.id == officer.id, or_(Officer.locked_until.is_(None), Officer.locked_until <= now))
+        .values(failed_logins=count, locked_until=case((count >= config["LOGIN_MAX_FAILURES"], lock_at), else_=None))
+        .returning(Officer.id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    return taken is not None
+
+
+def authenticate(username: str, password: str, now: datetime | None = None, *, changing: bool = False) -> Officer:
+    """The active officer with these credentials; Unauthorized otherwise, and Forbidden
+    (`password_change_required`) for a one-time password unless `changing` it. Every try is counted
+    on the officer (flushed: the caller commits even when this raises) and too many in a row lock
+    the account for a while, whatever password comes next; a right password clears the count."""
+    now = now or utcnow()
     # A name no officer can have (a control character) is not even looked up: the database may refuse it.
     officer = db.session.scalar(select(Officer).where(Officer.username == username)) if is_printable(username) else None
     if officer is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         raise Unauthorized("用户名或密码错误。", code="bad_credentials")
-    if officer.locked_until is not None and officer.locked_until > now:
-        minutes = max(1, round((officer.locked_until - now).total_seconds() / 60))
+    if not _take_a_try(officer, now):
+        locked_until = db.session.scalar(select(Officer.locked_until).where(Officer.id == officer.id)) or now
+        minutes = max(1, round((locked_until - now).total_seconds() / 60))
         raise Unauthorized(f"密码错误次数过多，账户已锁定，请 {minutes} 分钟后再试。", code="locked")
-    if officer.is_active and check_password_hash(officer.password_hash, password):
-        officer.failed_logins, officer.locked_until = 0, None
-        return officer
-    officer.failed_logins += 1
-    if officer.failed_logins >= config["LOGIN_MAX_FAILURES"]:
-        officer.failed_logins = 0
-        officer.locked_until = now + timedelta(seconds=config["LOGIN_LOCKOUT_SECONDS"])
+    if not (officer.is_active and check_password_hash(officer.password_hash, password)):
+        raise Unauthorized("用户名或密码错误。", code="bad_credentials")
+    db.session.execute(
+        update(Officer).where(Officer.id == officer.id).values(failed_logins=0, locked_until=None),
+        execution_options={"synchronize_session": False},
+    )
+    db.session.expire(officer, ["failed_logins", "locked_until"])
+    if officer.must_change_password and not changing:
+        raise Forbidden("这是一次性密码：请先修改密码。", code="password_change_required")
+    return officer
+
+
+def change_password(username: str, password: str, new_password: str, now: datetime) -> Officer:
+    """The officer's own new password, proven by the current (or one-time) one; every session and
+    token of theirs ends. Invalid when the new one breaks the password policy."""
+    officer = authenticate(username, password, now, changing=True)
+    problem = password_problem(new_password, officer.username, officer.name)
+    if problem is None and check_password_hash(officer.password_hash, new_password):
+        problem = "新密码不能与当前密码相同。"
+    if problem is not None:
+        raise Invalid(problem, {"fields": {"new_password": [problem]}})
+    officer.password_hash = hash_password(new_password)
+    officer.must_change_password = False
+    end_sessions(officer)
+    return officer
+
+
+def end_sessions_of(officer_id: int):
+    """end_sessions for the officer with this id (the caller's, who may be a cached copy)."""
+    end_sessions(db.session.get(Officer, officer_id))
+
+
+def end_sessions(officer: Officer):
+    """End every web session and API token of the officer (logout, new password, deactivation)."""
+    officer.auth_epoch = Officer.auth_epoch + 1
     db.session.flush()
-    raise Unauthorized("用户名或密码错误。", code="bad_credentials")
+    db.session.refresh(officer, ["auth_epoch"])
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -59,17 +115,25 @@ def issue_token(officer: Officer, now: datetime | None = None) -> tuple[str, dat
     """A signed bearer token for `officer` and the moment it expires."""
     now = now or utcnow()
     # The tail of the password hash ties the token to the password: changing it revokes the token.
-    token = _serializer().dumps({"sub": officer.id, "pw": officer.password_hash[-8:]})
+    # The epoch ends it at logout, a new password or deactivation.
+    token = _serializer().dumps({"sub": officer.id, "pw": officer.password_hash[-8:], "ep": officer.auth_epoch})
     return token, now + timedelta(seconds=current_app.config["TOKEN_TTL_SECONDS"])
 
 
 def load_session_officer(user_id: str) -> Officer | None:
     """The officer of a web session's user id (see Officer.get_id), if still valid."""
-    officer_id, _, tail = user_id.partition(":")
+    officer_id, _, rest = user_id.partition(":")
+    tail, _, epoch = rest.partition(":")
     officer = (
         db.session.get(Officer, int(officer_id), options=[joinedload(Officer.grants)]) if officer_id.isdigit() else None
     )
-    if officer is None or not officer.is_active or officer.password_hash[-8:] != tail:
+    if (
+        officer is None
+        or not officer.is_active
+        or officer.must_change_password
+        or officer.password_hash[-8:] != tail
+        or str(officer.auth_epoch) != epoch
+    ):
         return None
     return officer
 
@@ -83,7 +147,12 @@ def officer_for_token(token: str) -> Officer:
     except BadSignature:
         raise Unauthorized("无效的访问令牌。", code="bad_token") from None
     officer = _officer_cache().get(claims.get("sub")) if isinstance(claims, dict) else None
-    if officer is None or not officer.is_active or officer.password_hash[-8:] != claims.get("pw"):
+    if (
+        officer is None
+        or not officer.is_active
+        or officer.password_hash[-8:] != claims.get("pw")
+        or officer.auth_epoch != claims.get("ep")
+    ):
         raise Unauthorized("无效的访问令牌。", code="bad_token")
     return officer
 
@@ -159,4 +228,13 @@ def list_officers(bureau_codes) -> list[Officer]:
     """The officers of the given bureaus."""
     return db.session.scalars(
         select(Officer).where(Officer.bureau_code.in_(bureau_codes)).order_by(Officer.username)
+    ).all()
+
+
+def active_demo_accounts() -> list[str]:
+    """The usernames of active accounts made by `seed-demo` (their password is published)."""
+    return db.session.scalars(
+        select(Officer.username)
+        .where(Officer.is_demo.is_(True), Officer.is_active.is_(True))
+        .order_by(Officer.username)
     ).all()
