@@ -49,7 +49,7 @@ def create_client(
     officer = Officer(username=f"system:{name}"[:64], name=name, password_hash="!", bureau_code=bureau_code)
     officer.grants.append(RoleGrant(role=get_norm().access["client_account"], bureau_code=bureau_code))
     if channel in HOTLINE_CHANNELS:  # a centre that hears back does its own 回访
-        officer.grants.append(RoleGrant(role="centre", bureau_code=bureau_code))
+        officer.grants.append(RoleGrant(role=get_norm().access["centre_account"], bureau_code=bureau_code))
     key = "ecf_" + secrets.token_urlsafe(32)
     client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key),
                            callback_url=callback_url)  # fmt: skip

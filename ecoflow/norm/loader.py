@@ -145,6 +145,7 @@ class AccessSchema(Schema):
     registers = RoleList
     responsible = fields.String(required=True)
     client_account = fields.String(required=True)
+    centre_account = fields.String(required=True)
     closes_whistles = RoleList
     publishes = RoleList
     operates_exchange = RoleList
@@ -581,15 +582,19 @@ def load_norm(directory) -> Norm:
     )
 
 
+# The keys of access.yaml that name one role, and the one that is a number; every other names a set.
+ACCESS_ROLES = ("responsible", "client_account", "centre_account")
+
+
 def _access(spec: dict, catalog: dict) -> MappingProxyType:
     """The role sets of access.yaml as frozensets (a page seen by `all`: None), every role known."""
     where, roles = "workflows/access.yaml", catalog["roles"]
-    for key in ("responsible", "client_account"):
+    for key in ACCESS_ROLES:
         _check(spec[key] in roles, f"{where}: {key}: unknown role '{spec[key]}'")
     _check(spec["client_account"] in spec["registers"], f"{where}: client_account: a role of registers")
     sets, pages = {}, {}
     for key, names in spec.items():
-        if key in ("responsible", "client_account", "pages", "unusual_unmasked_cases_per_day"):
+        if key in (*ACCESS_ROLES, "pages", "unusual_unmasked_cases_per_day"):
             continue
         for role in names:
             _check(role in roles, f"{where}: {key}: unknown role '{role}'")
@@ -600,8 +605,8 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
             _check(role in roles, f"{where}: pages.{page}: unknown role '{role}'")
         pages[page] = None if names == "all" else frozenset(names)
     return MappingProxyType({
-        **sets, "responsible": spec["responsible"], "client_account": spec["client_account"],
-        "pages": MappingProxyType(pages), "unusual_unmasked_cases_per_day": spec["unusual_unmasked_cases_per_day"],
+        **sets, **{key: spec[key] for key in ACCESS_ROLES}, "pages": MappingProxyType(pages),
+        "unusual_unmasked_cases_per_day": spec["unusual_unmasked_cases_per_day"],
     })  # fmt: skip
 
 
