@@ -149,7 +149,8 @@ def register_errorhandlers(app: Flask):
         if not wants_json():
             return render_http_error(exc)
         code = (exc.name or "error").lower().replace(" ", "_")
-        return error_response(exc.code or 500, code, exc.description or exc.name)
+        message = str(HTTP_ERRORS[exc.code]) if exc.code in HTTP_ERRORS else exc.description or exc.name
+        return error_response(exc.code or 500, code, message)
 
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):

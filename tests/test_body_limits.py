@@ -88,3 +88,11 @@ def test_a_body_within_the_depth_limit_reaches_validation(api, live_server, door
     body = ('{"description": ' + "[" * (MAX_JSON_DEPTH - 1) + "1" + "]" * (MAX_JSON_DEPTH - 1) + "}").encode()
     status, answer = send(live_server, "/api/v1/complaints", doors["/api/v1/complaints"], body)
     assert (status, answer["error"]) == (422, "invalid")
+
+
+def test_the_api_says_in_chinese_what_is_too_large_or_not_there(api):
+    too_large = api.post("/api/v1/complaints", "bj-intake", data="x" * (1 << 21), content_type="application/json")
+    missing = api.get("/api/v1/no-such-thing", "bj-intake")
+    assert (too_large.status_code, too_large.json["message"]) == (413, "提交的内容过大。")
+    assert (missing.status_code, missing.json["error"]) == (404, "not_found")
+    assert not missing.json["message"].isascii()
