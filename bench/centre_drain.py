@@ -21,10 +21,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from exchange_drain import cpu_seconds, drain  # noqa: E402  (bench/ is on the path)
 from flask_migrate import upgrade  # noqa: E402
 
 from ecoflow import create_app  # noqa: E402
-from ecoflow.exchange.outbox import deliver_outbox, enqueue_callback  # noqa: E402
+from ecoflow.exchange.outbox import enqueue_callback  # noqa: E402
 from ecoflow.extensions import db  # noqa: E402
 from ecoflow.intake.services import create_client  # noqa: E402
 from ecoflow.officers.models import Bureau  # noqa: E402
@@ -64,11 +65,6 @@ server.serve_forever()
 """
 
 
-def cpu_seconds(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10_000)
@@ -99,12 +95,7 @@ def main():
                 print(f"{args.messages} 回单 queued; delivering", flush=True)
                 centre_before, own_before = cpu_seconds(process.pid), time.process_time()
                 started, load_before = time.perf_counter(), os.getloadavg()
-                delivered = 0
-                while delivered < args.messages:
-                    done = deliver_outbox(utcnow())
-                    if not done:
-                        raise SystemExit(f"stalled after {delivered} delivered")
-                    delivered += done
+                delivered = drain(args.messages)
                 elapsed = time.perf_counter() - started
                 own_cpu, centre_cpu = time.process_time() - own_before, cpu_seconds(process.pid) - centre_before
                 with urllib.request.urlopen(url, timeout=10) as response:

@@ -43,6 +43,18 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def drain(expected: int) -> int:
+    """Deliver the outbox with the scheduler's own deliver_outbox until `expected` messages went out;
+    returns how many did."""
+    delivered = 0
+    while delivered < expected:
+        done = deliver_outbox(utcnow())
+        if not done:
+            raise SystemExit(f"stalled after {delivered} delivered")
+        delivered += done
+    return delivered
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--messages", type=int, default=10_000)
@@ -71,12 +83,7 @@ def main():
                 he.start(workers=args.workers)
                 cpu_before, started, load_before = cpu_seconds(he.process.pid), time.perf_counter(), os.getloadavg()
                 own_before = time.process_time()
-                delivered = 0
-                while delivered < args.messages:
-                    done = deliver_outbox(utcnow())
-                    if not done:
-                        raise SystemExit(f"stalled after {delivered} delivered")
-                    delivered += done
+                delivered = drain(args.messages)
                 elapsed = time.perf_counter() - started
                 server_cpu, own_cpu = cpu_seconds(he.process.pid) - cpu_before, time.process_time() - own_before
         finally:

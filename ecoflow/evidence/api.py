@@ -49,20 +49,14 @@ def list_attachments(case_no):
     return {"items": attachments_schema.dump(services.list_attachments(complaint))}
 
 
-@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>")
+@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>", defaults={"copy": "original"}, endpoint="download")
+@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>/thumbnail", defaults={"copy": "thumbnail"},
+        endpoint="thumbnail")  # fmt: skip
 @login_required
 @committed  # a view of the complainant's own file is logged
-def download(case_no, attachment_id):
+def open_copy(case_no, attachment_id, copy):
     attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
-    return services.open_attachment(g.officer, attachment, "original", utcnow())
-
-
-@bp.get("/complaints/<case_no>/attachments/<int:attachment_id>/thumbnail")
-@login_required
-@committed
-def thumbnail(case_no, attachment_id):
-    attachment = services.get_attachment(get_complaint(g.officer, case_no), attachment_id)
-    return services.open_attachment(g.officer, attachment, "thumbnail", utcnow())
+    return services.open_attachment(g.officer, attachment, copy, utcnow())
 
 
 @bp.post("/complaints/<case_no>/attachments/<int:attachment_id>/withdraw")
