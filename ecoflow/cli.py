@@ -189,10 +189,10 @@ def assessment_report(month, bureau, username, output):
     click.echo(f"Monthly report {data['month']} written to {output}.")
 
 
-def _create_client(name: str, channel: str, bureau: str, callback_url: str | None = None):
+def _create_client(name: str, channel: str, bureau: str, callback_url: str | None = None, decides_extensions=False):
     try:
         with unit_of_work():
-            client, key = create_client(name, channel, bureau, callback_url)
+            client, key = create_client(name, channel, bureau, callback_url, decides_extensions)
             line = f"{client.name} ({client.channel}, {client.bureau_code}): {key}"
             secret = client.secret
     except ApiError as exc:
@@ -245,10 +245,12 @@ def hotline_account_cli():
 @click.option("--line", type=click.Choice(["12345", "12369"]), required=True, help="The hotline.")
 @click.option("--bureau", required=True, help="The bureau the centre sends orders to: BJ, TJ or HE.")
 @click.option("--callback-url", help="Where the centre takes its 回单 (https://; http:// on loopback only).")
-def hotline_account_create(name, line, bureau, callback_url):
+@click.option("--decides-extensions", is_flag=True,
+              help="The centre approves or refuses extension requests itself (needs --callback-url).")  # fmt: skip
+def hotline_account_create(name, line, bureau, callback_url, decides_extensions):
     """Create a hotline centre's system account; print its token (Authorization: Bearer ...) and the
     secret that signs the calls between it and EcoFlow (docs/centres.md)."""
-    _create_client(name, f"hotline_{line}", bureau, callback_url)
+    _create_client(name, f"hotline_{line}", bureau, callback_url, decides_extensions)
 
 
 @hotline_account_cli.command("revoke")

@@ -12,7 +12,7 @@ from flask import Blueprint, Flask, current_app
 from ecoflow.citizens.schemas import LookupSchema
 from ecoflow.exchange.schemas import BatchSchema as ExchangeBatchSchema
 from ecoflow.intake.schemas import BatchSchema as OrderBatchSchema
-from ecoflow.intake.schemas import follow_up_schema
+from ecoflow.intake.schemas import extension_decision_schema, follow_up_schema, urge_schema
 from ecoflow.norm.current import get_norm
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
@@ -42,6 +42,8 @@ def _bodies() -> dict[str, object]:
         "complaints_api.create_complaint": schemas["create"],
         "intake_api.receive_orders": OrderBatchSchema(),
         "intake_api.follow_up": follow_up_schema(norm),
+        "intake_api.urge": urge_schema,
+        "intake_api.extension_decision": extension_decision_schema,
         "citizens_api.lookup": LookupSchema(),
         "exchange_peer.receive_batch": ExchangeBatchSchema(),
     }

@@ -21,6 +21,7 @@ from ecoflow.exchange.outbox import deliver_outbox
 from ecoflow.intake.models import ChannelClient
 from ecoflow.intake.services import create_client
 from ecoflow.notifications.models import Notification
+from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
 from .conftest import shanghai
@@ -262,15 +263,16 @@ def test_the_cli_prints_the_token_and_the_secret_and_refuses_plain_http_elsewher
 # --- the centre's 回访 comes in ----------------------------------------------------------------
 
 
-def centre_call(client, centre, order_no, body, *, at=None, secret=None, headers=None):
-    """The centre POSTs its 回访 result, signed as docs/centres.md says (at `at`, with `secret`)."""
+def centre_call(client, centre, order_no, body, *, at=None, secret=None, headers=None, call="follow-up"):
+    """The centre POSTs its 回访 result (or another `call`: urge, extension-decision), signed as
+    docs/centres.md says (at `at`, with `secret`)."""
     raw = json.dumps(body, ensure_ascii=False).encode()
     timestamp = int((at or utcnow()).timestamp())
     signature = hmac.new((secret or centre.secret).encode(), f"{timestamp}.".encode() + raw, hashlib.sha256)
     sent = {"Authorization": f"Bearer {centre.key}", "Content-Type": "application/json",
             "X-EcoFlow-Timestamp": str(timestamp), "X-EcoFlow-Signature": "sha256=" + signature.hexdigest(),
             **(headers or {})}  # fmt: skip
-    return client.post(f"/api/v1/intake/orders/{order_no}/follow-up", data=raw, headers=sent)
+    return client.post(f"/api/v1/intake/orders/{order_no}/{call}", data=raw, headers=sent)
 
 
 def replied_case(api, client, centre, n=1):
@@ -348,3 +350,151 @@ def test_intake_still_types_the_follow_up_of_a_case_no_centre_answers_for(api, d
     case_no = api.to_handling()  # phoned in and typed by intake: no centre hears back
     api.ok(case_no, "reply", "bj-officer", result="已处理", text="已责令整改。")
     assert api.ok(case_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"
+
+
+# --- the centre's 催办 and its decision on an extension -------------------------------------------
+
+
+def notices(db, kind):
+    """(username, message) of each notification of this kind."""
+    rows = db.session.execute(
+        select(Officer.username, Notification.message).join(Officer, Officer.id == Notification.officer_id)
+        .where(Notification.kind == kind).order_by(Notification.id)
+    )  # fmt: skip
+    return [tuple(row) for row in rows]
+
+
+def test_the_centres_urge_tells_the_officer_and_the_unit_as_a_supervision(api, client, centre, db):
+    order_no = "12345-20261102-000001"
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        response = centre_call(client, centre, order_no, {"note": "市民再次来电催促，请尽快处理。"}, call="urge")
+    assert response.status_code == 200, response.json
+    assert (response.json["case_no"], response.json["state"]) == (case_no, "handling")
+    told = notices(db, "supervise")
+    assert {who for who, _ in told} == {"bj-officer", "bj-supervisor"}
+    assert all(case_no in message and "市民再次来电催促" in message for _, message in told)
+    event = api.events(case_no)[-1]
+    assert (event["action"], event["data"]["note"]) == ("supervise", "市民再次来电催促，请尽快处理。")
+    board = api.get("/api/v1/supervision/overdue", "bj-supervisor")  # the board reads; the 督办 is on the record
+    assert board.status_code == 200
+
+    with time_machine.travel(START + timedelta(seconds=5), tick=False):
+        version = api.complaint(case_no)["version"]
+        body = {"note": "再催"}
+        forged = centre_call(client, centre, order_no, body, secret="0" * 64, call="urge")
+        assert (forged.status_code, forged.json["error"]) == (401, "bad_signature")
+        unknown = centre_call(client, centre, "12345-20261102-999999", body, call="urge")
+        assert (unknown.status_code, unknown.json["error"]) == (404, "unknown_order")
+        empty = centre_call(client, centre, order_no, {}, call="urge")
+        assert empty.status_code == 422 and set(empty.json["details"]["fields"]) == {"note"}
+        at = START + timedelta(seconds=6)
+        assert centre_call(client, centre, order_no, body, at=at, call="urge").status_code == 200
+        replayed = centre_call(client, centre, order_no, body, at=at, call="urge")
+        assert (replayed.status_code, replayed.json["error"]) == (401, "replayed")
+    assert len(notices(db, "supervise")) == 4  # the first and the second urge, to two people each
+    assert api.complaint(case_no)["version"] == version + 1
+
+
+def test_another_centres_order_cannot_be_urged_or_decided(api, client, centre, db):
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        api.ok(case_no, "request_extension", "bj-officer", days=5, reason="需委托监测机构采样化验。")
+        tianjin, tianjin_key = create_client("天津12345热线", "hotline_12345", "TJ", callback_url=centre.url,
+                                             decides_extensions=True)  # fmt: skip
+        tianjin_secret = tianjin.secret
+        db.session.commit()
+        version = api.complaint(case_no)["version"]
+        centre.key = tianjin_key
+        for call, body in (("urge", {"note": "催办"}), ("extension-decision", {"approved": True})):
+            response = centre_call(client, centre, "12345-20261102-000001", body, secret=tianjin_secret, call=call)
+            assert (response.status_code, response.json["error"]) == (404, "unknown_order")
+    assert api.complaint(case_no)["version"] == version and notices(db, "supervise") == []
+
+
+def reply_due(complaint):
+    (due,) = [c["due_at"] for c in complaint["clocks"] if c["kind"] == "reply" and not c["stopped_at"]]
+    return due
+
+
+@pytest.fixture
+def deciding_centre(app, db, staff, monkeypatch):
+    """A 12345 centre of Beijing that decides the extensions of its orders itself."""
+    monkeypatch.setitem(app.config, "EXCHANGE_TIMEOUT_SECONDS", 0.5)
+    fake = FakeCentre()
+    account, key = create_client("北京12345热线", "hotline_12345", "BJ", callback_url=fake.url,
+                                 decides_extensions=True)  # fmt: skip
+    fake.secret, fake.key = account.secret, key
+    db.session.commit()
+    yield fake
+    fake.stop()
+
+
+def test_a_centre_that_decides_extensions_approves_or_refuses_them_and_the_bureau_does_not(
+    api, client, deciding_centre
+):
+    centre = deciding_centre
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        due = reply_due(api.complaint(case_no))
+        api.ok(case_no, "request_extension", "bj-officer", days=5, reason="需委托监测机构采样化验。")
+        assert "approve_extension" not in api.complaint(case_no, "bj-supervisor")["allowed_actions"]
+        typed = api.act(case_no, "approve_extension", "bj-supervisor", approved=True)
+        assert (typed.status_code, typed.json["error"]) == (409, "centre_decides_extensions")
+        assert "北京12345热线" in typed.json["message"]
+
+        call = "extension-decision"
+        bad = centre_call(client, centre, "12345-20261102-000001", {"approved": "maybe"}, call=call)
+        assert bad.status_code == 422 and set(bad.json["details"]["fields"]) == {"approved"}
+        decided = centre_call(client, centre, "12345-20261102-000001", {"approved": True, "note": "同意延期5天"},
+                              call=call)  # fmt: skip
+        assert decided.status_code == 200, decided.json
+        event = api.events(case_no)[-1]
+        assert (event["action"], event["data"]["approved"], event["data"]["note"]) == (
+            "approve_extension", True, "同意延期5天")  # fmt: skip
+        assert reply_due(api.complaint(case_no)) > due
+
+    with time_machine.travel(START + timedelta(seconds=1), tick=False):
+        again = centre_call(client, centre, "12345-20261102-000001", {"approved": False}, call=call)
+    assert (again.status_code, again.json["error"]) == (409, "no_pending_extension")
+
+    with time_machine.travel(START + timedelta(seconds=2), tick=False):
+        api.ok(case_no, "request_extension", "bj-officer", days=3, reason="仍需补充监测。")
+        refused = centre_call(client, centre, "12345-20261102-000001", {"approved": False, "note": "不同意"}, call=call)
+        assert refused.status_code == 200
+        assert api.events(case_no)[-1]["data"]["approved"] is False
+    deliver(START + timedelta(minutes=1))
+    assert centre.events(case_no) == ["signed", "extension_requested", "extension_decided", "extension_requested",
+                                      "extension_decided"]  # fmt: skip
+    assert [m.get("approved") for m in centre.order if m["event"] == "extension_decided"] == [True, False]
+
+
+def test_a_centre_that_does_not_decide_extensions_cannot_and_the_supervisor_still_does(api, client, centre):
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(client, centre.key)
+        to_handling(api, case_no)
+        api.ok(case_no, "request_extension", "bj-officer", days=5, reason="需委托监测机构采样化验。")
+        refused = centre_call(client, centre, "12345-20261102-000001", {"approved": True}, call="extension-decision")
+        assert (refused.status_code, refused.json["error"]) == (409, "bureau_decides_extensions")
+        assert "approve_extension" in api.complaint(case_no)["allowed_actions"]
+        api.ok(case_no, "approve_extension", "bj-supervisor", approved=True)
+
+
+def test_a_centre_that_decides_extensions_needs_a_callback_url(runner, staff):
+    result = runner.invoke(args=["ecoflow", "hotline-account", "create", "北京12345热线", "--line", "12345",
+                                 "--bureau", "BJ", "--decides-extensions"])  # fmt: skip
+    assert result.exit_code != 0 and "回调地址" in result.output
+    result = runner.invoke(args=["ecoflow", "hotline-account", "create", "北京12345热线", "--line", "12345",
+                                 "--bureau", "BJ", "--decides-extensions", "--callback-url",
+                                 "https://centre.example.com/huidan"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert centre_account_decides("北京12345热线")
+
+
+def centre_account_decides(name):
+    from ecoflow.extensions import db
+
+    return db.session.scalar(select(ChannelClient.decides_extensions).where(ChannelClient.name == name))

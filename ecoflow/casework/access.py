@@ -118,6 +118,18 @@ def _follow_up_by_whoever_calls(complaint: Complaint, roles: set[str]) -> ApiErr
     return None
 
 
+def _extension_by_whoever_decides(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """A hotline centre that decides extensions itself sends its decision; the bureau's supervisors
+    and leaders decide those of every other case, and a centre no others."""
+    centre = callback_centre(complaint.channel, complaint.bureau_code, complaint.external_id)
+    decides = centre is not None and centre.decides_extensions
+    if decides and get_norm().access["centre_account"] not in roles:
+        return Conflict(f"该案件的延期申请由{centre.name}审批。", code="centre_decides_extensions")
+    if not decides and get_norm().access["centre_account"] in roles:
+        return Conflict("该案件的延期申请由本单位审批。", code="bureau_decides_extensions")
+    return None
+
+
 # What the case must be like for an action, beyond its state, the role and the assignee: each
 # condition says why not (an error) or nothing. Read before any field, so that the offer knows it.
 PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
@@ -127,7 +139,7 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "sign_lead": (_lead_only, _lead_unsigned),
     "return_lead": (_lead_only,),
     "request_extension": (clocks.request_refusal,),
-    "approve_extension": (clocks.approval_refusal,),
+    "approve_extension": (clocks.approval_refusal, _extension_by_whoever_decides),
     "pause": (clocks.pause_refusal,),
     "resume": (clocks.resume_refusal,),
     "follow_up": (_follow_up_by_whoever_calls,),

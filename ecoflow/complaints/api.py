@@ -3,6 +3,7 @@
 from flask import Blueprint, current_app, g, jsonify, request, url_for
 
 from ecoflow.casework import access, engine, trail
+from ecoflow.intake.models import centres_remembered
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
@@ -46,8 +47,9 @@ def list_complaints():
     filters = load(complaint_filter_schema, request.args)
     now = utcnow()
     items, total = queries.list_complaints(g.officer, filters, now)
-    # Lists always mask personal data: opening one case is what shows (and logs) it.
-    with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}):
+    # Lists always mask personal data: opening one case is what shows (and logs) it. The actions
+    # offered read each hotline centre once, not once per case of it.
+    with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}), centres_remembered():
         body = complaints_schema.dump(items)
     return {"items": body, "total": total, "page": filters["page"], "per_page": filters["per_page"]}
 

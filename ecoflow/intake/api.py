@@ -12,7 +12,7 @@ from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, retrying_deadlocks
 
 from . import services
-from .schemas import BatchSchema, follow_up_schema
+from .schemas import BatchSchema, extension_decision_schema, follow_up_schema, urge_schema
 
 bp = Blueprint("intake_api", __name__, url_prefix="/api/v1/intake")
 batch_schema = BatchSchema()
@@ -44,15 +44,36 @@ def receive_orders():
     return {"results": answers, **counts}
 
 
+def _centre_action(order_no: str, action: str, schema) -> dict:
+    """A signed call of the centre on its own order, taken as the norm's `action` by its account."""
+    now = utcnow()
+    services.accept_signature(g.client, request.headers.get(TIMESTAMP), request.headers.get(SIGNATURE),
+                              request.get_data(), now)  # fmt: skip
+    data = load(schema, json_body())
+    complaint = services.centre_case(g.client, order_no)
+    complaint = perform_action(g.client.officer, complaint, action, {**data, "version": complaint.version}, now)
+    return {"order_no": order_no, "case_no": complaint.case_no, "state": complaint.state}
+
+
 @bp.post("/orders/<order_no>/follow-up")
 @hotline_required
 @committed
 def follow_up(order_no):
     """The centre's 回访 result for its order: the `follow_up` action, by the centre."""
-    now = utcnow()
-    body = request.get_data()
-    services.accept_signature(g.client, request.headers.get(TIMESTAMP), request.headers.get(SIGNATURE), body, now)
-    data = load(follow_up_schema(get_norm()), json_body())
-    complaint = services.centre_case(g.client, order_no)
-    complaint = perform_action(g.client.officer, complaint, "follow_up", {**data, "version": complaint.version}, now)
-    return {"order_no": order_no, "case_no": complaint.case_no, "state": complaint.state}
+    return _centre_action(order_no, "follow_up", follow_up_schema(get_norm()))
+
+
+@bp.post("/orders/<order_no>/urge")
+@hotline_required
+@committed
+def urge(order_no):
+    """The centre's 催办 on its order: a 督办 (`supervise`) by the centre, told to the unit and the officer."""
+    return _centre_action(order_no, "supervise", urge_schema)
+
+
+@bp.post("/orders/<order_no>/extension-decision")
+@hotline_required
+@committed
+def extension_decision(order_no):
+    """A centre that decides extensions: its decision on the pending request (`approve_extension`)."""
+    return _centre_action(order_no, "approve_extension", extension_decision_schema)

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, select
+from sqlalchemy import ForeignKey, String, false, select
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ecoflow.extensions import db
@@ -30,6 +33,9 @@ class ChannelClient(db.Model):
     # signs them and its own calls (docs/centres.md). Kept as it is: signing needs it, not a hash.
     callback_url: Mapped[str | None] = mapped_column(String(500))
     secret: Mapped[str | None] = mapped_column(String(64))
+    # A centre that approves or refuses the bureau's extension requests itself (as Beijing's 12345
+    # does): its decision comes in (POST .../extension-decision) and the bureau's supervisors take none.
+    decides_extensions: Mapped[bool] = mapped_column(default=False, server_default=false())
     is_active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -46,15 +52,36 @@ class CentreSignature(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+# While a list of cases is served (`centres_remembered`), each channel and bureau's centre is read once.
+_remembered: ContextVar[dict | None] = ContextVar("callback_centres", default=None)
+
+
+@contextmanager
+def centres_remembered() -> Iterator[None]:
+    """Within the block, callback_centre reads each channel and bureau's centre once (a list of cases
+    offering the 回访 or the extension decision would otherwise read it once per case)."""
+    token = _remembered.set({})
+    try:
+        yield
+    finally:
+        _remembered.reset(token)
+
+
 def callback_centre(channel: str, bureau_code: str, order_no: str | None) -> ChannelClient | None:
     """The active centre account of this channel and bureau that has a callback URL (it hears back
     and does its own 回访), for a case that carries the centre's order number."""
     if order_no is None:
         return None
-    return db.session.scalar(
+    remembered = _remembered.get()
+    if remembered is not None and (channel, bureau_code) in remembered:
+        return remembered[channel, bureau_code]
+    centre = db.session.scalar(
         select(ChannelClient)
         .where(ChannelClient.channel == channel, ChannelClient.bureau_code == bureau_code)
         .where(ChannelClient.is_active.is_(True), ChannelClient.callback_url.is_not(None))
         .order_by(ChannelClient.id)
         .limit(1)
     )
+    if remembered is not None:
+        remembered[channel, bureau_code] = centre
+    return centre

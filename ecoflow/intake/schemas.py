@@ -81,3 +81,26 @@ def follow_up_schema(norm) -> Schema:
         note = Text(2000)
 
     return FollowUpSchema()
+
+
+class UrgeSchema(Schema):
+    """The centre's 催办."""
+
+    class Meta:
+        unknown = RAISE
+
+    note = Text(2000, required=True)
+
+
+class ExtensionDecisionSchema(Schema):
+    """The centre's decision on the bureau's extension request."""
+
+    class Meta:
+        unknown = RAISE
+
+    approved = fields.Boolean(required=True)
+    note = Text(2000)
+
+
+urge_schema = UrgeSchema()
+extension_decision_schema = ExtensionDecisionSchema()

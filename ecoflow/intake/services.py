@@ -34,15 +34,19 @@ def _hash(key: str) -> str:
 
 
 def create_client(
-    name: str, channel: str, bureau_code: str, callback_url: str | None = None
+    name: str, channel: str, bureau_code: str, callback_url: str | None = None, decides_extensions: bool = False
 ) -> tuple[ChannelClient, str]:
     """A new client system with its system account; returns it and its key (shown only now). A
     hotline centre also gets the secret that signs the calls between it and us (docs/centres.md),
-    and its 回单 go to `callback_url`."""
+    its 回单 go to `callback_url`, and with `decides_extensions` it approves or refuses the bureau's
+    extension requests on its orders itself."""
     if db.session.get(Bureau, bureau_code) is None:
         raise Invalid(f"没有代码为 {bureau_code} 的单位。", {"fields": {"bureau": ["未知单位。"]}})
     if callback_url is not None and (len(callback_url) > 500 or not is_allowed_url(callback_url)):
         raise Invalid("回调地址须为 https:// 地址（http:// 仅限本机）。", {"fields": {"callback_url": ["地址无效。"]}})
+    if decides_extensions and (channel not in HOTLINE_CHANNELS or callback_url is None):
+        message = "只有有回调地址的热线中心可以审批延期（它需要收到延期申请）。"
+        raise Invalid(message, {"fields": {"decides_extensions": [message]}})
     if db.session.scalar(select(ChannelClient).where(ChannelClient.name == name)) is not None:
         raise Invalid(f"已有名为 {name} 的接入系统。", {"fields": {"name": ["名称已被使用。"]}})
     # No password can match "!": the account acts only through its key.
@@ -52,7 +56,7 @@ def create_client(
         officer.grants.append(RoleGrant(role=get_norm().access["centre_account"], bureau_code=bureau_code))
     key = "ecf_" + secrets.token_urlsafe(32)
     client = ChannelClient(name=name, channel=channel, bureau_code=bureau_code, officer=officer, key_hash=_hash(key),
-                           callback_url=callback_url)  # fmt: skip
+                           callback_url=callback_url, decides_extensions=decides_extensions)  # fmt: skip
     if channel in HOTLINE_CHANNELS:
         client.secret = secrets.token_hex(32)
     db.session.add(client)
