@@ -86,6 +86,7 @@ CASES = {
     "sign": (assigned, "bj-officer", {}),
     "return": (handling, "bj-officer", {"reason": "不属于本单位。"}),
     "reassign": (handling, "bj-supervisor", {"unit": "chaoyang", "officer": "bj-officer2", "reason": "人员调整。"}),
+    "regrade": (handling, "bj-supervisor", {"grade": "key", "reason": "媒体已关注。"}),
     "contact": (handling, "bj-officer", {"method": "phone", "note": "已电话联系。"}),
     "record_progress": (handling, "bj-officer", {"note": "已到现场。"}),
     "request_extension": (handling, "bj-officer", {"days": 3, "reason": "需要补充监测。"}),

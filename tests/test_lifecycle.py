@@ -215,7 +215,7 @@ def test_allowed_actions_follow_role_and_assignment(api):
     assert "reply" not in api.complaint(case_no, as_="bj-officer2")["allowed_actions"]
     # Nothing to approve and nothing paused: neither is offered.
     offered = set(api.complaint(case_no, as_="bj-supervisor")["allowed_actions"])
-    assert offered == {"pause", "reassign", "supervise", "whistle"}
+    assert offered == {"pause", "reassign", "regrade", "supervise", "whistle"}
 
 
 def test_list_filters_and_pagination(api):

@@ -202,6 +202,7 @@ def valid_fields(api: Api, scenario: Scenario, action: str) -> dict:
         "assign": {"unit": UNIT[bureau], "officer": username(bureau, "assignee"), "grade": "general",
                    "categories": ["air"]},
         "reassign": {"unit": OTHER_UNIT[bureau], "officer": username(bureau, "other_officer"), "reason": "人员调整"},
+        "regrade": {"grade": "urgent", "reason": "现场正在偷排"},
         "sign": {},
         "return": {"reason": "非本单位辖区"},
         "contact": {"method": "电话", "note": "已联系诉求人"},

@@ -142,6 +142,18 @@ def set_grade_clocks(step: Step):
             _stop(clock, "grade", step.now)
 
 
+def regrade_clocks(step: Step):
+    """改级: the grade's clocks as 分级 sets them, and those started by their own action (签收) re-timed
+    by the new grade's period too, from when they started."""
+    set_grade_clocks(step)
+    grade = step.norm.grades[step.complaint.grade]
+    for clock in step.complaint.clocks:
+        if clock.stopped_at is None and step.norm.clocks[clock.kind].starts_on and clock.kind in grade.clocks:
+            period = grade.clocks[clock.kind]
+            clock.period_amount, clock.period_unit = period.amount, period.unit
+            _retime(step.norm, clock, step.complaint.grade)
+
+
 def start_clocks_on(step: Step):
     """Clocks started by this action (签收 by 派单) run from now; taking it again restarts them."""
     grade = step.norm.grades.get(step.complaint.grade)

@@ -42,6 +42,7 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "assign": (effects.assign_case,),
     "sign": (tell_centre,),
     "reassign": (effects.reassign_case,),
+    "regrade": (effects.regrade_case,),
     "return": (effects.return_case,),
     "request_extension": (clocks.request_extension, tell_centre),
     "approve_extension": (clocks.approve_extension, tell_centre),

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import joinedload
 
-from ecoflow.casework.access import responsible_role
-from ecoflow.casework.clocks import set_grade_clocks
+from ecoflow.casework.access import responsible_role, role_labels, role_set, roles_on
+from ecoflow.casework.clocks import regrade_clocks, set_grade_clocks
 from ecoflow.casework.step import Step
-from ecoflow.errors import Invalid
+from ecoflow.errors import Forbidden, Invalid
 from ecoflow.extensions import db
 from ecoflow.officers.models import Officer, Unit
 
@@ -128,3 +128,34 @@ def reassign_case(step: Step):
     step.record["from_officer"] = complaint.officer.username if complaint.officer else None
     complaint.unit_id, complaint.officer_id = unit.id, officer.id
     complaint.unit, complaint.officer = unit, officer
+
+
+def regrade_case(step: Step):
+    """改级 after assignment: the new grade (and categories, when given); the running clocks re-timed by
+    it (NORM.md); a case raised to a ledger grade goes onto the ledger, one lowered from it leaves it
+    only by a role of access.yaml's `lowers_from_ledger`, the reason on the record."""
+    complaint, data, norm = step.complaint, step.data, step.norm
+    old, new = complaint.grade, data["grade"]
+    if new == old:
+        raise _field_error("grade", f"案件已是{norm.grades[new].label}，请选择另一个分级。")
+    # Raised (urgent above key) the case stays where it was; lowered from a ledger grade it leaves.
+    order = list(norm.grades)
+    lowered = order.index(new) > order.index(old)
+    leaves_ledger = complaint.is_on_ledger and lowered and not norm.grades[new].ledger
+    if leaves_ledger and not role_set("lowers_from_ledger") & roles_on(step.actor, complaint):
+        raise Forbidden(
+            f"挂账案件降级须由{role_labels('lowers_from_ledger')}决定。",
+            {"required_roles": sorted(role_set("lowers_from_ledger"))},
+            code="role_not_allowed",
+        )
+    step.record["from_grade"] = old
+    complaint.grade = new
+    if "categories" in data:
+        complaint.categories = sorted(set(data["categories"]))
+    if norm.grades[new].ledger and not complaint.is_on_ledger:
+        complaint.is_on_ledger = True
+        step.record["ledger"] = "added"
+    elif leaves_ledger:
+        complaint.is_on_ledger = False
+        step.record["ledger"] = "removed"
+    regrade_clocks(step)

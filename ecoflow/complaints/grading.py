@@ -39,6 +39,12 @@ def suggest_grade(
     if channel in rules["key_channels"]:
         reasons.append(f"来源渠道为{norm.catalog['channels'][channel]} → 重点")
         grade = grade or "key"
+    for rule in rules["rules"]:
+        hits = _found(rule["patterns"], description)
+        if hits:
+            label = norm.grades[rule["grade"]].label
+            reasons.append(f"{rule['reason']}（“{'、'.join(hits)}”） → {label}")
+            grade = _weightier(norm, grade, rule["grade"])
     if grade is None and request_type in rules["consult_types"]:
         grade = "consult"
         reasons.append("诉求类型为咨询 → 咨询")
@@ -46,3 +52,21 @@ def suggest_grade(
         grade = rules["default_grade"]
         reasons.append(f"未命中其他规则 → {norm.grades[grade].label}")
     return {"grade": grade, "categories": categories, "reasons": reasons}
+
+
+def _found(patterns, description: str) -> list[str]:
+    """The words the patterns find in the description, each once, in the order found."""
+    hits = []
+    for pattern in patterns:
+        match = pattern.search(description)
+        if match and match.group(0) not in hits:
+            hits.append(match.group(0))
+    return hits
+
+
+def _weightier(norm, grade: str | None, other: str) -> str:
+    """The weightier of two grades: the earlier in workflows/grades.yaml (urgent before key)."""
+    if grade is None:
+        return other
+    order = list(norm.grades)
+    return grade if order.index(grade) <= order.index(other) else other

@@ -160,7 +160,8 @@ def dispatch():
         c.id: action_form(
             assign, norm, choices, formdata=None,
             data={"version": c.version, "grade": c.grade or c.suggestion["grade"],
-                  "categories": list(c.categories) or c.suggestion["categories"]},
+                  "categories": list(c.categories) or c.suggestion["categories"],
+                  "unit": (c.routing or {}).get("unit")},  # 属地: the unit the address routes to
         )
         for c in queue
     }  # fmt: skip

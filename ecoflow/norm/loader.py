@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -148,6 +149,7 @@ class AccessSchema(Schema):
     centre_account = fields.String(required=True)
     closes_whistles = RoleList
     publishes = RoleList
+    lowers_from_ledger = RoleList
     operates_exchange = RoleList
     administers = RoleList
     reads_admin_trail = RoleList
@@ -182,7 +184,14 @@ class DuplicatesSchema(Schema):
     max_shown = fields.Integer(load_default=10, validate=validate.Range(min=1, max=100))
 
 
+class GradingRuleSchema(Schema):
+    grade = fields.String(required=True)
+    reason = Label
+    patterns = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
+
+
 class GradingSchema(Schema):
+    rules = fields.List(fields.Nested(GradingRuleSchema), load_default=list)
     categories = fields.Dict(fields.String(), fields.List(fields.String()), required=True)
     default_category = fields.String(required=True)
     urgent = fields.List(fields.String(), required=True)
@@ -535,6 +544,9 @@ def load_norm(directory) -> Norm:
         _check(channel in catalog["channels"], f"{where}: key_channels: unknown channel '{channel}'")
     for kind in grading["consult_types"]:
         _check(kind in catalog["types"], f"{where}: consult_types: unknown type '{kind}'")
+    grading["rules"] = tuple(
+        _grading_rule(rule, f"{where}: rules[{n}]", grades) for n, rule in enumerate(grading["rules"])
+    )
     _check("key" in grades and "urgent" in grades and "consult" in grades,
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
@@ -580,6 +592,18 @@ def load_norm(directory) -> Norm:
         evidence=evidence,
         raw=MappingProxyType(raw),
     )
+
+
+def _grading_rule(rule: dict, where: str, grades: dict) -> MappingProxyType:
+    """A rule of grading.yaml, its patterns compiled (a broken one named)."""
+    _check(rule["grade"] in grades, f"{where}: grade: unknown grade '{rule['grade']}'")
+    compiled = []
+    for n, pattern in enumerate(rule["patterns"]):
+        try:
+            compiled.append(re.compile(pattern))
+        except re.error as exc:
+            raise NormError(f"{where}: patterns[{n}]: not a regular expression ({exc})") from None
+    return MappingProxyType({**rule, "patterns": tuple(compiled)})
 
 
 # The keys of access.yaml that name one role, and the one that is a number; every other names a set.
