@@ -35,7 +35,7 @@ def test_the_shipped_norm_loads(app):
     norm = load_norm(WORKFLOWS)
     assert set(norm.states) == {
         "received", "accepted", "rejected", "merged", "graded", "assigned", "handling", "transferred", "replied",
-        "verifying", "closed", "returned",
+        "verifying", "closed", "returned", "reviewing", "rechecking",
     }  # fmt: skip
     assert norm.actions["assign"].sources == ("graded", "accepted")
     assert norm.grades["general"].clocks["reply"].unit == "natural_days"
@@ -54,6 +54,16 @@ def test_one_machine_serves_every_complaint(app):
             "actions.reply.to: unknown state 'repled'",
         ),
         ("lifecycle.yaml", lambda d: d["actions"]["sign"].update(roles=["janitor"]), "unknown role 'janitor'"),
+        (
+            "petition.yaml",
+            lambda d: d["starts_on"].update(petition_close="acept"),
+            "petition.yaml: starts_on.petition_close: unknown action 'acept'",
+        ),
+        (
+            "petition.yaml",
+            lambda d: d["clocks"].update(petition_close={"weeks": 8}),
+            "petition.yaml: clocks.petition_close.weeks: Unknown field.",
+        ),
         (
             "notices.yaml",
             lambda d: d.update(replied="答复：{answer}"),

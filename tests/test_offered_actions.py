@@ -121,6 +121,39 @@ def closed(api: Api) -> dict:
     return ok(api, replied(api), "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
 
 
+# A formal petition (信访事项, workflows/petition.yaml): one extension, approved by the leader; 复查, 复核.
+PETITION = {"channel": "letter", "petition": True, "people_count": 6, "joint": True}
+
+
+def petition_handling(api: Api) -> dict:
+    return handling(api, grade="key", **PETITION)
+
+
+def petition_extension_requested(api: Api) -> dict:
+    return ok(api, petition_handling(api), "request_extension", "bj-officer", days=30, reason="需第三方检测")
+
+
+def petition_extended(api: Api) -> dict:
+    """Its one extension approved: a second is not offered."""
+    return ok(api, petition_extension_requested(api), "approve_extension", "bj-leader", approved=True)
+
+
+def petition_replied(api: Api) -> dict:
+    return replied(api, grade="key", **PETITION)
+
+
+def reviewing(api: Api) -> dict:
+    return ok(api, petition_replied(api), "request_review", "bj-intake", reason="对处理意见不服")
+
+
+def reviewed(api: Api) -> dict:
+    return ok(api, reviewing(api), "review_reply", "bj-leader", result="维持", text="经复查，维持原处理意见。")
+
+
+def rechecking(api: Api) -> dict:
+    return ok(api, reviewed(api), "request_recheck", "bj-intake", reason="对复查意见不服")
+
+
 def rejected(api: Api) -> dict:
     return ok(api, received(api), "reject", "bj-intake", reason="不属于本部门职责")
 
@@ -185,6 +218,13 @@ SCENARIOS = [
     Scenario("lead_accepted", "accepted", lead_accepted, "HE"),
     Scenario("lead_handling", "handling", lead_handling, "HE"),
     Scenario("lead_returned", "returned", lead_returned, "HE"),
+    Scenario("petition_handling", "handling", petition_handling),
+    Scenario("petition_extension_requested", "handling", petition_extension_requested),
+    Scenario("petition_extended", "handling", petition_extended),
+    Scenario("petition_replied", "replied", petition_replied),
+    Scenario("reviewing", "reviewing", reviewing),
+    Scenario("reviewed", "closed", reviewed),
+    Scenario("rechecking", "rechecking", rechecking),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -220,6 +260,10 @@ def valid_fields(api: Api, scenario: Scenario, action: str) -> dict:
         "transfer": {"to_bureau": PEER[bureau], "reason": "污染源位于兄弟单位辖区。"},
         "sign_lead": {},
         "return_lead": {"reason": "污染源不在本辖区。"},
+        "request_review": {"reason": "对处理意见不服"},
+        "review_reply": {"result": "维持", "text": "经复查，维持原处理意见。"},
+        "request_recheck": {"reason": "对复查意见不服"},
+        "recheck_reply": {"result": "维持", "text": "经复核，维持复查意见。"},
     }  # fmt: skip
     if action == "merge":
         fields["merge"] = {"into": api.register(as_=f"{bureau.lower()}-intake")["case_no"]}

@@ -19,7 +19,7 @@ from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 from ecoflow.timeutil import SHANGHAI
 
-from . import clocks
+from . import clocks, petitions
 
 
 def roles_on(officer: Officer, complaint: Complaint) -> set[str]:
@@ -143,6 +143,8 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "pause": (clocks.pause_refusal,),
     "resume": (clocks.resume_refusal,),
     "follow_up": (_follow_up_by_whoever_calls,),
+    "request_review": (petitions.review_refusal,),
+    "request_recheck": (petitions.recheck_refusal,),
 }
 
 

@@ -120,6 +120,12 @@ def start_clock(complaint: Complaint, kind: str, period: Period, started_at: dat
     return _start_clock(complaint, kind, period, started_at, get_norm())
 
 
+def is_replaced(complaint: Complaint, kind: str) -> bool:
+    """A grade's clock that a formal petition does not run: its own clock takes the place
+    (workflows/petition.yaml, `replaces`)."""
+    return complaint.is_petition and kind in get_norm().petition["replaces"]
+
+
 def set_grade_clocks(step: Step):
     """Start the grade's clocks from the time received; a new grade re-times the running ones.
     A clock an earlier grade cancelled starts again when a grade brings it back; one that ended
@@ -127,8 +133,8 @@ def set_grade_clocks(step: Step):
     complaint, norm = step.complaint, step.norm
     grade = norm.grades[complaint.grade]
     for kind, period in grade.clocks.items():
-        if norm.clocks[kind].starts_on:
-            continue  # started by its own action
+        if norm.clocks[kind].starts_on or is_replaced(complaint, kind):
+            continue  # started by its own action, or a petition's clock runs instead
         clock = complaint.running_clock(kind)
         if clock is None:
             if not any(c.kind == kind and c.stopped_by != "grade" for c in complaint.clocks):
@@ -138,7 +144,7 @@ def set_grade_clocks(step: Step):
             clock.period_amount, clock.period_unit = period.amount, period.unit
             _retime(norm, clock, complaint.grade)
     for clock in complaint.clocks:
-        if clock.stopped_at is None and clock.kind not in grade.clocks:
+        if clock.stopped_at is None and clock.kind not in grade.clocks and clock.kind not in norm.petition["clocks"]:
             _stop(clock, "grade", step.now)
 
 
@@ -169,7 +175,11 @@ def restart_clocks_on_reopen(step: Step):
     """重办 starts a fresh reply clock (of the case's grade) from now."""
     grade = step.norm.grades[step.complaint.grade]
     for kind, period in grade.clocks.items():
-        if step.norm.clocks[kind].restarts_on_reopen and step.complaint.running_clock(kind) is None:
+        if (
+            step.norm.clocks[kind].restarts_on_reopen
+            and step.complaint.running_clock(kind) is None
+            and not is_replaced(step.complaint, kind)
+        ):
             _start_clock(step.complaint, kind, period, step.now, step.norm)
 
 
@@ -249,8 +259,14 @@ def nearest_clock(complaint: Complaint) -> Clock | None:
 PENDING = (Extension.is_approved.is_(None), Clock.stopped_at.is_(None))
 
 
+def extension_kind(complaint: Complaint) -> str:
+    """The clock a 延期 moves: a petition's closing clock (petition.yaml), else the grade's (grades.yaml)."""
+    norm = get_norm()
+    return norm.petition["extension"]["clock"] if complaint.is_petition else norm.extension["clock"]
+
+
 def _pending_clock(complaint: Complaint) -> Clock | None:
-    clock = complaint.running_clock(get_norm().extension["clock"])
+    clock = complaint.running_clock(extension_kind(complaint))
     return clock if clock is not None and clock.is_extension_pending else None
 
 
@@ -269,18 +285,30 @@ def extension_nth(clock: Clock) -> int:
     return clock.approved_extensions + 1
 
 
-def _approver(norm: Norm, nth: int) -> str:
+def _approver(norm: Norm, nth: int, complaint: Complaint) -> str:
+    if complaint.is_petition:
+        return norm.petition["extension"]["approver"]
     approvers = norm.extension["approvers"]
     return approvers[min(nth, len(approvers)) - 1]
 
 
 def request_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
-    """申请延期 needs a running reply clock and no request already waiting."""
-    clock = complaint.running_clock(get_norm().extension["clock"])
+    """申请延期 needs a running reply clock (a petition's closing clock) and no request already waiting;
+    a petition's closing clock is extended at most as often as petition.yaml allows (once)."""
+    norm = get_norm()
+    clock = complaint.running_clock(extension_kind(complaint))
     if clock is None:
         return Conflict("案件没有正在计时的答复期限，无需延期。", code="no_running_clock")
     if clock.is_extension_pending:
         return Conflict("已有一项延期申请等待审批。", code="extension_pending")
+    rules = norm.petition["extension"]
+    if complaint.is_petition and clock.approved_extensions >= rules["max_count"]:
+        return Conflict(
+            f"信访事项的办理期限只能延长{rules['max_count']}次（《信访工作条例》第三十五条），本案已经延期，"
+            f"须在{clock.due_at.astimezone(SHANGHAI):%Y-%m-%d %H:%M}前办结并书面答复。",
+            {"approved_extensions": clock.approved_extensions, "due_at": clock.due_at.isoformat()},
+            code="extension_limit",
+        )
     return None
 
 
@@ -292,9 +320,10 @@ def approval_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
         return _no_pending()
     norm = get_norm()
     nth = extension_nth(clock)
-    needed = _approver(norm, nth)
-    # A centre that decides extensions decides every one (access.py says which cases are its).
-    if needed not in roles and norm.access["centre_account"] not in roles:
+    needed = _approver(norm, nth, complaint)
+    # A centre that decides extensions decides every one (access.py says which cases are its), but
+    # never a petition's: the bureau's leader approves that.
+    if needed not in roles and (complaint.is_petition or norm.access["centre_account"] not in roles):
         label = norm.catalog["roles"][needed]
         return Forbidden(f"第{nth}次延期须由{label}审批。", {"required_roles": [needed]}, code="role_not_allowed")
     return None
@@ -347,10 +376,15 @@ def resume_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
 def request_extension(step: Step):
     """申请延期. On the record, `ordinal` numbers the case's requests (refused ones too), `nth`
     says which extension of the clock it is."""
-    clock = step.complaint.running_clock(step.norm.extension["clock"])
+    clock = step.complaint.running_clock(extension_kind(step.complaint))
     ordinal = 1 + db.session.scalar(select(func.count()).where(Extension.complaint_id == step.complaint.id))
     nth = extension_nth(clock)
     limit = _period(clock).whole_days
+    if step.complaint.is_petition:
+        limit = step.norm.petition["extension"]["max_days"]
+        if step.data["days"] > limit:
+            message = f"信访事项延期最多 {limit} 日（《信访工作条例》第三十五条）。"
+            raise Invalid(message, {"fields": {"days": [message]}})
     if nth == 1 and step.data["days"] > limit:
         message = f"首次延期最多 {limit} 天（不超过原办理期限）。"
         raise Invalid(message, {"fields": {"days": [message]}})

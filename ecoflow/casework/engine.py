@@ -21,7 +21,7 @@ from ecoflow.norm import Norm, NormError
 from ecoflow.norm.current import get_machine, get_norm
 from ecoflow.officers.models import Officer
 
-from . import clocks
+from . import clocks, petitions
 from .access import PRECONDITIONS, check_can_view, refusal
 from .step import Step
 from .trail import record_event
@@ -35,7 +35,7 @@ Effect = Callable[[Step], None]
 # tell_complainant the SMS to the complainant (complaints/notices.py): last, when the action's own
 # effects have run.
 EFFECTS: dict[str, tuple[Effect, ...]] = {
-    "accept": (leads.tell_accepted, tell_complainant),
+    "accept": (leads.tell_accepted, petitions.start_petition_clocks, tell_complainant),
     "reject": (tell_centre,),
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
@@ -50,13 +50,17 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "resume": (clocks.resume,),
     "supervise": (escalation.open_supervision,),
     "whistle": (escalation.blow_whistle_by_hand,),
-    "reply": (leads.tell_result, tell_centre, tell_complainant),
+    "reply": (leads.tell_result, petitions.record_answer, tell_centre, tell_complainant),
     "follow_up": (tell_centre, tell_complainant),
     "verify_close": (tell_centre, tell_complainant),
     "reopen": (tell_centre,),
     "transfer": (leads.send_lead, tell_centre),
     "sign_lead": (leads.tell_signed,),
     "return_lead": (leads.tell_returned,),
+    "request_review": (petitions.start_petition_clocks,),
+    "review_reply": (petitions.record_answer,),
+    "request_recheck": (petitions.start_petition_clocks,),
+    "recheck_reply": (petitions.record_answer,),
 }
 
 

@@ -49,6 +49,9 @@ class IntakeForm(FlaskForm):
     address = StringField(_l("Address"), [InputRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Description"), [InputRequired(REQUIRED), Length(max=4000)])
     sensitive = BooleanField(_l("Sensitive: hide the complainant from the handling unit"))
+    petition = BooleanField(_l("Formal petition (letters and visits regulation)"))
+    people_count = IntegerField(_l("Number of people"), [Optional(), NumberRange(1, 100000)])
+    joint = BooleanField(_l("Joint petition"))
     received_at = DateTimeLocalField(
         _l("Received at"), [Optional()], format="%Y-%m-%dT%H:%M", description=_l("Beijing time; empty: now")
     )
@@ -74,7 +77,11 @@ class IntakeForm(FlaskForm):
             "complainant": complainant,
             "location": {"address": self.address.data},
             "sensitive": self.sensitive.data,
+            "petition": self.petition.data,
+            "joint": self.joint.data,
         }
+        if self.people_count.data:
+            data["people_count"] = self.people_count.data
         if self.external_id.data:
             data["external_id"] = self.external_id.data.strip()
         if self.received_at.data:

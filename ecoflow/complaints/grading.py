@@ -16,11 +16,20 @@ def keyword_categories(norm, description: str) -> tuple[list[str], list[str]]:
 
 
 def suggest_grade(
-    norm, *, description: str, channel: str, request_type: str, repeats: int, cross_border: bool = False
+    norm,
+    *,
+    description: str,
+    channel: str,
+    request_type: str,
+    repeats: int,
+    cross_border: bool = False,
+    people_count: int | None = None,
+    petition: bool = False,
 ) -> dict:
     """The suggested grade and categories with the reasons for them; `repeats` counts the
     earlier complaints about the same source inside the repeat window; `cross_border` says the
-    source lies in another bureau's jurisdiction."""
+    source lies in another bureau's jurisdiction; `people_count` how many brought it, `petition`
+    whether it is a formal petition (信访事项)."""
     rules = norm.grading
     categories, reasons = keyword_categories(norm, description)
 
@@ -35,6 +44,13 @@ def suggest_grade(
         grade = grade or "key"
     if cross_border:
         reasons.append("污染源位于其他省市（跨界） → 重点")
+        grade = grade or "key"
+    collective = rules["collective_people"]
+    if people_count and people_count >= collective:
+        reasons.append(f"{people_count}人集体诉求（{collective}人及以上） → 重点")
+        grade = grade or "key"
+    if petition and rules["petition_key"]:
+        reasons.append("正式信访事项 → 重点")
         grade = grade or "key"
     if channel in rules["key_channels"]:
         reasons.append(f"来源渠道为{norm.catalog['channels'][channel]} → 重点")

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ecoflow.casework.access import check_can_view, check_may_register
+from ecoflow.casework.petitions import start_decision_clock
 from ecoflow.casework.trail import record_event
 from ecoflow.errors import Invalid
 from ecoflow.extensions import db
@@ -115,6 +116,9 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         callback_consent=complainant.get("callback_consent", False),
         is_sensitive=data.get("sensitive", False),
         notify_complainant=complainant.get("notify", True),
+        is_petition=data.get("petition", False),
+        people_count=data.get("people_count"),
+        is_joint_petition=data.get("joint", False),
         address=location["address"],
         district_code=route["district_code"],
         lat=location.get("lat"),
@@ -129,6 +133,8 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
             request_type=data["type"],
             repeats=count_repeats(norm, matches, received_at),
             cross_border=route["flag"] == "cross_border",
+            people_count=data.get("people_count"),
+            petition=data.get("petition", False),
         )
         | {"duplicates": [{"case_no": m.case_no, "reason": m.reason} for m in matches[:max_shown]]},
         received_at=received_at,
@@ -139,7 +145,10 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         event_seq=0,
         event_hash="",
         reopen_count=0,
+        petition_level=0,
     )
+    if complaint.is_petition:
+        start_decision_clock(complaint)
 
     def add():
         complaint.case_no = _next_case_no(bureau_code, received_at)

@@ -95,6 +95,15 @@ class Complaint(db.Model):
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
     reopen_count: Mapped[int] = mapped_column(default=0)
+    # 信访事项 (《信访工作条例》): a formal petition runs the clocks of workflows/petition.yaml; how many
+    # people brought it, and whether as a joint petition (联名信访).
+    is_petition: Mapped[bool] = mapped_column(default=False, server_default=false())
+    people_count: Mapped[int | None]
+    is_joint_petition: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # When the petitioner received the last written answer (答复, 复查意见): the 30 days for asking the
+    # level above run from it; and how far it went: 0 the answer, 1 复查 asked, 2 复核 asked.
+    petition_answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    petition_level: Mapped[int] = mapped_column(default=0, server_default="0")
     # The case this one is linked to at a peer bureau (线索移送).
     peer_bureau: Mapped[str | None] = mapped_column(String(8))
     peer_case_no: Mapped[str | None] = mapped_column(String(24))

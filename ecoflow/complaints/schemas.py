@@ -63,6 +63,10 @@ def complaint_create_schema(norm) -> Schema:
             "location": fields.Nested(LocationSchema, required=True),
             "received_at": fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT),
             "sensitive": fields.Boolean(),
+            # 信访事项 (workflows/petition.yaml): a formal petition, how many brought it, jointly or not.
+            "petition": fields.Boolean(),
+            "people_count": fields.Integer(strict=True, validate=validate.Range(1, 100000)),
+            "joint": fields.Boolean(),
         },
         name="ComplaintCreateSchema",
     )(unknown=RAISE)
@@ -167,6 +171,10 @@ class ComplaintSchema(Schema):
     categories = fields.Function(lambda c: list(c.categories))
     suggestion = fields.Dict()
     on_ledger = fields.Boolean(attribute="is_on_ledger")
+    petition = fields.Boolean(attribute="is_petition")
+    people_count = fields.Integer()
+    joint = fields.Boolean(attribute="is_joint_petition")
+    petition_answered_at = fields.AwareDateTime()
     unit = fields.Function(lambda c: c.unit.code if c.unit else None)
     officer = fields.Function(lambda c: c.officer.username if c.officer else None)
     merged_into = fields.Function(lambda c: c.merged_into.case_no if c.merged_into_id else None)

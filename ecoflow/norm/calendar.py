@@ -12,7 +12,9 @@ from ecoflow.timeutil import SHANGHAI
 
 log = logging.getLogger(__name__)
 
-UNITS = ("minutes", "hours", "natural_days", "working_days")
+# calendar_days: natural days counted whole, as 《信访工作条例》 counts them: a period of N of them is due
+# at the end of the Nth day after the day it starts (Asia/Shanghai), whatever the hour it started.
+UNITS = ("minutes", "hours", "natural_days", "working_days", "calendar_days")
 
 
 @dataclass(frozen=True)
@@ -29,18 +31,19 @@ class Period:
     @property
     def day_unit(self) -> str:
         """The kind of day an extension of this period is counted in."""
-        return "working_days" if self.is_working_days else "natural_days"
+        return "working_days" if self.is_working_days else "natural_days"  # calendar_days end at midnight
 
     @property
     def whole_days(self) -> int:
         """The period in days, rounded up (what the first extension may add at most)."""
-        if self.unit in ("natural_days", "working_days"):
+        if self.unit in ("natural_days", "working_days", "calendar_days"):
             return self.amount
         seconds = self.amount * (60 if self.unit == "minutes" else 3600)
         return -(-seconds // 86400)
 
     def describe(self) -> str:
-        labels = {"minutes": "分钟", "hours": "小时", "natural_days": "个自然日", "working_days": "个工作日"}
+        labels = {"minutes": "分钟", "hours": "小时", "natural_days": "个自然日", "working_days": "个工作日",
+                  "calendar_days": "日"}  # fmt: skip
         return f"{self.amount}{labels[self.unit]}"
 
 
@@ -93,6 +96,8 @@ class WorkCalendar:
         local = start.astimezone(SHANGHAI)
         if period.unit == "natural_days":
             return (local + timedelta(days=period.amount)).astimezone(start.tzinfo)
+        if period.unit == "calendar_days":
+            return _midnight(local.date() + timedelta(days=period.amount + 1)).astimezone(start.tzinfo)
         return self.add_working_days(local, period.amount).astimezone(start.tzinfo)
 
     def add_working_days(self, local: datetime, days: int) -> datetime:

@@ -10,7 +10,12 @@ from .calendar import Period
 
 
 def _seconds(period: Period) -> int:
-    return period.amount * {"minutes": 60, "hours": 3600, "natural_days": 86400, "working_days": 86400}[period.unit]
+    return (
+        period.amount
+        * {"minutes": 60, "hours": 3600, "natural_days": 86400, "working_days": 86400, "calendar_days": 86400}[
+            period.unit
+        ]
+    )
 
 
 @dataclass(frozen=True)

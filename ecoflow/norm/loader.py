@@ -74,6 +74,7 @@ class PeriodSchema(Schema):
     hours = fields.Integer(validate=validate.Range(min=1))
     natural_days = fields.Integer(validate=validate.Range(min=1))
     working_days = fields.Integer(validate=validate.Range(min=1))
+    calendar_days = fields.Integer(validate=validate.Range(min=1))
 
 
 class ClockSchema(Schema):
@@ -196,6 +197,8 @@ class GradingSchema(Schema):
     default_category = fields.String(required=True)
     urgent = fields.List(fields.String(), required=True)
     key_channels = Names
+    collective_people = fields.Integer(load_default=5, validate=validate.Range(min=2))
+    petition_key = fields.Boolean(load_default=True)
     repeat = fields.Nested(RepeatSchema, required=True)
     duplicates = fields.Nested(DuplicatesSchema, required=True)
     consult_types = Names
@@ -280,6 +283,21 @@ class ExchangeSchema(Schema):
     lead = fields.Nested(LeadSchema, required=True)
     jurisdiction = fields.Dict(fields.String(), fields.List(fields.String(validate=validate.Regexp(r"^[0-9]{2,6}\Z"))),
                                load_default=dict)  # fmt: skip
+
+
+class PetitionExtensionSchema(Schema):
+    clock = fields.String(required=True)
+    max_days = fields.Integer(required=True, validate=validate.Range(min=1, max=366))
+    max_count = fields.Integer(required=True, validate=validate.Range(min=1))
+    approver = fields.String(required=True)
+
+
+class PetitionSchema(Schema):
+    clocks = fields.Dict(fields.String(), fields.Nested(PeriodSchema), required=True)
+    starts_on = fields.Dict(fields.String(), fields.String(), load_default=dict)
+    replaces = Names
+    request_within = fields.Nested(PeriodSchema, required=True)
+    extension = fields.Nested(PetitionExtensionSchema, required=True)
 
 
 class CalendarSchema(Schema):
@@ -392,6 +410,9 @@ class Norm:
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
     evidence: Evidence
+    # petition.yaml: {"clocks": kind -> Period, "starts_on": kind -> action, "replaces": (kinds),
+    # "request_within": Period, "extension": {...}}
+    petition: MappingProxyType
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def bureau_of_place(self, district_code: str | None) -> str | None:
@@ -483,6 +504,7 @@ def load_norm(directory) -> Norm:
     notices = read_norm_file(directory, "notices.yaml", NoticesSchema())
     _check_notices(notices)
     evidence = _evidence(read_norm_file(directory, "evidence.yaml", EvidenceSchema()))
+    petition = read_norm_file(directory, "petition.yaml", PetitionSchema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -562,6 +584,8 @@ def load_norm(directory) -> Norm:
     for bureau in exchange["jurisdiction"]:
         _check(bureau in catalog["bureaus"], f"{where}: jurisdiction: unknown bureau '{bureau}'")
 
+    petition = _petition(petition, clocks, actions, grades, catalog)
+
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
                "roles": sorted(a.roles), "assignee_only": a.assignee_only, "fields": dict(a.fields)}
@@ -590,6 +614,7 @@ def load_norm(directory) -> Norm:
         access=access,
         notices=MappingProxyType(notices),
         evidence=evidence,
+        petition=petition,
         raw=MappingProxyType(raw),
     )
 
@@ -631,6 +656,28 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
     return MappingProxyType({
         **sets, **{key: spec[key] for key in ACCESS_ROLES}, "pages": MappingProxyType(pages),
         "unusual_unmasked_cases_per_day": spec["unusual_unmasked_cases_per_day"],
+    })  # fmt: skip
+
+
+def _petition(spec: dict, clocks: dict, actions: dict, grades: dict, catalog: dict) -> MappingProxyType:
+    """petition.yaml with its periods read and every clock, action and role it names known."""
+    where = "workflows/petition.yaml"
+    periods = {}
+    for kind, period in spec["clocks"].items():
+        _check(kind in clocks, f"{where}: clocks: unknown clock '{kind}' (declare it in grades.yaml)")
+        periods[kind] = _period(period, f"{where}: clocks.{kind}")
+    for kind, action in spec["starts_on"].items():
+        _check(kind in periods, f"{where}: starts_on: unknown clock '{kind}'")
+        _check(action in actions, f"{where}: starts_on.{kind}: unknown action '{action}'")
+    for kind in spec["replaces"]:
+        _check(any(kind in g.clocks for g in grades.values()), f"{where}: replaces: no grade has the clock '{kind}'")
+    extension = spec["extension"]
+    _check(extension["clock"] in periods, f"{where}: extension.clock: unknown clock '{extension['clock']}'")
+    _check(extension["approver"] in catalog["roles"], f"{where}: extension.approver: unknown role")
+    return MappingProxyType({
+        "clocks": MappingProxyType(periods), "starts_on": MappingProxyType(spec["starts_on"]),
+        "replaces": frozenset(spec["replaces"]), "extension": MappingProxyType(extension),
+        "request_within": _period(spec["request_within"], f"{where}: request_within"),
     })  # fmt: skip
 
 
