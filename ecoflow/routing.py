@@ -112,6 +112,16 @@ def plainly_named(address: str) -> dict | None:
     return next(iter(named.values())) if len(named) == 1 else None
 
 
+def district_name(code: str | None) -> str | None:
+    """A district's name with its city (廊坊市三河市) by its division code, as an officer reads it;
+    None for a code the dictionary does not know."""
+    place = _divisions()[0].get(code) if code else None
+    if place is None:
+        return None
+    city = place["city"] if place["city"] not in ("市辖区", "县", place["district"]) else place["province"]
+    return f"{city}{place['district']}"
+
+
 @lru_cache(maxsize=4096)
 def parse_address(address: str) -> dict:
     """{province, city, district} as far as the parser recognises them (None where it does not), and

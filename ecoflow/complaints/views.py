@@ -3,7 +3,6 @@ parses a form, calls the same services as the JSON API, and renders."""
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
@@ -17,7 +16,7 @@ from ecoflow.rest import load, uploaded_files
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, unit_of_work
 
-from . import history, leads, privacy, queries
+from . import history, leads, privacy, queries, timeline
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .intake import find_duplicates, register_complaint
 from .schemas import ComplaintContext, complaint_schema
@@ -29,49 +28,10 @@ for _name in ("mask_name", "mask_phone", "mask_address", "redact"):
     bp.add_app_template_filter(getattr(privacy, _name), _name)
 
 
-# Events on a case's timeline that are not actions of the norm nor rungs of the ladder.
-SYSTEM_EVENTS = {
-    "register": _l("Registered"),
-    "escalate": _l("Whistle escalated"),
-    "report_in": _l("Reported in"),
-    "close_whistle": _l("Whistle closed"),
-    "transfer_failed": _l("Automatic transfer failed"),
-    "retime": _l("Deadline recomputed by the calendar"),
-    "attach": _l("Evidence attached"),
-    "withdraw_attachment": _l("Evidence withdrawn"),
-}
-
-
 @bp.app_template_global()
 def event_label(name: str) -> str:
-    """What the timeline calls an event: the action's, the rung's or the system's label."""
-    norm = get_norm()
-    if name in norm.actions:
-        return norm.actions[name].label
-    rung = next((r for r in norm.ladder.rungs if r.name == name), None)
-    return rung.label if rung else SYSTEM_EVENTS.get(name, name)
-
-
-@bp.app_template_global()
-def field_text(action: str, name: str, value) -> tuple[str, str]:
-    """A recorded field of an action, label and value, as an officer reads them."""
-    norm = get_norm()
-    spec = norm.actions[action].fields.get(name) if action in norm.actions else None
-    kind = spec["type"] if spec else None
-    # Codes the norm no longer knows (a grade since removed) are shown as they were recorded.
-    named = {
-        "grade": lambda v: norm.grades[v].label if v in norm.grades else v,
-        "categories": lambda v: "、".join(norm.catalog["categories"].get(c, c) for c in v),
-        "satisfaction": lambda v: norm.catalog["satisfaction"].get(v, v),
-        "bureau": lambda v: norm.catalog["bureaus"].get(v, v),
-        "parties": lambda v: "、".join(norm.ladder.parties.get(p, {"label": p})["label"] for p in v),
-        "boolean": lambda v: _("Yes") if v else _("No"),
-    }
-    if kind in named:
-        value = named[kind](value)
-    elif isinstance(value, list):
-        value = "、".join(map(str, value))
-    return (spec.get("label") if spec else None) or name, str(value)
+    """What the timeline calls an event: the action's, the rung's or trail.yaml's title."""
+    return timeline.event_title(get_norm(), name)
 
 
 def _schemas():
@@ -194,13 +154,14 @@ def _render_case(complaint, failed=None, message=None, status=200):
             )
     # Notes may repeat the complainant's details: masked as the API's timeline masks them.
     events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in trail.list_events(complaint)]
+    entries = timeline.timeline(complaint, events)
     attachments = [(a, evidence.may_open(current_user, a)) for a in evidence.list_attachments(complaint)]
     attachments_of = {}  # the timeline shows each action's files next to it
     for attachment, shown_to_viewer in attachments:
         attachments_of.setdefault(attachment.event_seq, []).append((attachment, shown_to_viewer))
     page = render_template(
         "complaints/detail.html", complaint=complaint, shown=shown, forms=forms, message=message,
-        events=events, history=history.complaint_history(current_user, complaint), attachments=attachments,
+        entries=entries, history=history.complaint_history(current_user, complaint), attachments=attachments,
         media_url=events[0][0].data.get("media_url") if events and unmasked else None,
         steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
         status=clocks.clock_status, now=now,

@@ -205,6 +205,25 @@ class GradingSchema(Schema):
     default_grade = fields.String(required=True)
 
 
+# How a value recorded on the trail is shown (trail.yaml); ecoflow/complaints/timeline.py renders each.
+TRAIL_TYPES = frozenset({
+    "text", "string", "grade", "categories", "channel", "bureau", "unit", "officer", "time", "boolean", "clock",
+    "party", "parties", "state", "district", "routing_flag", "open311_service", "attributes", "suggestion", "nth",
+    "seconds", "days", "source_no", "hidden",
+})  # fmt: skip
+
+
+class TrailFieldSchema(Schema):
+    label = fields.String(load_default=None, validate=validate.Length(min=1))
+    type = fields.String(required=True, validate=validate.OneOf(TRAIL_TYPES))
+    values = fields.Dict(fields.String(), fields.String(), load_default=dict)
+
+
+class TrailSchema(Schema):
+    events = fields.Dict(fields.String(), Label, load_default=dict)
+    keys = fields.Dict(fields.String(), fields.Nested(TrailFieldSchema), load_default=dict)
+
+
 class RungSchema(Schema):
     label = Label
     at = fields.Float(required=True, validate=validate.Range(min=0, max=10))
@@ -409,6 +428,7 @@ class Norm:
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
+    trail: MappingProxyType  # trail.yaml: {"events": name -> title, "keys": key -> {label, type, values}}
     evidence: Evidence
     # petition.yaml: {"clocks": kind -> Period, "starts_on": kind -> action, "replaces": (kinds),
     # "request_within": Period, "extension": {...}}
@@ -502,6 +522,9 @@ def load_norm(directory) -> Norm:
     exchange = read_norm_file(directory, "exchange.yaml", ExchangeSchema())
     access = _access(read_norm_file(directory, "access.yaml", AccessSchema()), catalog)
     notices = read_norm_file(directory, "notices.yaml", NoticesSchema())
+    trail = read_norm_file(directory, "trail.yaml", TrailSchema())
+    for key, spec in trail["keys"].items():
+        _check(spec["type"] == "hidden" or spec["label"], f"workflows/trail.yaml: keys.{key}: a label is needed")
     _check_notices(notices)
     evidence = _evidence(read_norm_file(directory, "evidence.yaml", EvidenceSchema()))
     petition = read_norm_file(directory, "petition.yaml", PetitionSchema())
@@ -613,6 +636,7 @@ def load_norm(directory) -> Norm:
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         access=access,
         notices=MappingProxyType(notices),
+        trail=MappingProxyType(trail),
         evidence=evidence,
         petition=petition,
         raw=MappingProxyType(raw),
