@@ -152,6 +152,8 @@ def _text(norm: Norm, names: Names, kind: str, value) -> tuple[str, str | None]:
         return str(single[kind](value)), None
     if kind == "categories":
         return "、".join(catalog["categories"].get(c, c) for c in value), None
+    if kind == "clocks":
+        return "、".join(norm.clocks[c].label if c in norm.clocks else c for c in value), None
     if kind == "parties":
         return "、".join(ladder.parties.get(p, {"label": p})["label"] for p in value), None
     if kind == "suggestion":
