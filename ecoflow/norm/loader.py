@@ -207,9 +207,9 @@ class GradingSchema(Schema):
 
 # How a value recorded on the trail is shown (trail.yaml); ecoflow/complaints/timeline.py renders each.
 TRAIL_TYPES = frozenset({
-    "text", "string", "grade", "categories", "channel", "bureau", "unit", "officer", "time", "boolean", "clock", "clocks",
-    "party", "parties", "state", "district", "routing_flag", "open311_service", "attributes", "suggestion", "nth",
-    "seconds", "days", "source_no", "hidden",
+    "text", "string", "grade", "categories", "channel", "bureau", "unit", "officer", "time", "boolean", "clock",
+    "clocks", "party", "parties", "state", "district", "routing_flag", "open311_service", "attributes", "suggestion",
+    "nth", "seconds", "days", "source_no", "hidden",
 })  # fmt: skip
 
 
