@@ -20,6 +20,7 @@ from .cli import ecoflow_cli
 from .complaints.api import bp as complaints_api
 from .complaints.intake import keep_masked_copy
 from .complaints.schemas import action_schemas, complaint_create_schema
+from .complaints.search_views import bp as search_views
 from .complaints.views import bp as complaints_views
 from .config import ProductionConfigError, load_config
 from .escalation.api import bp as escalation_api
@@ -137,8 +138,8 @@ def register_blueprints(app: Flask):
             intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api, evidence_api, admin_api,
             personal_data_api, health)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
-    pages = (officers_views, complaints_views, escalation_views, notifications_views, assessment_views, exposure_views,
-             evidence_views, admin_views)  # fmt: skip
+    pages = (officers_views, complaints_views, search_views, escalation_views, notifications_views, assessment_views,
+             exposure_views, evidence_views, admin_views)  # fmt: skip
     for blueprint in (*apis, *public, *pages):
         app.register_blueprint(blueprint)
     init_web(app, (*apis, *public))

@@ -10,6 +10,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, current_app
 
 from ecoflow.citizens.schemas import LookupSchema
+from ecoflow.complaints.schemas import saved_search_create_schema
 from ecoflow.exchange.schemas import BatchSchema as ExchangeBatchSchema
 from ecoflow.intake.schemas import BatchSchema as OrderBatchSchema
 from ecoflow.intake.schemas import extension_decision_schema, follow_up_schema, urge_schema
@@ -40,6 +41,7 @@ def _bodies() -> dict[str, object]:
     schemas = current_app.extensions["ecoflow.schemas"]
     return {
         "complaints_api.create_complaint": schemas["create"],
+        "complaints_api.save_search": saved_search_create_schema,
         "intake_api.receive_orders": OrderBatchSchema(),
         "intake_api.follow_up": follow_up_schema(norm),
         "intake_api.urge": urge_schema,

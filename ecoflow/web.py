@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # The menu: page (whose roles workflows/access.yaml names), endpoint, label.
 MENU = (
     ("workbench", "complaints.workbench", _l("My workbench")),
+    ("search", "search.page", _l("Case search")),
     ("intake", "complaints.intake", _l("Register")),
     ("dispatch", "complaints.dispatch", _l("Grade and dispatch")),
     ("supervision", "escalation.board", _l("Supervision")),

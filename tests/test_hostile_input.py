@@ -489,7 +489,6 @@ def test_sql_fragments_in_action_fields_are_stored_literally(api):
     [
         {"text": "' OR '1'='1"},
         {"text": "%' OR 1=1 --"},
-        {"state": "received' OR '1'='1"},
         {"channel": "x' OR 1=1--"},
         {"officer": "' OR ''='"},
         {"unit": "tongzhou' OR 1=1 --"},
@@ -558,6 +557,7 @@ def test_text_search_takes_percent_underscore_and_backslash_literally(api):
         pytest.param({"bureau": "B" * 9}, "bureau", id="bureau-long"),
         pytest.param({"state": "x" * 21}, "state", id="state-long"),
         pytest.param({"state": "received\x00"}, "state", id="state-nul"),
+        pytest.param({"state": "received' OR '1'='1"}, "state", id="state-sql"),  # no such state: 422 naming them
         pytest.param({"channel": "\x00"}, "channel", id="channel-nul"),
         pytest.param({"grade": "urgent\x00"}, "grade", id="grade-nul"),
         pytest.param({"category": "\x00air"}, "category", id="category-nul"),
@@ -577,7 +577,7 @@ def test_junk_list_filters_are_422(api, params, field):
 def test_unknown_list_parameters_are_ignored(api):
     api.register()
 
-    response = api.get(f"{API}/complaints", "bj-supervisor", query_string={"sort": "'; DROP TABLE x", "debug": "1"})
+    response = api.get(f"{API}/complaints", "bj-supervisor", query_string={"sorting": "'; DROP TABLE x", "debug": "1"})
 
     assert response.status_code == 200
     assert response.json["total"] == 1

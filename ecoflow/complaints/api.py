@@ -1,16 +1,17 @@
 """API: register complaints, read them, take the norm's actions on them."""
 
-from flask import Blueprint, current_app, g, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, g, jsonify, request, send_file, url_for
 
 from ecoflow.casework import access, engine, trail
+from ecoflow.exports import Workbook, csv_text
 from ecoflow.intake.models import centres_remembered
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
-from ecoflow.timeutil import utcnow
+from ecoflow.timeutil import SHANGHAI, utcnow
 from ecoflow.transaction import committed
 
-from . import history, intake, queries
+from . import history, intake, queries, search
 from .schemas import (
     ComplaintContext,
     complaint_filter_schema,
@@ -18,6 +19,10 @@ from .schemas import (
     complaints_schema,
     duplicates_schema,
     events_schema,
+    filter_args,
+    saved_search_create_schema,
+    saved_search_schema,
+    saved_searches_schema,
 )
 
 bp = Blueprint("complaints_api", __name__, url_prefix="/api/v1")
@@ -44,14 +49,71 @@ def create_complaint():
 @bp.get("/complaints")
 @login_required
 def list_complaints():
-    filters = load(complaint_filter_schema, request.args)
+    """案件查询: every case of the caller's bureaus, open or closed, filtered, sorted, paged, with the total."""
+    filters = load(complaint_filter_schema, filter_args(request.args))
     now = utcnow()
-    items, total = queries.list_complaints(g.officer, filters, now)
+    items, total = search.search_complaints(g.officer, filters, now)
     # Lists always mask personal data: opening one case is what shows (and logs) it. The actions
     # offered read each hotline centre once, not once per case of it.
     with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}), centres_remembered():
         body = complaints_schema.dump(items)
     return {"items": body, "total": total, "page": filters["page"], "per_page": filters["per_page"]}
+
+
+@bp.get("/complaints/export.<any(csv, xlsx):kind>")
+@login_required
+def export_complaints(kind):
+    """The cases a search finds as CSV or Excel, masked as lists show them, at most access.yaml's export_max_rows."""
+    filters = load(complaint_filter_schema, filter_args(request.args))
+    return search_export(g.officer, filters, kind)
+
+
+def search_export(officer, filters: dict, kind: str):
+    """The download of a search (the API's and the page's)."""
+    now = utcnow()
+    cap = get_norm().access["export_max_rows"]
+    complaints, total = search.export_complaints(officer, filters, now, cap)
+    rows = search.export_rows(complaints, total, cap)
+    name = f"cases-{now.astimezone(SHANGHAI):%Y%m%d-%H%M}.{kind}"
+    if kind == "csv":
+        # With a byte-order mark, so that Excel reads the Chinese as UTF-8.
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response("\ufeff" + csv_text(rows), mimetype="text/csv", headers=headers)
+    book = Workbook()
+    book.sheet_named("案件")
+    for row in rows:
+        book.append(row)
+    return send_file(book.close(), download_name=name, as_attachment=True, mimetype=XLSX)
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+@bp.get("/saved-searches")
+@login_required
+def list_saved_searches():
+    """The caller's saved searches."""
+    return {"items": saved_searches_schema.dump(search.list_saved_searches(g.officer))}
+
+
+@bp.post("/saved-searches")
+@login_required
+@committed
+def save_search():
+    """Keeps a search under a name: `{name, query}`, query the list's parameters (the same name replaces it)."""
+    data = load(saved_search_create_schema, json_body())
+    load(complaint_filter_schema, data["query"])  # a search that would be refused is not kept
+    saved = search.save_search(g.officer, data["name"], data["query"], utcnow())
+    return saved_search_schema.dump(saved), 201
+
+
+@bp.delete("/saved-searches/<int:search_id>")
+@login_required
+@committed
+def delete_saved_search(search_id):
+    """Removes one of the caller's saved searches."""
+    search.delete_saved_search(g.officer, search_id)
+    return "", 204
 
 
 @bp.get("/complaints/<case_no>")

@@ -52,6 +52,9 @@ class Complaint(db.Model):
         Index("ix_complaints_bureau_state", "bureau_code", "state"),
         Index("ix_complaints_bureau_address", "bureau_code", "address", "received_at"),
         Index("ix_complaints_bureau_district", "bureau_code", "district_code", "received_at"),
+        # 案件查询 (complaints/search.py): the complainant by exact name; closed-date ranges and sorting.
+        Index("ix_complaints_complainant_name", "complainant_name"),
+        Index("ix_complaints_closed_at", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -145,6 +148,22 @@ class Complaint(db.Model):
 
 # The citizen looks a case up by the hotline centre's order number, in any case of letters.
 Index("ix_complaints_external_id_upper", func.upper(Complaint.external_id))
+# Free text on PostgreSQL: GIN indexes of the character bigrams of the masked copy and of the text as
+# written (docs/search.md); the function ecoflow_bigrams is made by migration a16c0de5e4c1. SQLite reads
+# the text itself.
+Index(
+    "ix_complaints_masked_grams",
+    text("ecoflow_bigrams(lower(masked_text))"),
+    postgresql_using="gin",
+    _table=Complaint.__table__,
+).ddl_if(dialect="postgresql")
+Index(
+    "ix_complaints_text_grams",
+    # As PostgreSQL reads back what the migration made, so that the two compare equal.
+    text("ecoflow_bigrams(lower((description || ' '::text) || address::text))"),
+    postgresql_using="gin",
+    _table=Complaint.__table__,
+).ddl_if(dialect="postgresql")
 
 
 class ComplaintCategory(db.Model):
@@ -294,3 +313,16 @@ class PersonalDataView(db.Model):
 @event.listens_for(Event, "before_delete")
 def _events_are_append_only(mapper, connection, target):
     raise RuntimeError("audit events are append-only")
+
+
+class SavedSearch(db.Model):
+    """A search an officer keeps under a name (案件查询): its parameters as the query string gives them."""
+
+    __tablename__ = "saved_searches"
+    __table_args__ = (UniqueConstraint("officer_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"), index=True)
+    name: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -225,9 +225,11 @@ def redact(value, complaint):
 
 
 def searchable_copy(complaint) -> str:
-    """The text a viewer who sees the complainant masked may search: the description as they see it, so
-    that ten of eleven digits, the complainant's name or home estate find nothing for them."""
-    return mask_text(complaint.description or "", complaint)
+    """The text a viewer who sees the complainant masked may search: the description and the place as
+    they see them (北京市通州区****), so that ten of eleven digits, the complainant's name or home estate
+    find nothing for them."""
+    place = mask_address(complaint.address, complaint.district_code) or ""
+    return mask_text(complaint.description or "", complaint) + " " + place
 
 
 def has_phone(text: str) -> bool:

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.orm import defer, joinedload, lazyload, selectinload
 
-from ecoflow.casework.access import bureaus_where, check_can_view, responsible_role, role_set
+from ecoflow.casework.access import check_can_view, responsible_role, role_set
 from ecoflow.casework.clocks import PENDING
 from ecoflow.errors import NotFound
 from ecoflow.extensions import db
@@ -16,7 +16,8 @@ from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer, RoleGrant, Unit
 from ecoflow.rest import is_printable
 
-from .models import Clock, Complaint, ComplaintCategory, Extension
+from .models import Clock, Complaint, Extension
+from .search import overdue_condition, text_matches
 
 
 def get_complaint(officer: Officer, case_no: str) -> Complaint:
@@ -41,62 +42,6 @@ _BY_CASE_NO = (
     )
     .where(Complaint.case_no == bindparam("case_no"))
 )
-
-
-def list_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[list[Complaint], int]:
-    """The complaints of the officer's bureaus that match `filters`, one page, newest first."""
-    query = select(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))
-    if filters.get("bureau"):
-        query = query.where(Complaint.bureau_code == filters["bureau"])
-    for name in ("state", "grade", "channel", "routing_flag"):
-        if filters.get(name):
-            query = query.where(getattr(Complaint, name) == filters[name])
-    if filters.get("category"):
-        query = query.where(
-            Complaint.id.in_(
-                select(ComplaintCategory.complaint_id).where(ComplaintCategory.category == filters["category"])
-            )
-        )
-    if filters.get("unit"):
-        query = query.join(Unit, Complaint.unit_id == Unit.id).where(Unit.code == filters["unit"])
-    if filters.get("officer"):
-        query = query.where(Complaint.officer_id.in_(select(Officer.id).where(Officer.username == filters["officer"])))
-    if "overdue" in filters:
-        query = query.where(_overdue(filters["overdue"], now))
-    if filters.get("text"):
-        query = query.where(_text_matches(officer, filters["text"]))
-    if filters.get("received_from"):
-        query = query.where(Complaint.received_at >= filters["received_from"])
-    if filters.get("received_to"):
-        query = query.where(Complaint.received_at < filters["received_to"])
-    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
-    page, per_page = filters["page"], filters["per_page"]
-    items = db.session.scalars(
-        query.order_by(Complaint.received_at.desc(), Complaint.id.desc()).limit(per_page).offset((page - 1) * per_page)
-    ).all()
-    return items, total
-
-
-def _overdue(overdue: bool, now: datetime):
-    """The condition that a case has (or has not) a running clock past due."""
-    late = select(Clock.complaint_id).where(Clock.stopped_at.is_(None), Clock.paused_at.is_(None), Clock.due_at < now)
-    return Complaint.id.in_(late) if overdue else Complaint.id.not_in(late)
-
-
-def _text_matches(officer: Officer, text: str):
-    """The condition that the case number or the description contains `text`; and the address, for
-    intake of the case's bureau. Others search the masked copy of the description, as they see it: ten of
-    a phone number's eleven digits, the complainant's name or home estate find nothing for them."""
-    pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    found = [Complaint.case_no.ilike(pattern, escape="\\"), Complaint.masked_text.ilike(pattern, escape="\\")]
-    intake = bureaus_where(officer, "registers")
-    if intake:
-        description, address = (
-            Complaint.description.ilike(pattern, escape="\\"),
-            Complaint.address.ilike(pattern, escape="\\"),
-        )
-        found.append(and_(Complaint.bureau_code.in_(intake), or_(description, address)))
-    return or_(*found)
 
 
 def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) -> tuple[list[Complaint], dict]:
@@ -137,9 +82,9 @@ def workbench(officer: Officer, filters: dict, now: datetime, limit: int = 500) 
     if filters.get("state"):
         query = query.where(Complaint.state == filters["state"])
     if filters.get("overdue"):
-        query = query.where(_overdue(True, now))
+        query = query.where(overdue_condition(True, now))
     if filters.get("text"):
-        query = query.where(_text_matches(officer, filters["text"]))
+        query = query.where(text_matches(officer, filters["text"]))
     query = query.order_by(due.c.due_at.is_(None), due.c.due_at, Complaint.received_at, Complaint.id).limit(limit)
     return db.session.scalars(query).all(), counts
 

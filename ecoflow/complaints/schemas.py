@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypedDict
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from marshmallow.experimental.context import Context
 
 from ecoflow.casework import access, clocks
+from ecoflow.norm.current import get_norm
 from ecoflow.rest import PagedQuery, Text, Token
 from ecoflow.timeutil import SHANGHAI
 
 from . import privacy
+from .search import ORDERS, SEARCH_PARAMS, SORT_KEYS
 
 
 def Code(choices, **kwargs):
@@ -118,19 +120,96 @@ def action_schemas(norm) -> dict[str, Schema]:
 # --- listing ----------------------------------------------------------------------------------
 
 
+class Moment(fields.AwareDateTime):
+    """A moment (Beijing time unless a zone is given), or a day: its start, or for the end of a range
+    (`end`) the start of the next day, so that received_to=2026-11-30 takes in all of the 30th."""
+
+    def __init__(self, end: bool = False, **kwargs):
+        super().__init__(default_timezone=SHANGHAI, validate=MOMENT, **kwargs)
+        self.end = end
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and len(value) == 10:
+            try:
+                day = datetime.strptime(value, "%Y-%m-%d").replace(tzinfo=SHANGHAI)
+                moment = day + timedelta(days=1) if self.end else day
+            except (ValueError, OverflowError):
+                raise self.make_error("invalid", input=value, obj_type=self.OBJ_TYPE) from None
+            self._validate(moment)
+            return moment
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+def _known(kind: str, names):
+    """Validator: every value one of `names()` (read when checked: the norm's), naming them when not."""
+
+    def check(values):
+        allowed = list(names())
+        unknown = [v for v in (values if isinstance(values, list) else [values]) if v not in allowed]
+        if unknown:
+            raise ValidationError(f"未知的{kind}：{'、'.join(unknown)}。可选：{', '.join(allowed)}。")
+
+    return check
+
+
 class ComplaintFilterSchema(PagedQuery):
+    """案件查询 and the list: every filter; `state` repeated for several states (none: every state)."""
+
     bureau = Token(8)
-    state = Token(20)
+    state = fields.List(Token(20), validate=[validate.Length(max=20), _known("状态", lambda: get_norm().states)])
     grade = Token(20)
     channel = Token(20)
     category = Token(20)
     unit = Token(40)
     officer = Token(64)
+    district = Token(12)
+    case_no = Token(40)
+    external_id = Token(64)
+    phone = Token(30)  # any notation: only its digits count
+    complainant = Token(50)
     overdue = fields.Boolean()
+    reopened = fields.Boolean()
+    on_ledger = fields.Boolean()
     text = Token(100)
     routing_flag = Token(20)
-    received_from = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
-    received_to = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
+    received_from = Moment()
+    received_to = Moment(end=True)
+    closed_from = Moment()
+    closed_to = Moment(end=True)
+    sort = fields.String(validate=_known("排序字段", lambda: SORT_KEYS))
+    order = fields.String(validate=_known("排序方向", lambda: ORDERS))
+
+
+def _search_params(query: dict):
+    """Validator: a saved search holds only the search's own parameters, each a string (state: a list)."""
+    unknown = sorted(set(query) - set(SEARCH_PARAMS))
+    if unknown:
+        raise ValidationError(f"未知的查询参数：{', '.join(unknown)}。可选：{', '.join(SEARCH_PARAMS)}。")
+    for key, value in query.items():
+        values = value if key == "state" and isinstance(value, list) else [value]
+        if not all(isinstance(v, str) and len(v) <= 100 for v in values):
+            list_ok = "（state 可为列表）" if key == "state" else ""
+            raise ValidationError(f"{key}：应为不超过 100 字的文字{list_ok}。")
+
+
+class SavedSearchCreateSchema(StrictSchema):
+    name = Text(60, required=True)
+    query = fields.Dict(keys=fields.String(), required=True, validate=_search_params)
+
+
+class SavedSearchSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    query = fields.Dict(attribute="params")
+    created_at = fields.AwareDateTime()
+
+
+def filter_args(args) -> dict:
+    """A query string as the filter schema reads it: `state` as the list of every value given."""
+    data = {key: value for key, value in args.items() if key != "state"}
+    if "state" in args:
+        data["state"] = args.getlist("state")
+    return data
 
 
 # --- output -----------------------------------------------------------------------------------
@@ -244,3 +323,6 @@ duplicates_schema = DuplicateSchema(many=True)
 complaints_schema = ComplaintSchema(many=True)
 events_schema = EventSchema(many=True)
 complaint_filter_schema = ComplaintFilterSchema()
+saved_search_create_schema = SavedSearchCreateSchema()
+saved_search_schema = SavedSearchSchema()
+saved_searches_schema = SavedSearchSchema(many=True)

@@ -16,7 +16,7 @@ from ecoflow.rest import load, uploaded_files
 from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, unit_of_work
 
-from . import history, leads, privacy, queries, timeline
+from . import history, leads, privacy, queries, search, timeline
 from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .intake import find_duplicates, register_complaint
 from .schemas import ComplaintContext, complaint_schema
@@ -54,7 +54,7 @@ def workbench():
     nearest = {c.id: clocks.nearest_clock(c) for c in rows}
     return render_template(
         "complaints/workbench.html", form=form, rows=rows, clocks=nearest, counts=counts, now=now,
-        status=clocks.clock_status, more=more,
+        status=clocks.clock_status, more=more, saved=search.list_saved_searches(current_user),
     )  # fmt: skip
 
 

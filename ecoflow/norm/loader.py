@@ -155,6 +155,7 @@ class AccessSchema(Schema):
     administers = RoleList
     reads_admin_trail = RoleList
     unusual_unmasked_cases_per_day = fields.Integer(load_default=30, validate=validate.Range(min=1))
+    export_max_rows = fields.Integer(load_default=10000, validate=validate.Range(min=1, max=1000000))
     pages = fields.Dict(fields.String(), fields.Raw(), required=True)
 
 
@@ -655,8 +656,9 @@ def _grading_rule(rule: dict, where: str, grades: dict) -> MappingProxyType:
     return MappingProxyType({**rule, "patterns": tuple(compiled)})
 
 
-# The keys of access.yaml that name one role, and the one that is a number; every other names a set.
+# The keys of access.yaml that name one role, and those that are numbers; every other names a set.
 ACCESS_ROLES = ("responsible", "client_account", "centre_account")
+ACCESS_NUMBERS = ("unusual_unmasked_cases_per_day", "export_max_rows")
 
 
 def _access(spec: dict, catalog: dict) -> MappingProxyType:
@@ -667,7 +669,7 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
     _check(spec["client_account"] in spec["registers"], f"{where}: client_account: a role of registers")
     sets, pages = {}, {}
     for key, names in spec.items():
-        if key in (*ACCESS_ROLES, "pages", "unusual_unmasked_cases_per_day"):
+        if key in (*ACCESS_ROLES, "pages", *ACCESS_NUMBERS):
             continue
         for role in names:
             _check(role in roles, f"{where}: {key}: unknown role '{role}'")
@@ -679,7 +681,7 @@ def _access(spec: dict, catalog: dict) -> MappingProxyType:
         pages[page] = None if names == "all" else frozenset(names)
     return MappingProxyType({
         **sets, **{key: spec[key] for key in ACCESS_ROLES}, "pages": MappingProxyType(pages),
-        "unusual_unmasked_cases_per_day": spec["unusual_unmasked_cases_per_day"],
+        **{key: spec[key] for key in ACCESS_NUMBERS},
     })  # fmt: skip
 
 
