@@ -3,7 +3,7 @@ complainant's name and the closing time indexed; on PostgreSQL ecoflow_bigrams()
 the character bigrams of the masked copy and of the text as written (docs/search.md); saved searches
 
 Revision ID: a16c0de5e4c1
-Revises: b7e2c41d9a05
+Revises: 981b1ada4bf5
 Create Date: 2026-12-03 14:00:00.000000
 
 """
@@ -16,7 +16,7 @@ from alembic import op
 from ecoflow.complaints.privacy import searchable_copy
 
 revision = "a16c0de5e4c1"
-down_revision = "b7e2c41d9a05"
+down_revision = "981b1ada4bf5"
 branch_labels = None
 depends_on = None
 
