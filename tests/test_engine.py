@@ -23,7 +23,8 @@ def test_an_effect_listed_twice_stops_start_up(monkeypatch):
 
 def test_a_precondition_naming_an_action_the_norm_lacks_stops_start_up(monkeypatch):
     monkeypatch.setitem(access.PRECONDITIONS, "aprove_extension", access.PRECONDITIONS["approve_extension"])
-    with pytest.raises(NormError, match=r"no action 'aprove_extension'.*guards with \(approval_refusal, _extension_by_whoever_decides\)"):
+    expected = r"no action 'aprove_extension'.*guards with \(approval_refusal, _extension_by_whoever_decides\)"
+    with pytest.raises(NormError, match=expected):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
 
 

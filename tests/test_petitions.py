@@ -7,6 +7,7 @@ import time_machine
 
 from .conftest import shanghai
 from .test_clocks import due, status
+from .test_web import web  # noqa: F401 (a fixture)
 
 LETTER = {
     "channel": "letter",
@@ -138,3 +139,77 @@ def test_the_petition_clocks_are_due_on_the_supervision_board_when_late(api):
     with time_machine.travel(shanghai(2026, 10, 14, 0, 1), tick=False):
         case = api.complaint(case_no)
         assert status(case, "petition_decision") == "overdue"
+
+
+# --- 信访文书: the written notices ------------------------------------------------------------
+
+
+def documents(api, case_no, as_="bj-supervisor"):
+    response = api.get(f"/api/v1/complaints/{case_no}/documents", as_)
+    assert response.status_code == 200, response.json
+    return response.json["items"]
+
+
+def test_each_decision_issues_its_numbered_notice_on_the_record(api):
+    with time_machine.travel(shanghai(2026, 10, 9, 10), tick=False):
+        first = api.register(**LETTER)["case_no"]
+        second = api.register(**LETTER)["case_no"]
+        api.ok(first, "accept", "bj-intake")
+        api.ok(second, "reject", "bj-intake", reason="该事项已经进入诉讼程序", referred_to="通州区人民法院")
+    with time_machine.travel(shanghai(2026, 10, 10, 10), tick=False):
+        third = api.register(**LETTER)["case_no"]
+        api.ok(third, "accept", "bj-intake")
+        plain = api.to_handling()  # no petition: no notice
+
+    (acceptance,) = documents(api, first)
+    assert acceptance["title"] == "信访事项受理告知书" and acceptance["number"] == "京环信告〔2026〕第1号"
+    assert documents(api, third)[0]["number"] == "京环信告〔2026〕第2号"
+    (rejection,) = documents(api, second)
+    assert rejection["number"] == "京环信不受〔2026〕第1号"
+    assert documents(api, plain) == []
+    accept_event = next(e for e in api.events(first) if e["action"] == "accept")
+    assert accept_event["data"]["documents"] == ["京环信告〔2026〕第1号"]
+    assert accept_event["seq"] == acceptance["event_seq"]
+
+
+def test_a_rejection_says_why_and_where_to_go_instead(api, web):  # noqa: F811
+    with time_machine.travel(shanghai(2026, 10, 9, 10), tick=False):
+        case_no = api.register(**LETTER)["case_no"]
+        api.ok(case_no, "reject", "bj-intake", reason="该事项已经进入诉讼程序", referred_to="通州区人民法院")
+    (rejection,) = documents(api, case_no)
+    page = _page(web, "bj-intake", rejection["url"])
+    assert "信访事项不予受理告知书" in page and "京环信不受〔2026〕第1号" in page
+    assert "该事项已经进入诉讼程序" in page and "可以向通州区人民法院提出" in page
+    assert "2026年10月9日" in page  # dated
+
+
+def _page(web, username, url):  # noqa: F811
+    page = web(username).get(url)
+    assert page.status_code == 200
+    return page.get_data(as_text=True)
+
+
+def test_the_notices_name_the_petitioner_only_in_their_copy_and_nobody_else(api, web):  # noqa: F811
+    _, handling = petition_to_handling(api, shanghai(2026, 9, 28, 10), shanghai(2026, 10, 10, 16))
+    case_no = handling["case_no"]
+    with time_machine.travel(shanghai(2026, 11, 2, 15), tick=False):
+        api.ok(case_no, "request_extension", "bj-officer", days=20, reason="需第三方检测，联系人王五（13700001234）")
+        api.ok(case_no, "approve_extension", "bj-leader", approved=True)
+        text = "经查属实。砖厂负责人赵六（电话 010-81234567，身份证 110101198001011234）已签字确认整改。"
+        api.ok(case_no, "reply", "bj-officer", result="已责令停产整改", text=text)
+
+    kinds = {d["kind"]: d for d in documents(api, case_no)}
+    assert list(kinds) == ["acceptance", "extension", "answer"]
+    extension = _page(web, "bj-intake", kinds["extension"]["url"])
+    assert "信访事项延期办理告知书" in extension and "办理期限延长20日，至2026年12月29日" in extension
+    answer = _page(web, "bj-intake", kinds["answer"]["url"])
+    assert "李四等6人：" in answer  # the petitioner's copy, to intake who sees them
+    for other_people in ("13700001234", "81234567", "110101198001011234", "bj-officer"):
+        assert other_people not in answer and other_people not in extension
+    assert "2026年10月10日受理" in answer and "三十日内请求本机关的上一级行政机关复查" in answer
+
+    file_copy = _page(web, "bj-intake", kinds["answer"]["url"] + "?copy=file")
+    masked = _page(web, "bj-supervisor", kinds["answer"]["url"])
+    for page in (file_copy, masked):
+        assert "李四" not in page and "13900001111" not in page and "李*等6人：" in page
+        assert "存档联" in page

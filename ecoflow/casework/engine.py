@@ -20,6 +20,7 @@ from ecoflow.intake.callbacks import tell_centre
 from ecoflow.norm import Norm, NormError
 from ecoflow.norm.current import get_machine, get_norm
 from ecoflow.officers.models import Officer
+from ecoflow.petitions.documents import issue_documents
 
 from . import clocks, petitions
 from .access import PRECONDITIONS, check_can_view, refusal
@@ -35,8 +36,8 @@ Effect = Callable[[Step], None]
 # tell_complainant the SMS to the complainant (complaints/notices.py): last, when the action's own
 # effects have run.
 EFFECTS: dict[str, tuple[Effect, ...]] = {
-    "accept": (leads.tell_accepted, petitions.start_petition_clocks, tell_complainant),
-    "reject": (tell_centre,),
+    "accept": (leads.tell_accepted, petitions.start_petition_clocks, issue_documents, tell_complainant),
+    "reject": (issue_documents, tell_centre),
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
     "assign": (effects.assign_case,),
@@ -45,12 +46,12 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "regrade": (effects.regrade_case,),
     "return": (effects.return_case,),
     "request_extension": (clocks.request_extension, tell_centre),
-    "approve_extension": (clocks.approve_extension, tell_centre),
+    "approve_extension": (clocks.approve_extension, issue_documents, tell_centre),
     "pause": (clocks.pause,),
     "resume": (clocks.resume,),
     "supervise": (escalation.open_supervision,),
     "whistle": (escalation.blow_whistle_by_hand,),
-    "reply": (leads.tell_result, petitions.record_answer, tell_centre, tell_complainant),
+    "reply": (leads.tell_result, petitions.record_answer, issue_documents, tell_centre, tell_complainant),
     "follow_up": (tell_centre, tell_complainant),
     "verify_close": (tell_centre, tell_complainant),
     "reopen": (tell_centre,),
@@ -58,9 +59,9 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "sign_lead": (leads.tell_signed,),
     "return_lead": (leads.tell_returned,),
     "request_review": (petitions.start_petition_clocks,),
-    "review_reply": (petitions.record_answer,),
+    "review_reply": (petitions.record_answer, issue_documents),
     "request_recheck": (petitions.start_petition_clocks,),
-    "recheck_reply": (petitions.record_answer,),
+    "recheck_reply": (petitions.record_answer, issue_documents),
 }
 
 

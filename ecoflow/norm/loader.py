@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 
+import jinja2
 import yaml
 from marshmallow import Schema, ValidationError, fields, validate
 from transitions import Machine
@@ -320,6 +321,19 @@ class PetitionSchema(Schema):
     extension = fields.Nested(PetitionExtensionSchema, required=True)
 
 
+class DocumentKindSchema(Schema):
+    title = Label
+    action = fields.String(required=True)
+    mark = Label
+    template = fields.String(required=True, validate=validate.Regexp(r"^[a-z_]+\.html\Z"))
+
+
+class DocumentsSchema(Schema):
+    prefixes = fields.Dict(fields.String(), fields.String(validate=validate.Length(min=1)), required=True)
+    kinds = fields.Dict(fields.String(validate=validate.Regexp(r"^[a-z_]{1,20}\Z")), fields.Nested(DocumentKindSchema),
+                        required=True)  # fmt: skip
+
+
 class CalendarSchema(Schema):
     holidays = fields.List(fields.Date(), load_default=list)
     workdays = fields.List(fields.Date(), load_default=list)
@@ -434,6 +448,8 @@ class Norm:
     # petition.yaml: {"clocks": kind -> Period, "starts_on": kind -> action, "replaces": (kinds),
     # "request_within": Period, "extension": {...}}
     petition: MappingProxyType
+    # documents.yaml: {"prefixes": bureau -> prefix, "kinds": kind -> {title, on, mark, template, source}}
+    documents: MappingProxyType
     raw: MappingProxyType = field(repr=False)  # as loaded, for GET /api/v1/workflow
 
     def bureau_of_place(self, district_code: str | None) -> str | None:
@@ -529,6 +545,7 @@ def load_norm(directory) -> Norm:
     _check_notices(notices)
     evidence = _evidence(read_norm_file(directory, "evidence.yaml", EvidenceSchema()))
     petition = read_norm_file(directory, "petition.yaml", PetitionSchema())
+    documents = read_norm_file(directory, "documents.yaml", DocumentsSchema())
 
     where = "workflows/lifecycle.yaml"
     states = lifecycle["states"]
@@ -609,6 +626,7 @@ def load_norm(directory) -> Norm:
         _check(bureau in catalog["bureaus"], f"{where}: jurisdiction: unknown bureau '{bureau}'")
 
     petition = _petition(petition, clocks, actions, grades, catalog)
+    documents = _documents(directory, documents, actions, catalog)
 
     raw = {"initial": lifecycle["initial"], "states": states, "actions": {
         name: {"label": a.label, "from": list(a.sources), "outcomes": [o.__dict__ for o in a.outcomes],
@@ -640,6 +658,7 @@ def load_norm(directory) -> Norm:
         trail=MappingProxyType(trail),
         evidence=evidence,
         petition=petition,
+        documents=documents,
         raw=MappingProxyType(raw),
     )
 
@@ -705,6 +724,27 @@ def _petition(spec: dict, clocks: dict, actions: dict, grades: dict, catalog: di
         "replaces": frozenset(spec["replaces"]), "extension": MappingProxyType(extension),
         "request_within": _period(spec["request_within"], f"{where}: request_within"),
     })  # fmt: skip
+
+
+def _documents(directory: Path, spec: dict, actions: dict, catalog: dict) -> MappingProxyType:
+    """documents.yaml with each kind's template read and parsed, its action and every bureau known."""
+    where = "workflows/documents.yaml"
+    for bureau in catalog["bureaus"]:
+        _check(bureau in spec["prefixes"], f"{where}: prefixes: missing bureau '{bureau}'")
+    environment = jinja2.Environment(autoescape=True)
+    kinds = {}
+    for name, kind in spec["kinds"].items():
+        _check(kind["action"] in actions, f"{where}: kinds.{name}.action: unknown action '{kind['action']}'")
+        path = directory / "documents" / kind["template"]
+        try:
+            source = path.read_text(encoding="utf-8")
+            environment.parse(source)
+        except FileNotFoundError:
+            raise NormError(f"workflows/documents/{kind['template']}: file not found") from None
+        except jinja2.TemplateSyntaxError as exc:
+            raise NormError(f"workflows/documents/{kind['template']}: line {exc.lineno}: {exc.message}") from None
+        kinds[name] = MappingProxyType({**kind, "source": source})
+    return MappingProxyType({"prefixes": MappingProxyType(spec["prefixes"]), "kinds": MappingProxyType(kinds)})
 
 
 def _evidence(spec: dict) -> Evidence:
