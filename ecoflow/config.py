@@ -90,6 +90,10 @@ DEFAULTS = {
     # unset, they are written to the log. The lookup page's address, as the receipt gives it.
     "SMS_GATEWAY_URL": None,
     "PUBLIC_LOOKUP_URL": None,
+    # Where citizens reach this app (https://…, no trailing slash): the 答复 SMS's survey link is
+    # PUBLIC_URL/s/<token>, working SURVEY_VALID_DAYS (natural days) and once.
+    "PUBLIC_URL": None,
+    "SURVEY_VALID_DAYS": 7,
     # A hotline centre's call is refused when its signed timestamp is further than this from now.
     "CENTRE_SIGNATURE_WINDOW_SECONDS": 300,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
@@ -126,6 +130,8 @@ ENVIRONMENT = {
     "ECOFLOW_HISTORY_KEY": "HISTORY_KEY",
     "SMS_GATEWAY_URL": "SMS_GATEWAY_URL",
     "ECOFLOW_PUBLIC_LOOKUP_URL": "PUBLIC_LOOKUP_URL",
+    "ECOFLOW_PUBLIC_URL": "PUBLIC_URL",
+    "ECOFLOW_SURVEY_VALID_DAYS": "SURVEY_VALID_DAYS",
 }
 
 

@@ -8,7 +8,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 import time_machine
@@ -147,7 +147,11 @@ def test_a_request_is_filed_routed_and_followed(open311, key, api, fmt):
     assert (request["status"], request["service_code"], request["service_name"]) == ("open", "air", "大气污染")
     assert request["agency_responsible"] == "北京市生态环境局"
     assert request["address"] == "北京市通州区****"
-    assert request["expected_datetime"] in ("", None)
+    # Before a dispatcher grades it, the deadline the suggested grade's reply clock gives from intake.
+    assert case["suggestion"]["grade"] == "general" and case["grade"] is None
+    expected = datetime.fromisoformat(request["expected_datetime"])
+    assert expected - datetime.fromisoformat(case["received_at"]) == timedelta(days=7)  # 一般: 7 natural days
+    assert request["expected_datetime"].endswith("+08:00")
     text = json.dumps(request, ensure_ascii=False)
     assert "13812345678" not in text and "张三" not in text and "云景里" not in text
 

@@ -109,11 +109,12 @@ def _transfer_not_onward(complaint: Complaint, roles: set[str]) -> ApiError | No
 
 def _follow_up_by_whoever_calls(complaint: Complaint, roles: set[str]) -> ApiError | None:
     """A hotline centre that hears back calls the citizen itself: its 回访 comes in from it, and
-    intake registers the 回访 of the other cases."""
+    intake registers the 回访 of the other cases, or the complainant answers it through the survey
+    link (EcoFlow itself, `system`, takes it for them)."""
     centre = callback_centre(complaint.channel, complaint.bureau_code, complaint.external_id)
     if centre is not None and get_norm().access["centre_account"] not in roles:
         return Conflict(f"该案件由{centre.name}回访，回访结果由热线中心回传。", code="centre_follows_up")
-    if centre is None and not role_set("registers") & roles:
+    if centre is None and not role_set("registers") & roles and "system" not in roles:
         return Conflict("该案件的回访由受理员登记。", code="intake_follows_up")
     return None
 

@@ -34,3 +34,26 @@ class LookupSchema(Schema):
 
 
 lookup_schema = LookupSchema()
+
+
+def survey_answer_schema(norm) -> Schema:
+    """The complainant's answer on the survey page: resolved (yes/no), how satisfied, a note."""
+
+    class SurveyAnswerSchema(Schema):
+        class Meta:
+            unknown = EXCLUDE
+
+        resolved = fields.String(required=True, validate=validate.OneOf(["yes", "no"], error="请选择问题是否解决。"),
+                                 error_messages={"required": "请选择问题是否解决。"})  # fmt: skip
+        satisfaction = fields.String(
+            required=True,
+            validate=validate.OneOf(list(norm.catalog["satisfaction"]), error="请选择满意程度。"),
+            error_messages={"required": "请选择满意程度。"},
+        )
+        note = fields.String(validate=validate.Length(max=500, error="意见最多500字。"))
+
+        @pre_load
+        def filled(self, data, **kwargs):
+            return {key: value.strip() for key, value in data.items() if isinstance(value, str) and value.strip()}
+
+    return SurveyAnswerSchema()

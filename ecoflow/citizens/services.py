@@ -8,11 +8,12 @@ import re
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from ecoflow.complaints import privacy
 from ecoflow.complaints.intake import register_complaint
 from ecoflow.complaints.models import Complaint, Event
+from ecoflow.complaints.notices import survey_token_hash
 from ecoflow.complaints.schemas import EPOCH, LATEST
 from ecoflow.errors import ApiError, NotFound
 from ecoflow.exposure.scrub import scrub
@@ -23,7 +24,7 @@ from ecoflow.officers.models import Bureau
 from ecoflow.rest import is_printable
 from ecoflow.timeutil import SHANGHAI
 
-from .models import Open311Request
+from .models import Open311Request, Survey
 
 # GeoReport v2: without dates, the last 90 days; a query spans at most 90 days and 1000 requests.
 DEFAULT_SPAN = timedelta(days=90)
@@ -195,10 +196,22 @@ def _status(complaint: Complaint) -> str:
     return "closed" if get_norm().states[complaint.state].get("final") else "open"
 
 
+def _expected(complaint: Complaint, norm) -> str:
+    """The reply deadline: the reply clock's, or, until a dispatcher grades the case, the one the
+    suggested grade's reply clock would give from the moment it was received."""
+    reply = complaint.running_clock("reply") or next((c for c in complaint.clocks if c.kind == "reply"), None)
+    if reply is not None:
+        return reply.due_at.astimezone(SHANGHAI).isoformat()
+    grade = norm.grades.get((complaint.suggestion or {}).get("grade"))
+    if complaint.grade is not None or norm.states[complaint.state].get("final") or grade is None:
+        return ""
+    period = grade.clocks.get("reply")
+    return norm.calendar.add(complaint.received_at, period).astimezone(SHANGHAI).isoformat() if period else ""
+
+
 def _public_request(request: Open311Request) -> dict:
     """A request as GeoReport shows it: no name, no phone, the address only to the district."""
     complaint, norm = request.complaint, get_norm()
-    reply = complaint.running_clock("reply") or next((c for c in complaint.clocks if c.kind == "reply"), None)
     return {
         "service_request_id": complaint.case_no,
         "status": _status(complaint),
@@ -212,7 +225,7 @@ def _public_request(request: Open311Request) -> dict:
         "service_notice": "",
         "requested_datetime": complaint.received_at.astimezone(SHANGHAI).isoformat(),
         "updated_datetime": complaint.updated_at.astimezone(SHANGHAI).isoformat(),
-        "expected_datetime": reply.due_at.astimezone(SHANGHAI).isoformat() if reply else "",
+        "expected_datetime": _expected(complaint, norm),
         "address": privacy.mask_address(complaint.address, complaint.district_code),
         "address_id": "",
         "zipcode": "",
@@ -342,3 +355,68 @@ def lookup_case(case_no: str | None, order_no: str | None, phone_last4: str, now
             "replied_at": reply.occurred_at.astimezone(SHANGHAI).isoformat(),
         } if reply else None,
     }  # fmt: skip
+
+
+# --- 满意度评价: the survey link of the 答复 SMS -------------------------------------------------
+
+
+class SurveyClosed(ApiError):
+    """A survey link that takes no answer: `unknown`, `used`, `expired` or `done` (the case no longer
+    waits for this 回访: answered otherwise, or answered again after a new reply)."""
+
+    MESSAGES = {
+        "unknown": "该评价链接无效，请核对短信中的链接。",
+        "used": "您已通过该链接提交过评价，每个链接只能使用一次。感谢您的反馈！",
+        "expired": "该评价链接已过期。如对办理结果有意见，请拨打12345或12369热线反映。",
+        "done": "该问题的回访已经完成，此链接已失效。感谢您的关注！",
+    }
+
+    def __init__(self, reason: str):
+        super().__init__(self.MESSAGES[reason], code=f"survey_{reason}")
+        self.reason = reason
+
+
+def open_survey(token: str, now: datetime) -> Survey:
+    """The survey the link's token opens, while it may still be answered; SurveyClosed otherwise."""
+    survey = db.session.scalar(select(Survey).where(Survey.token_hash == survey_token_hash(token)))
+    if survey is None:
+        raise SurveyClosed("unknown")
+    if survey.used_at is not None:
+        raise SurveyClosed("used")
+    if survey.expires_at <= now:
+        raise SurveyClosed("expired")
+    newest = db.session.scalar(select(func.max(Survey.id)).where(Survey.complaint_id == survey.complaint_id))
+    if survey.complaint.state != "replied" or newest != survey.id:
+        raise SurveyClosed("done")
+    return survey
+
+
+def use_survey(survey: Survey, now: datetime):
+    """Spend the link: of two answers sent at once, one takes it and the other is told it was used."""
+    spent = db.session.execute(
+        update(Survey).where(Survey.id == survey.id, Survey.used_at.is_(None)).values(used_at=now)
+    )
+    if spent.rowcount != 1:
+        raise SurveyClosed("used")
+    # Intake may be typing the 回访 of the same case at this moment: whoever goes second finds it done.
+    complaint = survey.complaint
+    locked = select(Complaint.version).where(Complaint.id == complaint.id).with_for_update()
+    if db.session.scalar(locked) != complaint.version:
+        db.session.refresh(complaint)
+    if complaint.state != "replied":
+        raise SurveyClosed("done")
+
+
+def survey_view(survey: Survey) -> dict:
+    """What the survey page shows of the case: its number, bureau and the answer given (no personal data)."""
+    complaint = survey.complaint
+    reply = db.session.scalar(
+        select(Event).where(Event.complaint_id == complaint.id, Event.action == "reply").order_by(Event.seq.desc())
+    )
+    return {
+        "case_no": complaint.case_no,
+        "bureau": get_norm().catalog["bureaus"].get(complaint.bureau_code, complaint.bureau_code),
+        "result": privacy.redact(reply.data.get("result", ""), complaint) if reply else "",
+        "text": privacy.redact(reply.data.get("text", ""), complaint) if reply else "",
+        "expires_at": survey.expires_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M"),
+    }

@@ -3,10 +3,17 @@ of workflows/notices.yaml, queued in the action's transaction and sent after it 
 
 from __future__ import annotations
 
+import hashlib
+import secrets
+from datetime import timedelta
+
 from flask import current_app
 
 from ecoflow.casework.step import Step
+from ecoflow.citizens.models import Survey
 from ecoflow.exchange.outbox import enqueue_sms
+from ecoflow.extensions import db
+from ecoflow.intake.models import callback_centre
 
 from .effects import follow_up_outcome
 
@@ -31,5 +38,27 @@ def tell_complainant(step: Step):
         lookup_url=current_app.config["PUBLIC_LOOKUP_URL"] or "本局诉求办理进度查询页面",
         result=step.data.get("result", ""),
         text=step.data.get("text", ""),
+        survey=_survey(step) if moment == "replied" else "",
     )
     enqueue_sms(complaint.bureau_code, complaint.case_no, complaint.complainant_phone, text, moment, step.now)
+
+
+def survey_token_hash(token: str) -> str:
+    """What is kept of a survey link's token."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _survey(step: Step) -> str:
+    """满意度评价: where the bureau does the 回访 itself (not a hotline centre that hears back), a new
+    single-use link for the complainant to answer it, in the words of notices.yaml's `survey`."""
+    complaint = step.complaint
+    if callback_centre(complaint.channel, complaint.bureau_code, complaint.external_id) is not None:
+        return ""
+    days = int(current_app.config["SURVEY_VALID_DAYS"])
+    token = secrets.token_urlsafe(16)
+    db.session.add(Survey(
+        token_hash=survey_token_hash(token), complaint_id=complaint.id, created_at=step.now,
+        expires_at=step.now + timedelta(days=days),
+    ))  # fmt: skip
+    url = f"{(current_app.config['PUBLIC_URL'] or '').rstrip('/')}/s/{token}"
+    return step.norm.notices["survey"].format(survey_url=url, survey_days=days)

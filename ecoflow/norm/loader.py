@@ -124,10 +124,13 @@ class NoticesSchema(Schema):
     accepted = Label
     replied = Label
     closed = Label
+    survey = Label
 
 
 # The placeholders a notice to the complainant may name (ecoflow/complaints/notices.py fills them).
-NOTICE_PLACEHOLDERS = frozenset({"bureau", "case_no", "order_no", "lookup_url", "result", "text"})
+NOTICE_PLACEHOLDERS = frozenset({"bureau", "case_no", "order_no", "lookup_url", "result", "text", "survey"})
+# Those of the survey link's own text, filled in where the bureau does the 回访 itself.
+SURVEY_PLACEHOLDERS = frozenset({"survey_url", "survey_days"})
 
 
 def _check_notices(notices: dict):
@@ -136,7 +139,7 @@ def _check_notices(notices: dict):
             names = {field for _, field, _, _ in string.Formatter().parse(template) if field is not None}
         except ValueError as exc:
             raise NormError(f"workflows/notices.yaml: {name}: {exc}") from None
-        unknown = sorted(names - NOTICE_PLACEHOLDERS)
+        unknown = sorted(names - (SURVEY_PLACEHOLDERS if name == "survey" else NOTICE_PLACEHOLDERS))
         _check(not unknown, f"workflows/notices.yaml: {name}: unknown placeholder {', '.join(unknown)}")
 
 
