@@ -1,7 +1,7 @@
 """surveys: the complainant's own 回访 through a single-use, expiring link in the 答复 SMS
 
 Revision ID: f19b3d8a6c42
-Revises: a16c0de5e4c1
+Revises: 70c98a063eb5
 Create Date: 2026-12-03 14:00:00.000000
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = "f19b3d8a6c42"
-down_revision = "a16c0de5e4c1"
+down_revision = "70c98a063eb5"
 branch_labels = None
 depends_on = None
 
