@@ -46,6 +46,8 @@ class IntakeForm(FlaskForm):
     name = StringField(_l("Complainant"), [Optional(), Length(max=50)])
     phone = StringField(_l("Contact phone"), [Optional(), Length(max=20)])
     callback_consent = BooleanField(_l("Agrees to be called back"))
+    # Unticked by default: the complainant hears back by SMS unless they say they do not want to.
+    declines_sms = BooleanField(_l("Does not want SMS notices (receipt, answer, closure)"))
     address = StringField(_l("Address"), [InputRequired(REQUIRED), Length(max=200)])
     description = TextAreaField(_l("Description"), [InputRequired(REQUIRED), Length(max=4000)])
     sensitive = BooleanField(_l("Sensitive: hide the complainant from the handling unit"))
@@ -65,7 +67,7 @@ class IntakeForm(FlaskForm):
 
     def api_data(self) -> dict:
         """What the API's intake schema takes."""
-        complainant = {"callback_consent": self.callback_consent.data}
+        complainant = {"callback_consent": self.callback_consent.data, "notify": not self.declines_sms.data}
         if self.name.data:
             complainant["name"] = self.name.data
         if self.phone.data:
