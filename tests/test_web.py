@@ -196,6 +196,7 @@ def _pages(api, n):
         api.ok(case_no, "supervise", "bj-supervisor", note="请尽快办理。")  # a notice to the officer
     for _ in range(n):
         api.ok(api.register()["case_no"], "accept", "bj-intake")
+        api.ok(api.to_handling(), "return", "bj-officer", reason="不属本单位")  # 退单, with its badge
     return [("bj-supervisor", "/"), ("bj-supervisor", "/?text=工厂"), ("bj-dispatcher", "/dispatch"),
             ("bj-supervisor", "/supervision"), ("bj-officer", "/notifications"),
             ("bj-supervisor", f"/complaints/{cases[-1]}")]  # fmt: skip
@@ -282,7 +283,8 @@ def test_the_menu_counts_unread_notices_and_the_inbox_marks_them_read(web, api):
     api.ok(case_no, "supervise", "bj-supervisor", note="请尽快办理。")
     client = web("bj-officer")
     page = client.get("/notifications").text
-    assert re.search(r'id="unread">1<', page) and f"督办：案件 {case_no}" in page
+    # 新派单 and 督办
+    assert re.search(r'id="unread">2<', page) and f"督办：案件 {case_no}" in page
     client.post("/notifications/read", data={"csrf_token": csrf(client, "/notifications")})
     assert 'id="unread"' not in client.get("/notifications").text
 

@@ -40,21 +40,21 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "reject": (issue_documents, tell_centre),
     "merge": (effects.merge_case,),
     "grade": (effects.grade_case,),
-    "assign": (effects.assign_case,),
+    "assign": (effects.assign_case, escalation.tell_officers),
     "sign": (tell_centre,),
-    "reassign": (effects.reassign_case,),
-    "regrade": (effects.regrade_case,),
-    "return": (effects.return_case,),
+    "reassign": (effects.reassign_case, escalation.tell_officers),
+    "regrade": (effects.regrade_case, escalation.tell_officers),
+    "return": (escalation.tell_officers, effects.return_case),
     "request_extension": (clocks.request_extension, tell_centre),
-    "approve_extension": (clocks.approve_extension, issue_documents, tell_centre),
+    "approve_extension": (clocks.approve_extension, issue_documents, escalation.tell_officers, tell_centre),
     "pause": (clocks.pause,),
     "resume": (clocks.resume,),
     "supervise": (escalation.open_supervision,),
     "whistle": (escalation.blow_whistle_by_hand,),
     "reply": (leads.tell_result, petitions.record_answer, issue_documents, tell_centre, tell_complainant),
-    "follow_up": (tell_centre, tell_complainant),
+    "follow_up": (escalation.tell_officers, tell_centre, tell_complainant),
     "verify_close": (tell_centre, tell_complainant),
-    "reopen": (tell_centre,),
+    "reopen": (escalation.tell_officers, tell_centre),
     "transfer": (leads.send_lead, tell_centre),
     "sign_lead": (leads.tell_signed,),
     "return_lead": (leads.tell_returned,),
@@ -83,6 +83,10 @@ def check_tables(norm: Norm):
     guards) or lists a function twice."""
     tables = (("casework/engine.py", "EFFECTS", "gives effects to", EFFECTS),
               ("casework/access.py", "PRECONDITIONS", "guards with", PRECONDITIONS))  # fmt: skip
+    for name in norm.inbox["actions"]:
+        if escalation.tell_officers not in EFFECTS.get(name, ()):
+            raise NormError(f"workflows/inbox.yaml tells officers of '{name}', whose row in casework/engine.py's "
+                            "EFFECTS lacks escalation.tell_officers")  # fmt: skip
     for where, table_name, does, table in tables:
         for name, entry in table.items():
             functions = ", ".join(f.__name__ for f in entry)

@@ -16,7 +16,7 @@ from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer, RoleGrant, Unit
 from ecoflow.rest import is_printable
 
-from .models import Clock, Complaint, Extension
+from .models import Clock, Complaint, Event, Extension
 from .search import overdue_condition, text_matches
 
 
@@ -96,6 +96,26 @@ def dispatch_queue(officer: Officer) -> list[Complaint]:
     waiting = assign.sources
     query = select(Complaint).where(Complaint.bureau_code.in_(bureaus), Complaint.state.in_(waiting))
     return db.session.scalars(query.order_by(Complaint.received_at, Complaint.id).limit(500)).all()
+
+
+def last_returns(complaints) -> dict[int, dict]:
+    """退单: for each case of the dispatch queue sent back by its unit, the latest return's record
+    (reason, from_unit) and who and when; one query for the whole queue."""
+    ids = [c.id for c in complaints]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        select(Event.complaint_id, Event.data, Officer.name, Event.occurred_at)
+        .outerjoin(Officer, Officer.username == Event.actor)
+        .where(Event.complaint_id.in_(ids), Event.action == "return")
+        .order_by(Event.complaint_id, Event.seq)
+    )
+    returns = {complaint_id: {**data, "by": name, "at": at} for complaint_id, data, name, at in rows}
+    codes = {r.get("from_unit") for r in returns.values()} - {None}
+    units = dict(db.session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(codes))).all()) if codes else {}
+    for r in returns.values():
+        r["unit"] = units.get(r.get("from_unit"), "")
+    return returns
 
 
 def assignable_officers(bureau_codes) -> list[Officer]:

@@ -125,7 +125,8 @@ def dispatch():
         )
         for c in queue
     }  # fmt: skip
-    return render_template("complaints/dispatch.html", queue=queue, forms=forms)
+    returns = queries.last_returns(queue)
+    return render_template("complaints/dispatch.html", queue=queue, forms=forms, returns=returns)
 
 
 @bp.get("/transfers")
@@ -164,7 +165,7 @@ def _render_case(complaint, failed=None, message=None, status=200):
         entries=entries, history=history.complaint_history(current_user, complaint), attachments=attachments,
         media_url=events[0][0].data.get("media_url") if events and unmasked else None,
         steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
-        status=clocks.clock_status, now=now,
+        status=clocks.clock_status, now=now, nearest=clocks.nearest_clock,
     )  # fmt: skip
     return page, status
 

@@ -312,6 +312,42 @@ def open_supervision(step: Step):
     )
 
 
+# --- telling officers what changed (workflows/inbox.yaml) ----------------------------------------
+
+
+def tell_officers(step: Step):
+    """The notice inbox.yaml gives the action, to the parties and roles it names (not to whoever took
+    the action), in the officer's own words: masked free text, names not codes."""
+    notice = step.norm.inbox["actions"].get(step.action.name)
+    if notice is None:
+        return
+    complaint, data = step.complaint, step.data
+    if notice["when"] == "unresolved" and data.get("resolved", True) and data.get("satisfaction") != "unsatisfied":
+        return
+    recipients = [o for party in notice["notify"] for o in party_officer_ids(party, complaint)]
+    if notice["roles"]:
+        recipients += db.session.scalars(
+            select(RoleGrant.officer_id).join(Officer).where(
+                RoleGrant.bureau_code == complaint.bureau_code, RoleGrant.role.in_(notice["roles"]),
+                Officer.is_active.is_(True),
+            ).order_by(RoleGrant.officer_id)
+        ).all()  # fmt: skip
+    if step.actor is not None:
+        recipients = [o for o in recipients if o != step.actor.id]
+    approved = data.get("approved")
+    values = {
+        "case_no": complaint.case_no,
+        "grade": step.norm.grades[complaint.grade].label if complaint.grade in step.norm.grades else "",
+        "unit": complaint.unit.name if complaint.unit else "",
+        "officer": complaint.officer.name if complaint.officer else "",
+        "actor": step.actor.name if step.actor else "系统",
+        "reason": redact(data.get("reason") or "", complaint),
+        "decision": "已同意" if approved else "未获同意",
+        "note": redact(data.get("note") or "", complaint),
+    }
+    notify(recipients, step.action.name, notice["message"].format(**values), complaint.case_no, step.now)
+
+
 # --- the supervision board --------------------------------------------------------------------
 
 

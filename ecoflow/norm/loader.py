@@ -143,6 +143,19 @@ def _check_notices(notices: dict):
         _check(not unknown, f"workflows/notices.yaml: {name}: unknown placeholder {', '.join(unknown)}")
 
 
+def _check_inbox(inbox: dict, actions: dict, ladder, catalog: dict):
+    where = "workflows/inbox.yaml"
+    for name, notice in inbox["actions"].items():
+        _check(name in actions, f"{where}: actions.{name}: no such action in lifecycle.yaml")
+        for party in notice["notify"]:
+            _check(party in ladder.parties, f"{where}: actions.{name}.notify: unknown party '{party}' (ladder.yaml)")
+        for role in notice["roles"]:
+            _check(role in catalog["roles"], f"{where}: actions.{name}.roles: unknown role '{role}'")
+        names = {field for _, field, _, _ in string.Formatter().parse(notice["message"]) if field is not None}
+        unknown = sorted(names - INBOX_PLACEHOLDERS)
+        _check(not unknown, f"{where}: actions.{name}: unknown placeholder {', '.join(unknown)}")
+
+
 RoleList = fields.List(fields.String(), required=True)
 
 
@@ -222,6 +235,22 @@ class TrailFieldSchema(Schema):
     label = fields.String(load_default=None, validate=validate.Length(min=1))
     type = fields.String(required=True, validate=validate.OneOf(TRAIL_TYPES))
     values = fields.Dict(fields.String(), fields.String(), load_default=dict)
+
+
+class InboxNoticeSchema(Schema):
+    notify = fields.List(fields.String(), load_default=list)
+    roles = fields.List(fields.String(), load_default=list)
+    when = fields.String(load_default=None, validate=validate.OneOf(["unresolved"]))
+    message = Label
+
+
+class InboxSchema(Schema):
+    actions = fields.Dict(fields.String(), fields.Nested(InboxNoticeSchema), load_default=dict)
+    kinds = fields.Dict(fields.String(), Label, load_default=dict)
+
+
+# The placeholders an officer's notice (inbox.yaml) may name (escalation/services.py fills them).
+INBOX_PLACEHOLDERS = frozenset({"case_no", "grade", "unit", "officer", "actor", "reason", "decision", "note"})
 
 
 class TrailSchema(Schema):
@@ -446,6 +475,7 @@ class Norm:
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
+    inbox: MappingProxyType  # inbox.yaml: {"actions": name -> {notify, roles, when, message}, "kinds": kind -> label}
     trail: MappingProxyType  # trail.yaml: {"events": name -> title, "keys": key -> {label, type, values}}
     evidence: Evidence
     # petition.yaml: {"clocks": kind -> Period, "starts_on": kind -> action, "replaces": (kinds),
@@ -543,6 +573,7 @@ def load_norm(directory) -> Norm:
     access = _access(read_norm_file(directory, "access.yaml", AccessSchema()), catalog)
     notices = read_norm_file(directory, "notices.yaml", NoticesSchema())
     trail = read_norm_file(directory, "trail.yaml", TrailSchema())
+    inbox = read_norm_file(directory, "inbox.yaml", InboxSchema())
     for key, spec in trail["keys"].items():
         _check(spec["type"] == "hidden" or spec["label"], f"workflows/trail.yaml: keys.{key}: a label is needed")
     _check_notices(notices)
@@ -617,6 +648,7 @@ def load_norm(directory) -> Norm:
            f"{where}: the grades urgent, key and consult must exist in workflows/grades.yaml")  # fmt: skip
 
     ladder = _ladder(ladder, catalog, grades)
+    _check_inbox(inbox, actions, ladder, catalog)
     routing = _routing(routing, exchange["jurisdiction"])
     _check_open311(open311, catalog)
 
@@ -659,6 +691,7 @@ def load_norm(directory) -> Norm:
         access=access,
         notices=MappingProxyType(notices),
         trail=MappingProxyType(trail),
+        inbox=MappingProxyType(inbox),
         evidence=evidence,
         petition=petition,
         documents=documents,

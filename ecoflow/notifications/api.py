@@ -8,7 +8,7 @@ from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed
 
 from . import services
-from .schemas import inbox_query_schema, notifications_schema
+from .schemas import inbox_query_schema, mark_read_query_schema, notifications_schema
 
 bp = Blueprint("notifications_api", __name__, url_prefix="/api/v1/notifications")
 
@@ -33,5 +33,7 @@ def mark_read(notification_id):
 @login_required
 @committed
 def mark_all_read():
-    count = services.mark_read(g.officer.id, None, utcnow())
+    """Every unread notice of the caller read; `?kind=` only those of one kind (e.g. `overdue`)."""
+    kind = load(mark_read_query_schema, request.args)["kind"]
+    count = services.mark_read(g.officer.id, None, utcnow(), kind=kind)
     return {"read": count}

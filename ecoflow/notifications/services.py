@@ -67,9 +67,22 @@ def unread_count(officer_id: int) -> int:
     )
 
 
-def mark_read(officer_id: int, notification_id: int | None, now: datetime) -> int:
-    """Mark one notice (or, with None, all) of the officer read; returns how many changed."""
+def unread_by_kind(officer_id: int) -> dict[str, int]:
+    """How many of the officer's notices are unread, by kind."""
+    rows = db.session.execute(
+        select(Notification.kind, func.count())
+        .where(Notification.officer_id == officer_id, Notification.read_at.is_(None))
+        .group_by(Notification.kind)
+        .order_by(Notification.kind)
+    )
+    return dict(rows.all())
+
+
+def mark_read(officer_id: int, notification_id: int | None, now: datetime, kind: str | None = None) -> int:
+    """Mark one notice (or, with None, all, or all of one kind) of the officer read; returns how many changed."""
     query = update(Notification).where(Notification.officer_id == officer_id, Notification.read_at.is_(None))
+    if kind is not None:
+        query = query.where(Notification.kind == kind)
     if notification_id is not None:
         exists = db.session.scalar(
             select(Notification.id).where(Notification.id == notification_id, Notification.officer_id == officer_id)

@@ -19,5 +19,15 @@
       if (ms < 0) el.closest(".clock").classList.add("overdue");
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { tick(); setInterval(tick, 30000); });
+  // On a phone the long parts of a case page (its history) start folded: what to do comes first.
+  function fold() {
+    if (window.matchMedia("(max-width: 800px)").matches) {
+      document.querySelectorAll("details.fold[open]").forEach(function (el) { el.open = false; });
+    }
+  }
+  // Printed, everything shows.
+  window.addEventListener("beforeprint", function () {
+    document.querySelectorAll("details.fold").forEach(function (el) { el.open = true; });
+  });
+  document.addEventListener("DOMContentLoaded", function () { fold(); tick(); setInterval(tick, 30000); });
 })();
