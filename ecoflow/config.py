@@ -96,6 +96,8 @@ DEFAULTS = {
     "SURVEY_VALID_DAYS": 7,
     # A hotline centre's call is refused when its signed timestamp is further than this from now.
     "CENTRE_SIGNATURE_WINDOW_SECONDS": 300,
+    # The links to the reply's attachments in a 回单 work this many days.
+    "CENTRE_FILE_LINK_DAYS": 14,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
     # the three bureaus must share it. Default: derived from SECRET_KEY (enough for one instance).
     "HISTORY_KEY": None,

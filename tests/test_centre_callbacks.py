@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import io
 import json
 import threading
 import time
@@ -24,7 +25,7 @@ from ecoflow.notifications.models import Notification
 from ecoflow.officers.models import Officer
 from ecoflow.timeutil import utcnow
 
-from .conftest import shanghai
+from .conftest import Api, shanghai
 
 START = shanghai(2026, 11, 2, 9)  # a Monday
 
@@ -498,3 +499,54 @@ def centre_account_decides(name):
     from ecoflow.extensions import db
 
     return db.session.scalar(select(ChannelClient.decides_extensions).where(ChannelClient.name == name))
+
+
+# --- the reply's attachments, fetched by the centre over HTTP -----------------------------------
+
+
+def test_the_reply_huidan_carries_links_the_centre_fetches_over_http(app, staff, centre, live_server, monkeypatch):
+    import urllib.error
+    import urllib.request
+
+    from PIL import Image
+
+    from .test_evidence import PDF, jpeg_with_gps, upload
+    from .test_web import ThreadedClient
+
+    monkeypatch.setitem(app.config, "PUBLIC_URL", live_server)
+    api = Api(ThreadedClient(app.test_client()))
+    with time_machine.travel(START, tick=False):
+        case_no = order_in(api.client, centre.key)
+        to_handling(api, case_no)
+        photo = upload(api, case_no, jpeg_with_gps()).json
+        report = upload(api, case_no, PDF, name="监测报告.pdf", kind="document").json
+        upload(api, case_no, PDF, name="未选的材料.pdf", kind="document")  # not chosen: not sent
+        api.ok(case_no, "reply", "bj-officer", result="已责令工厂整改", text="经现场检查，该厂已停产整改。",
+               attachments=[photo["id"], report["id"]])  # fmt: skip
+    deliver(START + timedelta(minutes=1))
+    (replied,) = [m for m in centre.order if m["event"] == "replied"]
+    files = replied["attachments"]
+    assert [(f["name"], f["kind"]) for f in files] == [("photo.jpg", "photo"), ("监测报告.pdf", "document")]
+    assert all(f["url"].startswith(live_server + "/api/v1/intake/files/") for f in files)
+
+    def fetch(url):
+        try:
+            with urllib.request.urlopen(url, timeout=10) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as refused:
+            with refused:
+                return refused.code, refused.read()
+
+    with time_machine.travel(START + timedelta(days=1)):
+        status, content = fetch(files[0]["url"])
+        assert status == 200 and hashlib.sha256(content).hexdigest() == files[0]["sha256"] != photo["sha256"]
+        image = Image.open(io.BytesIO(content))
+        assert 0x8825 not in image.getexif() and 0x010F not in image.getexif()  # no GPS, no camera
+        status, content = fetch(files[1]["url"])
+        assert (status, content) == (200, PDF)
+        token = files[1]["url"].rsplit("/", 1)[1]
+        for forged in (files[1]["url"][:-2] + "xx", f"{live_server}/api/v1/intake/files/{token[::-1]}"):
+            status, content = fetch(forged)
+            assert status == 404 and json.loads(content)["error"] == "unknown_file"
+    with time_machine.travel(START + timedelta(days=15)):
+        assert fetch(files[1]["url"])[0] == 404  # expired

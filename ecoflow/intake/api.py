@@ -77,3 +77,9 @@ def urge(order_no):
 def extension_decision(order_no):
     """A centre that decides extensions: its decision on the pending request (`approve_extension`)."""
     return _centre_action(order_no, "approve_extension", extension_decision_schema)
+
+
+@bp.get("/files/<token>")
+def centre_file(token):
+    """A file of a 回单 (an attachment of the reply), by its signed, expiring link."""
+    return services.send_centre_file(token, utcnow())

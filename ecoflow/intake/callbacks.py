@@ -6,11 +6,19 @@ transaction; the outbox delivers it after the commit."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
+from flask import current_app
+from itsdangerous import URLSafeSerializer
+from sqlalchemy import select
+
 from ecoflow.casework.step import Step
 from ecoflow.complaints.effects import follow_up_outcome
+from ecoflow.evidence.models import Attachment
 from ecoflow.exchange.outbox import enqueue_callback
+from ecoflow.extensions import db
 
-from .models import callback_centre
+from .models import ChannelClient, callback_centre
 
 
 def _reply_due(step: Step) -> dict:
@@ -69,4 +77,55 @@ def tell_centre(step: Step):
     if centre is None:
         return
     payload = {"order_no": complaint.external_id, "case_no": complaint.case_no, **event[1]}
+    if event[0] == "replied":
+        payload["attachments"] = _file_links(step, centre)
     enqueue_callback(complaint.bureau_code, centre, complaint.case_no, event[0], payload, step.now)
+
+
+# --- the reply's attachments, as links the centre fetches -----------------------------------------
+
+
+def file_signer() -> URLSafeSerializer:
+    """Signs the links to the files of a 回单 with the app's secret key."""
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="ecoflow.centre-file")
+
+
+def _file_links(step: Step, centre: ChannelClient) -> list[dict]:
+    """The attachments the officer chose for the reply, each as a signed link that only this centre's
+    account opens, until CENTRE_FILE_LINK_DAYS from now: what leaves the bureau is a photo's copy
+    without EXIF (no GPS), a document as it is; the complainant's own uploads stay in (personal data)."""
+    ids = [item["id"] for item in step.record.get("attachments", [])]
+    if not ids:
+        return []
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)).order_by(Attachment.id)).all()
+    expires = step.now + timedelta(days=current_app.config["CENTRE_FILE_LINK_DAYS"])
+    base = (current_app.config["PUBLIC_URL"] or "").rstrip("/")
+    links = []
+    for attachment in rows:
+        if attachment.is_from_complainant:
+            continue
+        key, content_type = _copy(attachment)
+        token = file_signer().dumps({"a": attachment.id, "c": centre.id, "k": key, "e": int(expires.timestamp())})
+        links.append({
+            "name": attachment.filename, "kind": attachment.kind, "content_type": content_type, "sha256": key,
+            "url": f"{base}/api/v1/intake/files/{token}", "expires_at": expires.isoformat(),
+        })  # fmt: skip
+    return links
+
+
+def _copy(attachment: Attachment) -> tuple[str, str]:
+    """The copy of an attachment that may leave the bureau: (its hash, its type)."""
+    if attachment.stripped_sha256:
+        return attachment.stripped_sha256, "image/jpeg"
+    return attachment.sha256, attachment.content_type
+
+
+def read_file_link(token: str, now: datetime) -> tuple[int, int, str] | None:
+    """(attachment id, centre account id, hash of the copy) of a link still valid, else None."""
+    try:
+        claims = file_signer().loads(token)
+    except Exception:  # any malformed or forged token is simply not a link
+        return None
+    if not isinstance(claims, dict) or not isinstance(claims.get("e"), int) or claims["e"] <= now.timestamp():
+        return None
+    return claims.get("a"), claims.get("c"), claims.get("k")

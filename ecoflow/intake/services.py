@@ -15,12 +15,15 @@ from sqlalchemy.exc import IntegrityError
 from ecoflow.complaints.intake import register_complaint
 from ecoflow.complaints.models import Complaint
 from ecoflow.errors import ApiError, Invalid, NotFound, Unauthorized
+from ecoflow.evidence.models import Attachment
+from ecoflow.evidence.storage import get_storage, send_stored
 from ecoflow.exchange.webhook import is_allowed_url, is_signed
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Bureau, Officer, RoleGrant
 from ecoflow.rest import load
 
+from .callbacks import read_file_link
 from .models import CentreSignature, ChannelClient
 from .schemas import order_schema, to_complaint
 
@@ -132,3 +135,20 @@ def centre_case(client: ChannelClient, order_no: str) -> Complaint:
     if complaint is None:
         raise NotFound(f"没有编号为 {order_no} 的工单。", code="unknown_order")
     return complaint
+
+
+def send_centre_file(token: str, now: datetime):
+    """The file a 回单's link names, for the centre: while the link is valid, the centre's account
+    active and the attachment not withdrawn; 404 `unknown_file` otherwise (nothing says which)."""
+    claims = read_file_link(token, now)
+    attachment = db.session.get(Attachment, claims[0]) if claims and isinstance(claims[0], int) else None
+    client = db.session.get(ChannelClient, claims[1]) if claims and isinstance(claims[1], int) else None
+    storage = get_storage()
+    if (
+        attachment is None or client is None or not client.is_active or attachment.withdrawn_at is not None
+        or claims[2] not in (attachment.sha256, attachment.stripped_sha256) or not storage.exists(claims[2])
+    ):  # fmt: skip
+        raise NotFound("文件链接无效或已过期。", code="unknown_file")
+    content_type = "image/jpeg" if claims[2] == attachment.stripped_sha256 else attachment.content_type
+    log.info("Centre %s fetched attachment %s of case %s", client.name, attachment.id, attachment.complaint_id)
+    return send_stored(storage, claims[2], content_type, attachment.filename, True)
