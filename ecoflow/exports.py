@@ -47,16 +47,41 @@ class Workbook:
         self.as_text = self.book.add_format({"quote_prefix": True})
         self.sheet, self.row = None, 0
 
-    def sheet_named(self, name: str):
-        self.sheet, self.row = self.book.add_worksheet(name), 0
+    # Number formats a cell may be given by name: a rate shown as 66.7%, a score or minutes as 66.7, a count.
+    STYLES = {
+        "percent": {"num_format": "0.0%"}, "decimal": {"num_format": "0.0"}, "count": {"num_format": "0"},
+        "title": {"bold": True, "font_size": 14}, "header": {"bold": True, "bg_color": "#E3EFE8", "border": 1},
+    }  # fmt: skip
 
-    def append(self, values=()):
+    def _style(self, name: str | None):
+        if name is None:
+            return None
+        if name not in self.styles:
+            self.styles[name] = self.book.add_format(self.STYLES[name])
+        return self.styles[name]
+
+    def sheet_named(self, name: str, widths=()):
+        """A new sheet; `widths` the width of its first columns, in characters."""
+        self.sheet, self.row = self.book.add_worksheet(name), 0
+        if not hasattr(self, "styles"):
+            self.styles = {}
+        for column, width in enumerate(widths):
+            self.sheet.set_column(column, column, width)
+
+    def freeze(self):
+        """The rows written so far stay in view while the rest scrolls (a table's title and header)."""
+        self.sheet.freeze_panes(self.row, 0)
+
+    def append(self, values=(), styles=()):
+        """One row; `styles` names each cell's style (STYLES), None for none, a single name for all."""
+        styles = [styles] * len(values) if isinstance(styles, str) else list(styles)
         for column, value in enumerate(values):
+            style = self._style(styles[column] if column < len(styles) else None)
             if isinstance(value, str):
-                fmt = self.as_text if reads_as_formula(value) else None
+                fmt = self.as_text if reads_as_formula(value) else style
                 self.sheet.write_string(self.row, column, value, fmt)
             else:
-                self.sheet.write(self.row, column, value)
+                self.sheet.write(self.row, column, value, style)
         self.row += 1
 
     def close(self) -> BytesIO:

@@ -4,6 +4,8 @@ fold, and no page scrolls sideways at 390 px."""
 
 from __future__ import annotations
 
+import re
+
 from .test_browser import act, browser, dispatch, open_as, open_case, pytestmark, register, server, shoot  # noqa: F401  (fixtures, the skip)
 
 PHONE = {"width": 390, "height": 844}
@@ -81,3 +83,27 @@ def test_no_page_scrolls_sideways_on_a_phone(server, open_as):  # noqa: F811
             page.goto(server + path)
             width = page.evaluate("document.documentElement.scrollWidth")
             assert width <= PHONE["width"], (username, path, width)
+
+
+def test_the_report_shows_percentages_with_one_decimal_and_names(server, open_as):  # noqa: F811
+    case_no = assigned_case(open_as)
+    officer = open_as("bj-officer")
+    open_case(officer, case_no)
+    act(officer, "sign")
+    act(officer, "reply", result="已处置", text="已现场核查处置。")
+    intake = open_as("bj-intake")
+    open_case(intake, case_no)
+    act(intake, "follow_up", resolved=True, satisfaction="basically_satisfied")
+    second = assigned_case(open_as, address="北京市通州区宋庄镇小堡村", description="夜间施工噪声扰民。")
+
+    leader = open_as("bj-leader")
+    leader.goto(server + "/assessment/report")
+    text = leader.inner_text("main")
+    assert re.search(r"满意率\s+1\s+1\s+100\.0%", text), text[:400]
+    units = leader.locator("table", has=leader.locator("th", has_text="承办单位")).first.inner_text()
+    assert "通州分局" in units and "tongzhou" not in units
+    percentages = re.findall(r"\d+(?:\.\d+)?%", text)
+    assert percentages and all(re.fullmatch(r"\d+\.\d%", p) for p in percentages), percentages
+    assert not re.search(r"(?<![\d.])0\.\d{2,}|(?<![\d.])1\.0(?![\d%])", text)  # no bare fractions
+    assert "统计期间" in text and second
+    shoot(leader, "15-report")

@@ -40,7 +40,7 @@ def test_the_monthly_workbook_holds_the_figures_the_api_gives(api):
     book = load_workbook(BytesIO(response.data))
     assert book.sheetnames == SHEETS
 
-    overview = {row[0]: row[1:] for row in rows(book["概览"]) if row and row[0]}
+    overview = {row[0]: row[1:] for row in rows(book["概览"])[3:] if row and row[0]}
     assert overview["响应率"] == [figures["response"]["numerator"], figures["response"]["denominator"],
                                figures["response"]["rate"]]  # fmt: skip
     assert overview["响应率"] == [1, 3, 0.3333]  # only `done` made contact (by its reply) in 24 hours
@@ -48,14 +48,24 @@ def test_the_monthly_workbook_holds_the_figures_the_api_gives(api):
     assert overview["重办率"] == [1, 2, 0.5]
     assert "北京市生态环境局" in overview["范围"][0]
 
+    # Every sheet: the title and the period on top, the header frozen under them.
+    for name in SHEETS:
+        sheet = book[name]
+        assert rows(sheet)[0][0].startswith("2026年11月接诉即办考核月报") and "2026年11月1日至30日" in rows(sheet)[1][0]
+        assert sheet.freeze_panes == "A4", name
     units = rows(book["按承办单位"])
-    assert units[0][:3] == ["排名", "承办单位", "综合得分"]
-    # 通州: response 1/2, resolution 1/2, satisfaction 1/2 → 0.5; 朝阳: response 0/1 → 0.
-    assert [row[:3] for row in units[1:]] == [[1, "通州分局", 0.5], [2, "朝阳分局", 0]]
-    assert [row[0] for row in rows(book["月度趋势"])[1:]] == ["2026-11"]
-    overdue = {row[0] for row in rows(book["超期案件"])[2:]}
+    assert units[2][:3] == ["排名", "承办单位", "综合得分"]
+    # 通州: response 1/2, resolution 1/2, satisfaction 1/2 → 50.0, as the page shows it; 朝阳: response 0/1 → 0.
+    assert [row[:3] for row in units[3:]] == [[1, "通州分局", 50], [2, "朝阳分局", 0]]
+    sheet = book["按承办单位"]
+    assert sheet["C4"].number_format == "0.0" and sheet["D4"].number_format == "0.0%"  # 综合得分, 响应率
+    assert sheet.column_dimensions["B"].width >= 20
+    assert [row[0] for row in rows(book["月度趋势"])[3:]] == ["2026年11月"]
+    overdue = {row[0] for row in rows(book["超期案件"])[4:]}
     assert never in overdue and done not in overdue
-    assert [row[0] for row in rows(book["重办案件"])[2:]] == [done]
+    reopened = rows(book["重办案件"])[4:]
+    assert [row[0] for row in reopened] == [done]
+    assert reopened[0][1:3] == ["通州分局", "bj-officer"] and reopened[0][4] == "重办"  # names; never 达标
 
 
 def test_the_cli_writes_the_monthly_workbook(api, runner, tmp_path):

@@ -3,7 +3,7 @@ for the printable page and as an Excel workbook (XlsxWriter)."""
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from io import BytesIO
 
 from flask import send_file
@@ -40,6 +40,7 @@ def monthly_report(officer, filters: dict, now: datetime) -> dict:
     data = {
         "month": f"{month // 100:04d}-{month % 100:02d}",
         "title": f"{month // 100}年{month % 100}月接诉即办考核月报",
+        "period": f"{month // 100}年{month % 100}月1日至{(_month_end(month) - timedelta(days=1)).day}日",
         "generated_at": now,
         "summary": services.assess(officer, the_month, at),
         "by": {name: services.grouped(officer, the_month, at, name) for name in DIMENSIONS},
@@ -93,52 +94,95 @@ def figure_row(figures: dict) -> list:
 
 FIGURE_HEADER = ["响应率", "按时答复率", "解决率", "满意率", "满意", "基本满意", "回访数", "重办率", "超期数",
                  "吹哨报到率", "平均报到用时(分钟)"]  # fmt: skip
-CASE_HEADER = ["案件编号", "单位", "承办人", "计入时间", "结果"]
+# How each column of FIGURE_HEADER is shown: a rate as 66.7%, a count, minutes with one decimal.
+FIGURE_STYLES = ["percent", "percent", "percent", "percent", "count", "count", "count", "percent", "count",
+                 "percent", "decimal"]  # fmt: skip
+CASE_HEADER = ["案件编号", "承办单位", "承办人", "计入时间", "结果"]
 
 
-def _case_row(item: dict) -> list:
+def shown(value, style: str) -> str:
+    """A cell of the measures as the page shows it, as Excel's format shows it: 66.7%, 3, 12.5."""
+    if value is None:
+        return "—"
+    return {"percent": lambda v: f"{v * 100:.1f}%", "decimal": lambda v: f"{v:.1f}"}.get(style, str)(value)
+
+
+def shown_row(figures: dict) -> list[str]:
+    """One row of the measures as the page shows it."""
+    return [shown(v, style) for v, style in zip(figure_row(figures), FIGURE_STYLES, strict=True)]
+
+
+def score_shown(score) -> float | None:
+    """The 综合得分 out of 100 with one decimal, the same on the page and in the workbook."""
+    return None if score is None else round(score * 100, 1)
+
+
+# What the item of a figure's drill-down counts as, by the figure's own rule (a reopening is not 达标).
+def outcome(figure: str, item: dict) -> str:
+    """The item of `figure` as met or missed by the figure's own rule, in words."""
+    if figure == "reopen":
+        return "重办" if item["measure"] == "reopen" else "已答复（未重办）"
+    if figure == "overdue":
+        return "超期"
+    if figure == "satisfaction":
+        level = get_norm().catalog["satisfaction"].get(item.get("level"), "未回访")
+        met = item.get("level") in services.get_rules().satisfied_levels
+        return f"{'达标' if met else '未达标'}（{level}）"
+    return {True: "达标", False: "未达标", None: "超期未办"}[item["is_ok"]]
+
+
+def _case_row(figure: str, item: dict) -> list:
     at = item["counted_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
-    outcome = {True: "达标", False: "未达标", None: "超期未办"}[item["is_ok"]]
-    return [item["case_no"], item["unit"], item["officer"], at, outcome]
+    return [item["case_no"], item.get("unit_name") or "", item.get("officer_name") or "", at, outcome(figure, item)]
+
+
+def _head(book: Workbook, data: dict, title: str, header: list, widths: list):
+    """A sheet with the report's title and period on top, its header frozen."""
+    book.sheet_named(title, widths)
+    book.append([f"{data['title']}：{title}"], "title")
+    book.append([f"统计期间：{data['period']}　范围：{data['bureaus']}"])
+    book.append(header, "header")
+    book.freeze()
 
 
 def workbook(data: dict) -> BytesIO:
-    """The report as an .xlsx workbook, one sheet per part."""
+    """The report as an .xlsx workbook, one sheet per part, each with the title and period on top,
+    the header frozen, the columns wide enough and each number in its format."""
     book = Workbook()
-    book.sheet_named("概览")
-    book.append([data["title"]])
-    book.append(["范围", data["bureaus"]])
-    book.append(["生成时间", data["generated_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")])
-    book.append()
-    book.append(["指标", "分子", "分母", "比率"])
+    _head(book, data, "概览", ["指标", "分子", "分母", "比率"], [16, 10, 10, 10])
     for name, label in services.LABELS.items():
         figure = data["summary"]["total"][name]
         if "count" in figure:
-            book.append([label, figure["count"]])
+            book.append([label, figure["count"]], [None, "count"])
         else:
-            book.append([label, figure["numerator"], figure["denominator"], figure["rate"]])
+            book.append([label, figure["numerator"], figure["denominator"], figure["rate"]],
+                        [None, "count", "count", "percent"])  # fmt: skip
+    book.append()
+    book.append(["生成时间", data["generated_at"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")])
+    book.append(["范围", data["bureaus"]])
+    widths = [12] * len(FIGURE_HEADER)
     for name, label in DIMENSIONS.items():
-        book.sheet_named(f"按{label}")
-        book.append(["排名", label, "综合得分", *FIGURE_HEADER])
+        _head(book, data, f"按{label}", ["排名", label, "综合得分", *FIGURE_HEADER], [6, 22, 10, *widths])
         for group in data["by"][name]:
-            book.append([group.get("rank"), group["label"], group.get("score"), *figure_row(group["figures"])])
-    book.sheet_named("月度趋势")
-    book.append(["月份", *FIGURE_HEADER])
+            book.append([group.get("rank"), group["label"], score_shown(group.get("score")),
+                         *figure_row(group["figures"])], ["count", None, "decimal", *FIGURE_STYLES])  # fmt: skip
+    _head(book, data, "月度趋势", ["月份", *FIGURE_HEADER], [10, *widths])
     for group in data["trend"]:
-        book.append([group["key"], *figure_row(group["figures"])])
-    book.sheet_named("热点")
-    book.append(["区域", "类别", "本期件数", "上期件数", "增长", "涉及单位", "跨界"])
+        book.append([group["label"], *figure_row(group["figures"])], [None, *FIGURE_STYLES])
+    _head(book, data, "热点", ["区域", "类别", "本期件数", "上期件数", "增长", "涉及单位", "跨界"],
+          [24, 10, 10, 10, 8, 30, 6])  # fmt: skip
+    bureaus = get_norm().catalog["bureaus"]
     for c in data["hotspots"]:
         book.append([c["label"], c["category_label"], c["cases"], c["previous"], c["growth"],
-                     "、".join(c["bureaus"]), "是" if c["crosses_border"] else "否"])  # fmt: skip
+                     "、".join(bureaus.get(b, b) for b in c["bureaus"]), "是" if c["crosses_border"] else "否"],
+                    [None, None, "count", "count", "count"])  # fmt: skip
     for key, title in (("overdue", "超期案件"), ("reopen", "重办案件")):
-        book.sheet_named(title)
         total = data[key]["total"]
         more = f"，列出最近 {LIST_LIMIT} 项（看板可查看全部）" if total > LIST_LIMIT else ""
+        _head(book, data, title, CASE_HEADER, [20, 16, 12, 18, 18])
         book.append([f"共 {total} 项{more}"])
-        book.append(CASE_HEADER)
         for item in data[key]["items"]:
-            book.append(_case_row(item))
+            book.append(_case_row(key, item))
     return book.close()
 
 

@@ -306,7 +306,8 @@ def figure_cases(officer: Officer, filters: dict, now: datetime, count: bool = T
     conditions = _fact_conditions(officer, filters, now) + _figure_conditions(filters["figure"], filters["part"], rules)
     query = (
         select(Complaint.case_no, Fact.measure, Fact.counted_at, Fact.is_ok, Fact.level, Fact.seconds,
-               Unit.code.label("unit"), Officer.username.label("officer"), Fact.bureau_code.label("bureau"))
+               Unit.code.label("unit"), Officer.username.label("officer"), Fact.bureau_code.label("bureau"),
+               Unit.name.label("unit_name"), Officer.name.label("officer_name"))
         .join(Complaint, Complaint.id == Fact.complaint_id)
         .outerjoin(Unit, Unit.id == Fact.unit_id)
         .outerjoin(Officer, Officer.id == Fact.officer_id)

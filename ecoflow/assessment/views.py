@@ -49,14 +49,16 @@ def cases():
     filters = load(figure_cases_schema, {k: v for k, v in request.args.items() if v})
     items, total = services.figure_cases(current_user, filters, utcnow())
     return render_template("assessment/cases.html", items=items, total=total, filters=filters,
-                           label=services.LABELS[filters["figure"]], query=request.args)  # fmt: skip
+                           label=services.LABELS[filters["figure"]], query=request.args, outcome=report.outcome,
+                           catalog=services.catalog())  # fmt: skip
 
 
 @bp.get("/report")
 def printable_report():
     data = report.monthly_report(current_user, _filters(), utcnow())
     return render_template("assessment/report.html", data=data, labels=services.LABELS,
-                           dimensions=report.DIMENSIONS, header=report.FIGURE_HEADER, row=report.figure_row,
+                           dimensions=report.DIMENSIONS, header=report.FIGURE_HEADER, row=report.shown_row,
+                           score=report.score_shown, outcome=report.outcome,
                            trend_svg=charts.trend_chart(data["trend"]),
                            ranking_svg=charts.ranking_chart(data["by"]["unit"]))  # fmt: skip
 
