@@ -74,9 +74,10 @@ def run_together(*calls):
 
 def pytest_collection_modifyitems(items):
     """The slow kinds, each run in one of CI's two database passes (.ci/run): `browser` (the pages in
-    Chromium, tests/test_browser*.py) and `federation` (instances as processes, tests/test_federation*.py)."""
+    Chromium, tests/test_browser*.py), `federation` (instances as processes, tests/test_federation*.py)
+    and `contract` (schemathesis over the OpenAPI document against a live app, tests/test_contract*.py)."""
     for item in items:
-        for kind in ("browser", "federation"):
+        for kind in ("browser", "federation", "contract"):
             if item.path.name.startswith(f"test_{kind}"):
                 item.add_marker(kind)
 
