@@ -157,7 +157,22 @@ COMPLAINT_COLUMNS = (
 )  # fmt: skip
 CLOCK_COLUMNS = ("complaint_id", "kind", "period_amount", "period_unit", "started_at", "due_at", "paused_seconds",
                  "is_extension_pending", "approved_extensions")  # fmt: skip
-GIN = ("ix_complaints_masked_grams", "ix_complaints_text_grams")
+GIN = ("ix_complaints_search_grams", "ix_complaints_search_trgm")
+
+
+def sample_probes(app) -> dict:
+    """What the searches ask for, from the cases a previous run loaded (ids from 1,000,000 on)."""
+    from ecoflow.extensions import db
+
+    with app.app_context():
+        rows = db.session.execute(
+            db.text("SELECT case_no, external_id, complainant_phone, complainant_name FROM complaints "
+                    "WHERE id >= 1000000 AND id % 997 = 0 ORDER BY id")
+        ).all()  # fmt: skip
+    return {
+        "case_no": [r[0] for r in rows], "external_id": [r[1] for r in rows if r[1]],
+        "phone": [r[2] for r in rows], "name": [r[3] for r in rows],
+    }  # fmt: skip
 
 
 def load_postgres(url: str, complaints, categories, clocks):
@@ -283,26 +298,33 @@ def main():
     parser.add_argument("--pg-database", default="h16bench")
     parser.add_argument("--cases", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--reuse", action="store_true", help="PostgreSQL: search the cases a previous run left")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as workdir:
-        url = prepare_database(args.db, args.pg_database, Path(workdir))
         os.environ.setdefault("ECOFLOW_SCHEDULER", "0")
         from ecoflow import create_app
 
-        app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
-        started = time.perf_counter()
-        complaints, categories, clocks, probes = build_rows(app, args.cases, start_id=1_000_000)
-        print(f"{args.cases} cases made in {time.perf_counter() - started:.0f} s", flush=True)
-        started = time.perf_counter()
-        (load_postgres if args.db == "postgres" else load_sqlite)(url, complaints, categories, clocks)
-        loaded = time.perf_counter() - started
-        print(f"loaded in {loaded:.0f} s", flush=True)
-        del complaints, categories, clocks
+        loaded = None
+        if args.reuse:
+            url = f"postgresql+psycopg://127.0.0.1:5432/{args.pg_database}"
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
+            probes = sample_probes(app)
+        else:
+            url = prepare_database(args.db, args.pg_database, Path(workdir))
+            app = create_app({"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": SECRET_KEY})
+            started = time.perf_counter()
+            complaints, categories, clocks, probes = build_rows(app, args.cases, start_id=1_000_000)
+            print(f"{args.cases} cases made in {time.perf_counter() - started:.0f} s", flush=True)
+            started = time.perf_counter()
+            (load_postgres if args.db == "postgres" else load_sqlite)(url, complaints, categories, clocks)
+            loaded = round(time.perf_counter() - started)
+            print(f"loaded in {loaded} s", flush=True)
+            del complaints, categories, clocks
         results = measure(app, kinds(probes, random.Random(7)), args.repeat)
 
-    summary = {"db": args.db, "cases": args.cases, "repeat": args.repeat, "load_s": round(loaded),
+    summary = {"db": args.db, "cases": args.cases, "repeat": args.repeat, "load_s": loaded,
                "loadavg_before": load_before, "loadavg_after": os.getloadavg(), "kinds": results}  # fmt: skip
     RESULTS.mkdir(parents=True, exist_ok=True)
     out = RESULTS / f"search-{args.db}-{datetime.now():%Y%m%d-%H%M%S}.json"

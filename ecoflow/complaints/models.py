@@ -148,20 +148,24 @@ class Complaint(db.Model):
 
 # The citizen looks a case up by the hotline centre's order number, in any case of letters.
 Index("ix_complaints_external_id_upper", func.upper(Complaint.external_id))
-# Free text on PostgreSQL: GIN indexes of the character bigrams of the masked copy and of the text as
-# written (docs/search.md); the function ecoflow_bigrams is made by migration a16c0de5e4c1. SQLite reads
-# the text itself.
+# Free text on PostgreSQL: GIN indexes of the masked copy, the description and the place together, by
+# their character bigrams (ecoflow_bigrams, made by migration a16c0de5e4c1) and by pg_trgm's trigrams
+# (docs/search.md; migration c16e2a7f0b93). As PostgreSQL reads back what the migration made, so that the
+# two compare equal. SQLite reads the text itself.
 Index(
-    "ix_complaints_masked_grams",
-    text("ecoflow_bigrams(lower(masked_text))"),
+    "ix_complaints_search_grams",
+    text(
+        "ecoflow_bigrams(lower((((COALESCE(masked_text, ''::text) || ' '::text) || description) || ' '::text) "
+        "|| address::text))"
+    ),
     postgresql_using="gin",
     _table=Complaint.__table__,
 ).ddl_if(dialect="postgresql")
 Index(
-    "ix_complaints_text_grams",
-    # As PostgreSQL reads back what the migration made, so that the two compare equal.
-    text("ecoflow_bigrams(lower((description || ' '::text) || address::text))"),
+    "ix_complaints_search_trgm",
+    text("((((COALESCE(masked_text, ''::text) || ' '::text) || description) || ' '::text) || address::text)"),
     postgresql_using="gin",
+    postgresql_ops={"search": "gin_trgm_ops"},
     _table=Complaint.__table__,
 ).ddl_if(dialect="postgresql")
 

@@ -75,37 +75,50 @@ def _like_pattern(text: str) -> str:
 
 
 # What free text is looked for in: the masked copy, and for those who see the complainant the
-# description and the place as written. The same expressions as the PostgreSQL indexes (migration
-# a16c0de5e4c1), so that the planner uses them.
+# description and the place as written. On PostgreSQL both together (SEARCHED) are indexed twice
+# (migration c16e2a7f0b93, docs/search.md): the character bigrams, for words of two characters, and
+# pg_trgm's trigrams, for longer ones; the index finds the candidates, the viewer's own text decides.
 _MASKED = Complaint.masked_text
 _UNMASKED = literal_column("description || ' ' || address")
+SEARCHED = "coalesce(masked_text, '') || ' ' || description || ' ' || address"
+_SEARCHED = literal_column(SEARCHED)
 
 
-def _contains(column, text: str):
-    """The condition that `column` contains `text` (letters in any case, % _ \\ literally). On PostgreSQL
-    a text of two characters or more is first looked up in the GIN index of the column's character
-    bigrams (docs/search.md), then checked."""
-    like = column.ilike(_like_pattern(text), escape="\\")
-    if len(text) < 2 or db.session.get_bind().dialect.name != "postgresql":
-        return like
-    grams = func.ecoflow_bigrams(func.lower(column), type_=postgresql.ARRAY(postgresql.TEXT))
-    wanted = func.ecoflow_bigrams(func.lower(cast(text, postgresql.TEXT)), type_=postgresql.ARRAY(postgresql.TEXT))
-    return and_(grams.contains(wanted), like)
+def _candidates(text: str):
+    """On PostgreSQL, the indexed condition that narrows the cases to those whose texts (masked or not)
+    hold `text`: a word of two characters is one bigram (`&&`: no recheck, the index answers alone); a
+    longer one is pg_trgm's `ILIKE` (its recheck is the ILIKE itself). None where no index serves."""
+    if db.session.get_bind().dialect.name != "postgresql" or len(text) < 2:
+        return None
+    if len(text) == 2:
+        grams = func.ecoflow_bigrams(func.lower(_SEARCHED), type_=postgresql.ARRAY(postgresql.TEXT))
+        return grams.op("&&")(cast([text.lower()], postgresql.ARRAY(postgresql.TEXT)))
+    return _SEARCHED.ilike(_like_pattern(text), escape="\\")
 
 
 def text_matches(officer: Officer, text: str):
-    """The condition that the case is the one numbered `text` (case number, or a centre's order number), or
-    that its text contains `text` as the officer sees it: the description and the place unmasked where
-    they see the complainant, the masked copy elsewhere, so that ten of a phone number's eleven digits,
-    the complainant's name or home estate find nothing for those who see them masked."""
-    scope = personal_scope(officer)
+    """The condition that the case is the one numbered `text` (its case number, or a centre's order
+    number), or else that its text contains `text` as the officer sees it: the description and the
+    place unmasked where they see the complainant, the masked copy elsewhere, so that ten of a phone
+    number's eleven digits, the complainant's name or home estate find nothing for those who see
+    them masked."""
     ident = text.strip().upper()
-    return or_(
-        Complaint.case_no == ident,
-        func.upper(Complaint.external_id) == ident,
-        and_(scope, _contains(_UNMASKED, text)),
-        and_(not_(scope), _contains(_MASKED, text)),
+    numbered = db.session.scalars(
+        select(Complaint.id).where(
+            Complaint.bureau_code.in_(officer.bureau_codes),
+            or_(Complaint.case_no == ident, func.upper(Complaint.external_id) == ident),
+        )
+    ).all()
+    if numbered:
+        return Complaint.id.in_(numbered)
+    pattern = _like_pattern(text)
+    scope = personal_scope(officer)
+    seen = or_(
+        and_(scope, _UNMASKED.ilike(pattern, escape="\\")),
+        and_(not_(scope), _MASKED.ilike(pattern, escape="\\")),
     )
+    candidates = _candidates(text)
+    return seen if candidates is None else and_(candidates, seen)
 
 
 def overdue_condition(overdue: bool, now: datetime):
