@@ -3,7 +3,7 @@ its character bigrams (two-character words) and by pg_trgm's trigrams (longer on
 bigram indexes of each text, so that no index function is evaluated again per candidate (docs/search.md)
 
 Revision ID: c16e2a7f0b93
-Revises: a16c0de5e4c1
+Revises: f19b3d8a6c42
 Create Date: 2026-12-03 14:30:00.000000
 
 """
@@ -11,7 +11,7 @@ Create Date: 2026-12-03 14:30:00.000000
 from alembic import op
 
 revision = "c16e2a7f0b93"
-down_revision = "a16c0de5e4c1"
+down_revision = "f19b3d8a6c42"
 branch_labels = None
 depends_on = None
 
