@@ -236,7 +236,7 @@ def test_key_case_is_struck_off_the_ledger_by_a_leader(server, open_as):
     supervisor.goto(server + "/supervision")
     assert "挂账" in supervisor.locator("#ledger tr", has_text=case_no).inner_text()
     whistle = supervisor.inner_text("#whistles")
-    assert case_no in whistle and "单位督办员： 未报到" in whistle and "单位分管领导： 未报到" in whistle
+    assert case_no in whistle and "单位督办员： 尚未报到" in whistle and "单位分管领导： 尚未报到" in whistle
     shoot(supervisor, "06-supervision")
     leader = open_as("bj-leader")
     open_case(leader, case_no)

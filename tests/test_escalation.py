@@ -182,7 +182,9 @@ def test_two_sweeps_racing_fire_each_rung_once(app, api, db):
     assert len(total) == 8 * 2 * 3
     assert len({(i["case_no"], i["clock"], i["rung"]) for i in total}) == len(total)
     assert db.session.scalar(select(func.count()).select_from(ClockRung)) == 48
-    assert notices(db, "bj-officer").count("warning") == 16
+    # One notice per clock found late: its 超期, naming the 预警 passed (issue 17), never one per rung.
+    told = notices(db, "bj-officer")
+    assert told.count("overdue") == 16 and told.count("warning") == 0
 
 
 def test_whistle_summons_parties_who_report_in_or_are_escalated(api, db):
@@ -405,3 +407,30 @@ def test_two_sweeps_at_once_that_deadlock_on_the_monthly_counts_fire_every_rung_
     for case_no in cases:  # first contact: overdue at 24 h, whistle at 30 h, each once
         actions = [e["action"] for e in api.events(case_no)]
         assert (actions.count("overdue"), actions.count("whistle")) == (1, 1)
+
+
+def test_a_clock_found_past_several_rungs_sends_one_notice(api, db):
+    case_no = handling_case(api)
+    fired(START + timedelta(hours=25))  # first contact: warning and overdue at once
+
+    overdue = db.session.scalars(
+        select(Notification.message).join(Officer).where(
+            Officer.username == "bj-officer", Notification.case_no == case_no,
+            Notification.kind.in_(["warning", "overdue"]),
+        )
+    ).all()  # fmt: skip
+    assert len(overdue) == 1 and "超期" in overdue[0] and "已越过预警" in overdue[0]
+
+
+def test_no_warning_on_a_clock_of_an_hour_or_less(api):
+    # urgent: 签收 15 minutes, first contact 30 minutes: no 预警 at the moment they start, 超期 at due.
+    with time_machine.travel(START, tick=False):
+        case_no = api.register(description="河里大量死鱼，疑似化工厂泄漏。")["case_no"]
+        api.ok(case_no, "accept", "bj-intake")
+        api.ok(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="urgent",
+               categories=["water"])  # fmt: skip
+    assert fired(START + timedelta(minutes=1)) == []
+    at_due = fired(START + timedelta(minutes=15))
+    assert ("sign", "overdue") in at_due and ("sign", "warning") not in at_due
+    # The 24-hour reply clock is still warned at 80 %.
+    assert ("reply", "warning") in fired(START + timedelta(hours=20))

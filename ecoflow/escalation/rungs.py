@@ -25,20 +25,34 @@ log = logging.getLogger(__name__)
 
 def fire_due_rungs(clock: Clock, now: datetime) -> list[str]:
     """Fire, in order, every rung of this clock that is due by `now`; returns their names."""
-    fired = []
+    fired, notices = [], []
     if clock.paused_at is not None and clock.next_rung_at <= now:
         end_pause_at_cap(clock, now)
     while clock.next_rung_at is not None and clock.next_rung_at <= now:
         rung = clock.next_rung
         if _claim_rung(clock, rung, now):
-            _apply_rung(clock, rung, now)
+            notices.append(_apply_rung(clock, rung, now))
             fired.append(rung)
         clock.rung = rung
         complaint = clock.complaint
         clock.next_rung, clock.next_rung_at = get_norm().ladder.next_rung(
             rung, complaint.grade, running_since(clock), clock.due_at
         )
+    _tell_once(clock, notices, now)
     return fired
+
+
+def _tell_once(clock: Clock, notices: list[tuple[str, str, list[int]]], now: datetime):
+    """One notice per officer for the rungs one sweep fired on a clock already past several (预警 and
+    超期 of a clock found late): the last rung's, naming the ones passed on the way."""
+    told = [(name, message, recipients) for name, message, recipients in notices if recipients]
+    if not told:
+        return
+    name, message, _ = told[-1]
+    passed = [get_norm().ladder.rung(n).label for n, _, _ in told[:-1]]
+    if passed:
+        message += f"（已越过{'、'.join(passed)}）"
+    notify([o for _, _, recipients in told for o in recipients], name, message, clock.complaint.case_no, now)
 
 
 def _claim_rung(clock: Clock, rung: str, now: datetime) -> bool:
@@ -52,14 +66,14 @@ def _claim_rung(clock: Clock, rung: str, now: datetime) -> bool:
     return claimed is not None
 
 
-def _apply_rung(clock: Clock, name: str, now: datetime):
+def _apply_rung(clock: Clock, name: str, now: datetime) -> tuple[str, str, list[int]]:
+    """The rung's record, 督办, whistle and transfer; returns its notice (told by the caller, once)."""
     norm = get_norm()
     rung = norm.ladder.rung(name)
     complaint = clock.complaint
     kind_label = norm.clocks[clock.kind].label
     message = f"案件 {complaint.case_no}「{kind_label}」期限 {local_minute(clock.due_at)}：{rung.label}"
     recipients = [o for party in rung.notify for o in party_officer_ids(party, complaint)]
-    notify(recipients, name, message, complaint.case_no, now)
     data = {"clock": clock.kind, "due_at": clock.due_at.isoformat(), "by": "ladder"}
     if rung.opens_supervision:
         db.session.add(Supervision(complaint_id=complaint.id, clock_id=clock.id, opened_at=now, note=message))
@@ -70,6 +84,7 @@ def _apply_rung(clock: Clock, name: str, now: datetime):
     record_event(complaint, None, name, complaint.state, data, now)
     if rung.transfers:
         _transfer_if_elsewhere(complaint, norm, now)
+    return name, message, recipients
 
 
 def _transfer_if_elsewhere(complaint: Complaint, norm: Norm, now: datetime):

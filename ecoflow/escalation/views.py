@@ -16,13 +16,24 @@ bp = Blueprint("escalation", __name__, url_prefix="/supervision")
 bp.before_request(login_required(lambda: None))
 
 
+def _by_case(items, case_of) -> list[tuple]:
+    """Items grouped by their case, in the order each case first appears: (case, [items])."""
+    groups: dict[int, tuple] = {}
+    for item in items:
+        complaint = case_of(item)
+        groups.setdefault(complaint.id, (complaint, []))[1].append(item)
+    return list(groups.values())
+
+
 @bp.get("")
 def board():
     now = utcnow()
+    # One row per late case, by its worst clock (the longest overdue), the others counted beside it.
+    overdue = _by_case(services.overdue_clocks(current_user, now), lambda c: c.complaint)
     return render_template(
         "escalation/board.html",
-        overdue=services.overdue_clocks(current_user, now),
-        whistles=services.list_whistles(current_user, {"state": "open"}),
+        overdue=[(clocks[0], len(clocks) - 1) for _complaint, clocks in overdue],
+        whistles=_by_case(services.list_whistles(current_user, {"state": "open"}), lambda w: w.complaint),
         ledger=services.ledger(current_user, include_closed=True),
         extensions=pending_extensions(current_user),
         report_form=ReportInForm(formdata=None),

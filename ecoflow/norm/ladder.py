@@ -29,6 +29,7 @@ class Rung:
     summon: tuple[str, ...]
     opens_supervision: bool
     transfers: bool = False  # a late case whose place lies in another bureau's jurisdiction goes there
+    not_on_periods_up_to: Period | None = None  # skipped on a clock this short (its first rung is overdue)
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,18 @@ class Ladder:
         """The rung after `fired` (None: the first) and when it falls due; (None, None) at the top."""
         names = [r.name for r in self.rungs]
         index = names.index(fired) + 1 if fired else 0
+        # A rung not meant for a clock this short (a warning on a 15-minute 签收) is passed over.
+        while index < len(self.rungs) and self._skipped(self.rungs[index], started_at, due_at):
+            index += 1
         if index >= len(self.rungs):
             return None, None
         rung = self.rungs[index]
         return rung.name, self.rung_due_at(rung, grade, started_at, due_at)
+
+    @staticmethod
+    def _skipped(rung: Rung, started_at: datetime, due_at: datetime) -> bool:
+        limit = rung.not_on_periods_up_to
+        return limit is not None and (due_at - started_at).total_seconds() <= _seconds(limit)
 
     def report_period(self, grade: str | None, across_bureaus: bool) -> Period:
         if grade == "urgent":

@@ -262,6 +262,7 @@ class RungSchema(Schema):
     label = Label
     at = fields.Float(required=True, validate=validate.Range(min=0, max=10))
     not_later_than_before_due = fields.Nested(PeriodSchema, load_default=None)
+    not_on_periods_up_to = fields.Nested(PeriodSchema, load_default=None)
     at_once_for_grades = Names
     notify = Names
     summon = Names
@@ -816,6 +817,8 @@ def _ladder(spec: dict, catalog: dict, grades: dict) -> Ladder:
             not_later_than_before_due=_period(before, f"{where}: rungs.{name}") if before else None,
             at_once_for_grades=frozenset(rung["at_once_for_grades"]), notify=tuple(rung["notify"]),
             summon=tuple(rung["summon"]), opens_supervision=rung["opens_supervision"], transfers=rung["transfers"],
+            not_on_periods_up_to=_period(rung["not_on_periods_up_to"], f"{where}: rungs.{name}")
+            if rung["not_on_periods_up_to"] else None,
         ))  # fmt: skip
     # Named in code: the responsible officer, the unit's supervisor and leader, the whistle rung.
     for party in ("officer", "unit_supervisor", "unit_leader"):
