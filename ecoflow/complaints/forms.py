@@ -98,6 +98,13 @@ class IntakeForm(FlaskForm):
     }
 
 
+class ExposureForm(FlaskForm):
+    """宣传曝光 from the case page: the title and summary the public board shows (scrubbed there)."""
+
+    title = StringField(_l("Title"), [InputRequired(REQUIRED), Length(max=100)])
+    summary = TextAreaField(_l("Summary for the public"), [Optional(), Length(max=4000)])
+
+
 class WorkbenchFilterForm(FlaskForm):
     class Meta:
         csrf = False  # a GET search form changes nothing

@@ -4,12 +4,14 @@ parses a form, calls the same services as the JSON API, and renders."""
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from ecoflow.casework import access, clocks, engine, trail
-from ecoflow.errors import Conflict, Invalid, TooLarge, UnsupportedType
+from ecoflow.errors import Conflict, Forbidden, Invalid, TooLarge, UnsupportedType
 from ecoflow.evidence import services as evidence
+from ecoflow.exposure import services as exposure
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.services import list_units
 from ecoflow.rest import load, uploaded_files
@@ -17,7 +19,7 @@ from ecoflow.timeutil import utcnow
 from ecoflow.transaction import committed, unit_of_work
 
 from . import history, leads, privacy, queries, search, timeline
-from .forms import IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
+from .forms import ExposureForm, IntakeForm, WorkbenchFilterForm, action_data, action_form, attach_errors, options
 from .intake import find_duplicates, register_complaint
 from .schemas import ComplaintContext, complaint_schema
 
@@ -166,8 +168,51 @@ def _render_case(complaint, failed=None, message=None, status=200):
         media_url=events[0][0].data.get("media_url") if events and unmasked else None,
         steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
         status=clocks.clock_status, now=now, nearest=clocks.nearest_clock,
+        publishing=_publishing(complaint),
     )  # fmt: skip
     return page, status
+
+
+def _publishing(complaint):
+    """宣传曝光 for a supervisor of a closed case: (its exposure or None, the form), else None."""
+    if complaint.state != "closed" or not access.role_set("publishes") & access.roles_on(current_user, complaint):
+        return None
+    return exposure.exposure_of(complaint), ExposureForm(formdata=None)
+
+
+@bp.post("/complaints/<case_no>/exposure")
+@committed
+def publish_exposure(case_no):
+    complaint = queries.get_complaint(current_user, case_no)
+    form = ExposureForm()
+    if not form.validate_on_submit():
+        flash("；".join(e for errors in form.errors.values() for e in map(str, errors)), "error")
+        return redirect(url_for(".detail", case_no=case_no))
+    try:
+        with unit_of_work():
+            data = {"title": form.title.data, **({"summary": form.summary.data} if form.summary.data else {})}
+            exposure.publish_exposure(current_user, complaint, data, utcnow())
+    except (Conflict, Forbidden) as exc:
+        flash(exc.message, "error")
+    else:
+        flash(_("Published on the public board."), "info")
+    return redirect(url_for(".detail", case_no=case_no))
+
+
+@bp.post("/complaints/<case_no>/exposure/withdraw")
+@committed
+def withdraw_exposure(case_no):
+    complaint = queries.get_complaint(current_user, case_no)
+    published = exposure.exposure_of(complaint)
+    if published is not None and FlaskForm().validate_on_submit():  # the CSRF token
+        try:
+            with unit_of_work():
+                exposure.withdraw_exposure(current_user, published, utcnow())
+        except (Conflict, Forbidden) as exc:
+            flash(exc.message, "error")
+        else:
+            flash(_("Withdrawn from the public board."), "info")
+    return redirect(url_for(".detail", case_no=case_no))
 
 
 @bp.get("/complaints/<case_no>")

@@ -132,6 +132,11 @@ def share_with_peers(exposure: Exposure, complaint: Complaint, now: datetime) ->
     return peers
 
 
+def exposure_of(complaint: Complaint) -> Exposure | None:
+    """The case's typical-case publication, if it was ever published (withdrawn or not)."""
+    return db.session.scalar(select(Exposure).where(Exposure.complaint_id == complaint.id))
+
+
 def get_exposure(exposure_id: int) -> Exposure:
     exposure = db.session.get(Exposure, exposure_id)
     if exposure is None:
