@@ -88,3 +88,34 @@ def test_notices_are_marked_read_by_kind(api):
     assert response.status_code == 200 and response.json["read"] == 2
     assert kinds(api, "bj-officer") == ["supervise"]
     assert second
+
+
+def test_bulk_sign_and_bulk_dispatch_answer_each_case_on_its_own(app, api):
+    from .test_web import csrf
+
+    dispatcher = ThreadedClient(app.test_client())
+    assert log_in(dispatcher, "bj-dispatcher").status_code == 302
+    officer = ThreadedClient(app.test_client())
+    assert log_in(officer, "bj-officer").status_code == 302
+    waiting = []
+    for description in ("工厂夜间排放废气。", "河里大量死鱼，疑似泄漏。", "工地夜间施工噪声。"):
+        case_no = api.register(description=description)["case_no"]
+        api.ok(case_no, "accept", "bj-intake")
+        waiting.append(case_no)
+    token = csrf(dispatcher, "/dispatch")
+    stale = api.complaint(waiting[2])
+    api.ok(waiting[2], "assign", "bj-dispatcher", unit="chaoyang", officer="bj-officer2", grade="general",
+           categories=["noise"])  # fmt: skip  # dispatched by someone else meanwhile
+
+    dispatcher.post("/dispatch/bulk", data={"csrf_token": token, "unit": "tongzhou", "officer": "bj-officer",
+                                            "cases": waiting})  # fmt: skip
+
+    page = dispatcher.get("/dispatch").text
+    assert "“派单”已完成 2 件" in page and f"{waiting[2]}：" in page  # the third answered on its own
+    assert api.complaint(waiting[0])["state"] == "assigned" and api.complaint(waiting[1])["grade"] == "urgent"
+    assert api.complaint(waiting[2])["officer"] != "bj-officer" and stale
+
+    workbench = officer.get("/").text
+    assert workbench.count('form="bulk-sign"') == 2
+    officer.post("/bulk/sign", data={"csrf_token": csrf(officer, "/"), "cases": waiting[:2]})
+    assert [api.complaint(c)["state"] for c in waiting[:2]] == ["handling", "handling"]

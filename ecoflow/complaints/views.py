@@ -9,7 +9,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import SelectChoice
 
 from ecoflow.casework import access, clocks, engine, trail
-from ecoflow.errors import Conflict, Forbidden, Invalid, TooLarge, UnsupportedType
+from ecoflow.errors import ApiError, Conflict, Forbidden, Invalid, TooLarge, UnsupportedType
 from ecoflow.evidence import services as evidence
 from ecoflow.exposure import services as exposure
 from ecoflow.norm.current import get_norm
@@ -56,6 +56,7 @@ def workbench():
     nearest = {c.id: clocks.nearest_clock(c) for c in rows}
     return render_template(
         "complaints/workbench.html", form=form, rows=rows, clocks=nearest, counts=counts, now=now,
+        bulk=FlaskForm(formdata=None),
         status=clocks.clock_status, more=more, saved=search.list_saved_searches(current_user),
     )  # fmt: skip
 
@@ -128,7 +129,60 @@ def dispatch():
         for c in queue
     }  # fmt: skip
     returns = queries.last_returns(queue)
-    return render_template("complaints/dispatch.html", queue=queue, forms=forms, returns=returns)
+    return render_template("complaints/dispatch.html", queue=queue, forms=forms, returns=returns, choices=choices,
+                           bulk=FlaskForm(formdata=None))  # fmt: skip
+
+
+def _each(case_nos: list[str], action: str, fields_of) -> tuple[list[str], list[str]]:
+    """批量: the action on each case in its own unit of work, each checked and answered on its own;
+    returns the cases done and, for the others, why not."""
+    done, refused = [], []
+    for case_no in dict.fromkeys(case_nos[:BULK_LIMIT]):
+        try:
+            with unit_of_work():
+                complaint = queries.get_complaint(current_user, case_no)
+                data = load(_schemas()["actions"][action], fields_of(complaint))
+                engine.perform_action(current_user, complaint, action, data, utcnow())
+            done.append(case_no)
+        except (ApiError, StaleDataError) as exc:
+            message = exc.message if isinstance(exc, ApiError) else _("Someone else updated this case first.")
+            refused.append(f"{case_no}：{message}")
+    return done, refused
+
+
+def _answer_each(label: str, done: list[str], refused: list[str]):
+    if done:
+        flash(_("%(action)s: done for %(n)s cases.", action=label, n=len(done)), "info")
+    for line in refused:
+        flash(line, "error")
+
+
+# At most this many cases in one bulk action.
+BULK_LIMIT = 100
+
+
+@bp.post("/bulk/sign")
+def bulk_sign():
+    """批量签收: the officer signs for the cases ticked on the workbench."""
+    if FlaskForm().validate_on_submit():
+        done, refused = _each(request.form.getlist("cases"), "sign", lambda c: {"version": c.version})
+        _answer_each(get_norm().actions["sign"].label, done, refused)
+    return redirect(url_for(".workbench"))
+
+
+@bp.post("/dispatch/bulk")
+def bulk_assign():
+    """批量派单: the ticked cases to one unit and officer, each with its own (or its suggested) grade."""
+    if FlaskForm().validate_on_submit():
+        unit, officer = request.form.get("unit", ""), request.form.get("officer", "")
+
+        def fields_of(c):
+            return {"version": c.version, "unit": unit, "officer": officer, "grade": c.grade or c.suggestion["grade"],
+                    "categories": list(c.categories) or c.suggestion["categories"]}  # fmt: skip
+
+        done, refused = _each(request.form.getlist("cases"), "assign", fields_of)
+        _answer_each(get_norm().actions["assign"].label, done, refused)
+    return redirect(url_for(".dispatch"))
 
 
 @bp.get("/transfers")
