@@ -98,6 +98,8 @@ DEFAULTS = {
     "CENTRE_SIGNATURE_WINDOW_SECONDS": 300,
     # The links to the reply's attachments in a 回单 work this many days.
     "CENTRE_FILE_LINK_DAYS": 14,
+    # A photo published with a typical case goes to the peers inside exposure.publish up to this size.
+    "EXPOSURE_PEER_PHOTO_MAX_BYTES": 2 * 1024 * 1024,
     # Keys the hash of complainants' phone numbers that matches them across bureaus (信访大数据共享):
     # the three bureaus must share it. Default: derived from SECRET_KEY (enough for one instance).
     "HISTORY_KEY": None,

@@ -10,6 +10,7 @@ from sqlalchemy import insert, update
 from ecoflow.casework.engine import perform_action
 from ecoflow.complaints import history, leads
 from ecoflow.escalation import services as escalation
+from ecoflow.exposure import services as exposures
 from ecoflow.extensions import db
 
 from .models import ReceivedExposure
@@ -41,10 +42,12 @@ def _report_in(envelope: dict, now: datetime) -> dict:
 
 
 def _exposure(envelope: dict, now: datetime) -> dict:
-    """Stored as it came, for the exposure board to show beside this bureau's own."""
+    """Stored as it came, for the exposure board to show beside this bureau's own; its photos kept in
+    the storage as copies made here without metadata (the payload names their hashes)."""
+    payload = exposures.keep_peer_photos(envelope["payload"])
     db.session.execute(insert(ReceivedExposure).values(
-        message_id=envelope["id"], bureau_code=envelope["from"], case_no=envelope["payload"]["case_no"],
-        payload=envelope["payload"], received_at=now,
+        message_id=envelope["id"], bureau_code=envelope["from"], case_no=payload["case_no"],
+        payload=payload, received_at=now,
     ))  # fmt: skip
     return {"case_no": envelope["payload"]["case_no"]}
 

@@ -1,6 +1,6 @@
 """API: publishing typical cases (supervisors), and the public board (no login)."""
 
-from flask import Blueprint, g, request
+from flask import Blueprint, g, request, url_for
 
 from ecoflow.complaints.queries import get_complaint
 from ecoflow.officers.auth import login_required
@@ -38,5 +38,10 @@ def withdraw(exposure_id):
 def board():
     query = load(board_query_schema, request.args)
     items, total = services.public_exposures(query.get("bureau"), query["page"], query["per_page"])
-    return {"items": public_exposures_schema.dump(items), "total": total, "page": query["page"],
-            "peers": services.peer_exposures()}  # fmt: skip
+    peers = []
+    for item in services.peer_exposures():
+        received_id, count = item.pop("received_id"), item.pop("photo_count")
+        item["photos"] = [url_for("exposure.peer_photo", received_id=received_id, number=n, _external=True)
+                          for n in range(1, count + 1)]  # fmt: skip
+        peers.append(item)
+    return {"items": public_exposures_schema.dump(items), "total": total, "page": query["page"], "peers": peers}

@@ -3,9 +3,13 @@ removed, and the peers receive the same public record."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import io
 import logging
 from datetime import datetime
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from ecoflow.assessment.facts import district_name
@@ -13,8 +17,10 @@ from ecoflow.casework.access import role_labels, role_set, roles_on
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Complaint, Event
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
-from ecoflow.evidence.media import stripped_type
+from ecoflow.evidence.media import Unreadable, open_image, stripped_copies, stripped_type
 from ecoflow.evidence.models import Attachment
+from ecoflow.evidence.storage import get_storage, note_written
+from ecoflow.exchange.models import ReceivedExposure
 from ecoflow.exchange.outbox import enqueue, received_exposures
 from ecoflow.exchange.trust import get_trust
 from ecoflow.extensions import db
@@ -110,12 +116,63 @@ def public_photo(exposure_id: int, number: int) -> dict:
 
 
 def peer_message(exposure: Exposure, complaint: Complaint) -> dict:
-    """The `exposure.publish` payload of the exchange: the board's scrubbed text and the case number."""
-    return {
+    """The `exposure.publish` payload of the exchange: the board's scrubbed text and the case number,
+    and the chosen photos inside it (their copies without metadata, base64; one larger than
+    EXPOSURE_PEER_PHOTO_MAX_BYTES stays on this bureau's board only)."""
+    message = {
         "case_no": complaint.case_no, "title": exposure.title, "summary": exposure.summary,
         "categories": list(complaint.categories), "district": complaint.district_code,
         "result": exposure.handling, "closed_at": complaint.closed_at.isoformat(),
     }  # fmt: skip
+    photos, storage = [], get_storage()
+    limit = current_app.config["EXPOSURE_PEER_PHOTO_MAX_BYTES"]
+    for photo in exposure.photos or []:
+        if not storage.exists(photo["sha256"]):
+            log.warning("Exposure %s: photo %s is missing from the storage", exposure.id, photo["sha256"])
+            continue
+        with storage.open(photo["sha256"]) as stream:
+            content = stream.read(limit + 1)
+        if len(content) > limit:
+            log.info("Exposure %s: photo %s is over %s bytes, not sent to peers", exposure.id, photo["sha256"], limit)
+            continue
+        photos.append({"sha256": photo["sha256"], "content_type": photo["content_type"],
+                       "data": base64.b64encode(content).decode()})  # fmt: skip
+    if photos:
+        message["photos"] = photos
+    return message
+
+
+def keep_peer_photos(payload: dict) -> dict:
+    """The photos of a peer's `exposure.publish`, kept in the storage as copies made here without any
+    metadata (whatever the peer sent): the payload as it is kept, each photo's `data` replaced by the
+    copy's hash. A photo that does not decode, or whose hash is not the one sent, is left out."""
+    if "photos" not in payload:
+        return payload
+    kept, storage = [], get_storage()
+    for photo in payload["photos"]:
+        content = base64.b64decode(photo["data"], validate=True)
+        if hashlib.sha256(content).hexdigest() != photo["sha256"]:
+            log.warning("Peer exposure %s: a photo does not match its hash, left out", payload["case_no"])
+            continue
+        try:
+            image = open_image(io.BytesIO(content), get_norm().evidence.max_pixels)
+            _, full = stripped_copies(image, 1)
+        except Unreadable:
+            log.warning("Peer exposure %s: a photo does not decode, left out", payload["case_no"])
+            continue
+        stored = storage.save(io.BytesIO(full))
+        note_written(db.session, storage, stored)
+        kept.append({"sha256": stored.sha256, "content_type": stripped_type(photo["content_type"])})
+    return {**{k: v for k, v in payload.items() if k != "photos"}, "photos": kept}
+
+
+def peer_photo(received_id: int, number: int) -> dict:
+    """The `number`th photo (from 1) of a typical case a peer published; 404 once withdrawn."""
+    received = db.session.get(ReceivedExposure, received_id)
+    photos = (received.payload.get("photos") or []) if received else []
+    if received is None or received.withdrawn_at is not None or not 1 <= number <= len(photos):
+        raise NotFound("没有这张照片。", code="unknown_photo")
+    return photos[number - 1]
 
 
 def _peers_of(complaint: Complaint) -> list[str]:
@@ -188,6 +245,7 @@ def peer_exposures(limit: int = 20) -> list[dict]:
             "handling": scrub(payload.get("result") or ""), "district": district_label(payload.get("district")),
             "categories": "、".join(labels.get(c, c) for c in payload.get("categories") or []),
             "closed_month": payload["closed_at"][:7],
+            "received_id": received.id, "photo_count": len(payload.get("photos") or []),
         })  # fmt: skip
     return items[:limit]
 

@@ -30,3 +30,15 @@ def photo(exposure_id, number):
     response = send_stored(storage, chosen["sha256"], chosen["content_type"], f"photo-{number}", False)
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
+
+
+@bp.get("/exposures/peers/<int:received_id>/photos/<int:number>")
+def peer_photo(received_id, number):
+    """A photo a peer bureau published with a typical case: the copy made here without metadata."""
+    chosen = services.peer_photo(received_id, number)
+    storage = get_storage()
+    if not storage.exists(chosen["sha256"]):
+        abort(404)
+    response = send_stored(storage, chosen["sha256"], chosen["content_type"], f"photo-{number}", False)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
