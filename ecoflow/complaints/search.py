@@ -199,7 +199,9 @@ def _sorted(query, filters: dict):
         column = due.c.due_at
     else:
         column = _sort_column(key)
-    ordered = column.asc().nulls_last() if order == "asc" else column.desc().nulls_last()
+    ordered = column.asc() if order == "asc" else column.desc()
+    if key in ("closed_at", "due_at"):  # the others are never NULL: in index order, which may then serve
+        ordered = ordered.nulls_last()
     return query.order_by(ordered, Complaint.id.asc() if order == "asc" else Complaint.id.desc())
 
 
