@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from flask import Flask, render_template, request, session
+from flask import Flask, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf.csrf import CSRFError
@@ -83,6 +83,11 @@ def init_web(app: Flask, api_blueprints):
         watches = request.endpoint == "escalation.board" or bool(SCHEDULER_WATCHERS & current_user.roles)
         stopped = scheduler_stopped_since(utcnow()) if watches else None
         return {"menu": menu, "norm": get_norm(), "unread": unread_count(current_user.id), "scheduler_stopped": stopped}
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """Browsers ask for it on every page, the public ones too: the app's own icon, no 404."""
+        return redirect(url_for("static", filename="favicon.svg"), 301)
 
     @app.template_filter("local")
     def local_time(moment, fmt="%Y-%m-%d %H:%M"):

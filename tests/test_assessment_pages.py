@@ -83,4 +83,9 @@ def test_pages_refuse_who_may_not_see_and_bad_filters(api, client):
     assert 'href="/assessment/"' not in page(client, "/").get_data(as_text=True)  # nor in the officer's menu
     sign_in(client, "bj-leader")
     assert 'href="/assessment/"' in page(client, "/").get_data(as_text=True)
-    assert page(client, "/assessment/?month=2026-13").status_code == 422
+    bad = page(client, "/assessment/?month=2026-13")
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert "月份：取值无效" in text and not re.search(r"Not a valid|Must be|month：", text)  # in Chinese, no parameter
+    bad = page(client, "/assessment/cases?figure=nonsense").get_data(as_text=True)
+    assert "指标：取值无效" in bad and "Must be one of" not in bad

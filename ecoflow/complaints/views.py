@@ -64,6 +64,9 @@ def workbench():
 @bp.route("/complaints/new", methods=["GET", "POST"])
 def intake():
     norm = get_norm()
+    if not access.bureaus_where(current_user, "registers"):  # said before the form is filled, not after
+        message = _("Only %(roles)s register complaints.", roles=access.role_labels("registers"))
+        return render_template("error.html", message=message), 403
     files = uploaded_files("evidence_files", norm.evidence.max_bytes) if request.method == "POST" else []
     form = IntakeForm().fill_choices(norm)
     duplicates = []
@@ -209,6 +212,11 @@ def _render_case(complaint, failed=None, message=None, status=200):
             forms[name] = action_form(
                 norm.actions[name], norm, choices, formdata=None, data={"version": complaint.version}
             )
+    if "request_extension" in forms:  # in the clock's own kind of day
+        running = complaint.running_clock(norm.extension["clock"])
+        if running is not None:
+            working = running.period_unit == "working_days"
+            forms["request_extension"].days.description = _("working days") if working else _("natural days")
     # Notes may repeat the complainant's details: masked as the API's timeline masks them.
     events = [(e, e.data if unmasked else privacy.redact(e.data, complaint)) for e in trail.list_events(complaint)]
     entries = timeline.timeline(complaint, events)
