@@ -107,3 +107,14 @@ def test_the_report_shows_percentages_with_one_decimal_and_names(server, open_as
     assert not re.search(r"(?<![\d.])0\.\d{2,}|(?<![\d.])1\.0(?![\d%])", text)  # no bare fractions
     assert "统计期间" in text and second
     shoot(leader, "15-report")
+
+
+def test_a_case_prints_without_navigation_or_forms(server, open_as):  # noqa: F811
+    case_no = assigned_case(open_as)
+    supervisor = open_as("bj-supervisor")
+    open_case(supervisor, case_no)
+    supervisor.emulate_media(media="print")
+    assert not supervisor.locator("header.top").is_visible()
+    assert not supervisor.locator("#actions").is_visible()
+    assert supervisor.locator("#complaint").is_visible() and supervisor.locator("#deadlines").is_visible()
+    shoot(supervisor, "16-case-print")
