@@ -14,6 +14,7 @@ from .assessment.schemas import assessment_filter_schema
 from .casework.clocks import retime_working_day_clocks
 from .casework.trail import verify_audit_trails
 from .complaints.history import rehash_complainants
+from .complaints.leads import backfill_lead_cards
 from .demo import load_demo
 from .errors import ApiError
 from .escalation.jobs import sweep
@@ -92,6 +93,17 @@ def attachments_verify(fix):
         click.echo(f"{problems} attachment(s) with a problem, {orphans} file(s) without an attachment.")
         sys.exit(1)
     click.echo(f"Every attachment has its file; {len(removed)} orphan file(s) removed.")
+
+
+@ecoflow_cli.command("backfill-leads")
+def backfill_leads_command():
+    """Give the leads received before lead cards existed a card, from what this database still knows."""
+    with unit_of_work():
+        counts = backfill_lead_cards()
+    click.echo(
+        f"{counts['filled']} lead card(s) filled from the origin's message; {counts['partial']} with the origin's "
+        "bureau and case number only (the message is at the origin's instance)."
+    )
 
 
 @ecoflow_cli.command("rehash-complainants")

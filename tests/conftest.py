@@ -31,13 +31,13 @@ ROLES = ("intake", "dispatcher", "officer", "supervisor", "leader", "admin")
 
 # A typical phoned-in complaint; tests override what they are about. No SMS to the complainant
 # (notify: false), so that the outbox holds only what a test is about; tests/test_complainant_notices.py
-# is about the SMS.
+# is about the SMS. The smell is at the complainant's home (`at_home`): that place is their personal data.
 COMPLAINT = {
     "channel": "hotline_12345",
     "type": "complaint",
     "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
     "complainant": {"name": "张三", "phone": "13812345678", "callback_consent": True, "notify": False},
-    "location": {"address": "北京市通州区梨园镇云景里小区3号楼"},
+    "location": {"address": "北京市通州区梨园镇云景里小区3号楼", "at_home": True},
 }
 
 

@@ -25,7 +25,7 @@ TABLE = yaml.safe_load((Path(__file__).parent / "data" / "privacy_cases.yaml").r
 WHO = TABLE["complainant"]
 CASES = TABLE["cases"]
 COMPLAINANT = SimpleNamespace(
-    complainant_name=WHO["name"], complainant_phone=WHO["phone"], address=WHO["address"],
+    complainant_name=WHO["name"], complainant_phone=WHO["phone"], complainant_address=WHO["address"],
     district_code=WHO["district_code"],
 )  # fmt: skip
 
@@ -78,7 +78,7 @@ def chunks(cases, limit=3500):
 
 
 def register(api, texts):
-    complainant = {"name": WHO["name"], "phone": WHO["phone"], "callback_consent": True}
+    complainant = {"name": WHO["name"], "phone": WHO["phone"], "callback_consent": True, "address": WHO["address"]}
     return api.register(description="；".join(texts), complainant=complainant, location={"address": WHO["address"]})
 
 
@@ -131,7 +131,7 @@ def test_the_public_board_and_open311_show_no_secret_of_the_table(api, client, c
 
 def test_the_notices_log_lines_show_the_table_masked(api, db, caplog):
     caplog.set_level(logging.INFO, logger="ecoflow.notifications.senders")
-    complainant = {"name": WHO["name"], "phone": WHO["phone"], "callback_consent": True}
+    complainant = {"name": WHO["name"], "phone": WHO["phone"], "callback_consent": True, "address": WHO["address"]}
     case_no = api.to_handling(complainant=complainant, location={"address": WHO["address"]})
     for group in chunks(CASES, limit=1000):
         api.ok(case_no, "supervise", "bj-supervisor", note="；".join(c["text"] for c in group))

@@ -48,7 +48,15 @@ class IntakeForm(FlaskForm):
     callback_consent = BooleanField(_l("Agrees to be called back"))
     # Unticked by default: the complainant hears back by SMS unless they say they do not want to.
     declines_sms = BooleanField(_l("Does not want SMS notices (receipt, answer, closure)"))
-    address = StringField(_l("Address"), [InputRequired(REQUIRED), Length(max=200)])
+    complainant_address = StringField(
+        _l("Complainant's address"), [Optional(), Length(max=200)], description=_l("Their own home; masked")
+    )
+    address = StringField(
+        _l("Place of the pollution"),
+        [InputRequired(REQUIRED), Length(max=200)],
+        description=_l("Where it is seen or comes from; sent whole with a lead"),
+    )
+    at_home = BooleanField(_l("The place is the complainant's own home"))
     description = TextAreaField(_l("Description"), [InputRequired(REQUIRED), Length(max=4000)])
     sensitive = BooleanField(_l("Sensitive: hide the complainant from the handling unit"))
     petition = BooleanField(_l("Formal petition (letters and visits regulation)"))
@@ -72,12 +80,14 @@ class IntakeForm(FlaskForm):
             complainant["name"] = self.name.data
         if self.phone.data:
             complainant["phone"] = self.phone.data.strip()
+        if self.complainant_address.data:
+            complainant["address"] = self.complainant_address.data.strip()
         data = {
             "channel": self.channel.data,
             "type": self.type.data,
             "description": self.description.data,
             "complainant": complainant,
-            "location": {"address": self.address.data},
+            "location": {"address": self.address.data, "at_home": self.at_home.data},
             "sensitive": self.sensitive.data,
             "petition": self.petition.data,
             "joint": self.joint.data,
@@ -94,6 +104,7 @@ class IntakeForm(FlaskForm):
     API_FIELDS = {
         ("complainant", "name"): "name",
         ("complainant", "phone"): "phone",
+        ("complainant", "address"): "complainant_address",
         ("location", "address"): "address",
     }
 

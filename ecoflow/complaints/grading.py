@@ -86,3 +86,15 @@ def _weightier(norm, grade: str | None, other: str) -> str:
         return other
     order = list(norm.grades)
     return grade if order.index(grade) <= order.index(other) else other
+
+
+def origin_grade(norm, lead: dict | None) -> dict:
+    """A lead from a peer is graded, at first, as its origin graded it (a key case arrives key, an
+    urgent one urgent), in the origin's categories; nothing for any other case."""
+    if not lead or lead.get("grade") not in norm.grades:
+        return {}
+    grade = lead["grade"]
+    categories = [c for c in lead.get("categories") or [] if c in norm.catalog["categories"]]
+    origin = norm.catalog["bureaus"].get(lead["origin_bureau"], lead["origin_bureau"])
+    reason = f"移送方{origin}定级 → {norm.grades[grade].label}"
+    return {"grade": grade, "reasons": [reason]} | ({"categories": categories} if categories else {})

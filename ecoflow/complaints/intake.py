@@ -26,7 +26,7 @@ from ecoflow.timeutil import SHANGHAI
 
 from . import privacy
 from .duplicates import count_repeats, earlier_complaints, with_complaints
-from .grading import keyword_categories, suggest_grade
+from .grading import keyword_categories, origin_grade, suggest_grade
 from .models import CaseCounter, Complaint
 
 # Received times further in the future than this are refused (clocks of other systems drift a little).
@@ -113,12 +113,16 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         place_key=data.get("place_key") or place_key(location["address"]),
         peer_bureau=data.get("peer_bureau"),
         peer_case_no=data.get("peer_case_no"),
+        lead=data.get("lead"),
         callback_consent=complainant.get("callback_consent", False),
         is_sensitive=data.get("sensitive", False),
         notify_complainant=complainant.get("notify", True),
         is_petition=data.get("petition", False),
         people_count=data.get("people_count"),
         is_joint_petition=data.get("joint", False),
+        # The complainant's home is their personal data; the place of the pollution is not, unless
+        # it is that home (我家楼下: `location.at_home`).
+        complainant_address=complainant.get("address") or (location["address"] if location.get("at_home") else None),
         address=location["address"],
         district_code=route["district_code"],
         lat=location.get("lat"),
@@ -136,7 +140,8 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
             people_count=data.get("people_count"),
             petition=data.get("petition", False),
         )
-        | {"duplicates": [{"case_no": m.case_no, "reason": m.reason} for m in matches[:max_shown]]},
+        | {"duplicates": [{"case_no": m.case_no, "reason": m.reason} for m in matches[:max_shown]]}
+        | origin_grade(norm, data.get("lead")),
         received_at=received_at,
         created_at=now,
         updated_at=now,
@@ -203,7 +208,8 @@ def find_duplicates(officer: Officer, subject: Complaint | dict, now: datetime) 
 
 
 # What the masked copy of a complaint's searchable text is made of.
-_MASKED_FROM = ("description", "complainant_name", "complainant_phone", "address", "district_code")
+_MASKED_FROM = ("description", "complainant_name", "complainant_phone", "complainant_address", "address",
+                "district_code")  # fmt: skip
 
 
 def keep_masked_copy(session, flush_context, instances):

@@ -19,7 +19,7 @@ from ecoflow.officers.models import Officer
 
 from .intake import register_complaint
 from .models import LEAD_CHANNEL, Complaint, Event
-from .privacy import coarsen, mask_address, redact
+from .privacy import coarsen, mask_address, place_is_home, redact
 
 
 def _tell_origin(complaint: Complaint, kind: str, payload: dict, now: datetime):
@@ -56,8 +56,11 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     }  # fmt: skip
     if data.get("callback") and complaint.callback_consent and not complaint.is_sensitive:
         payload["complainant"] = {"name": complaint.complainant_name, "phone": complaint.complainant_phone}
-    else:  # no call-back agreed: neither the address nor the officer's free text names the complainant
-        payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
+        return payload
+    # No call-back agreed: the officer's free text names no complainant (nor their home); the place of
+    # the pollution travels whole, the object of the receiver's work, unless it is the complainant's home.
+    payload.update(redact({key: payload[key] for key in _FREE_TEXT}, complaint))
+    if place_is_home(complaint):
         payload["location"].update(
             address=mask_address(complaint.address, complaint.district_code),
             lat=coarsen(complaint.lat),
@@ -112,12 +115,19 @@ def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, no
 
 # --- the receiver -----------------------------------------------------------------------------
 
+# What the lead's card on the receiver's case keeps of the lead (besides the sender, `origin_bureau`).
+_CARD = ("origin_case_no", "reason", "suspected_source", "asks", "evidence", "files", "grade", "categories",
+         "reply_due_at")  # fmt: skip
+
 
 def register_lead(sender: str, recipient: str, message_id: str, payload: dict, now: datetime) -> Complaint:
     """The lead becomes a case of this bureau (channel peer_transfer, linked to the origin's case
-    number) in `received`, with its own 签收 and 受理 clocks running from now."""
+    number) in `received`, with its own 签收 and 受理 clocks running from now, the card of what the
+    lead said (`lead`) and the origin's grade as its suggested one."""
     norm = get_norm()
     location = payload["location"]
+    card = {"origin_bureau": sender, **{key: payload.get(key) for key in _CARD}}
+    card["evidence"] = card["evidence"] or []
     data = {
         "bureau": recipient, "channel": LEAD_CHANNEL, "external_id": message_id,
         "type": payload.get("type") if payload.get("type") in norm.catalog["types"] else "complaint",
@@ -126,6 +136,7 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
                      "lat": location.get("lat"), "lng": location.get("lng")},
         "peer_bureau": sender, "peer_case_no": payload["origin_case_no"],
         "complainant_key": payload.get("complainant_key"), "place_key": payload.get("place_key"),
+        "lead": card,
     }  # fmt: skip
     if payload.get("complainant"):
         data["complainant"] = {**payload["complainant"], "callback_consent": True}
@@ -161,6 +172,33 @@ def tell_result(step: Step):
     if step.complaint.is_received_lead:
         _tell_origin(step.complaint, "lead.result", {"result": step.data["result"], "text": step.data["text"]},
                      step.now)  # fmt: skip
+
+
+def backfill_lead_cards() -> dict[str, int]:
+    """Old data: a card for each lead received before cards were kept. On one platform the lead's
+    message is still in the origin's outbox (its id is the lead's external id): the card is filled
+    from it. Elsewhere only the origin's bureau and case number are known (`partial`). The exact
+    place of a lead received masked cannot be restored: the origin never sent it."""
+    counts = {"filled": 0, "partial": 0}
+    leads = db.session.scalars(
+        select(Complaint).where(Complaint.channel == LEAD_CHANNEL, Complaint.lead.is_(None))
+    ).all()
+    sent = dict(db.session.execute(
+        select(OutboxMessage.message_id, OutboxMessage.payload)
+        .where(OutboxMessage.type == "lead.transfer", OutboxMessage.message_id.in_([c.external_id for c in leads]))
+    ).all())  # fmt: skip
+    for complaint in leads:
+        payload = sent.get(complaint.external_id)
+        if payload is not None:
+            complaint.lead = {"origin_bureau": complaint.peer_bureau, **{key: payload.get(key) for key in _CARD}}
+            complaint.lead["evidence"] = complaint.lead["evidence"] or []
+            counts["filled"] += 1
+        else:
+            complaint.lead = {"origin_bureau": complaint.peer_bureau, "origin_case_no": complaint.peer_case_no,
+                              "evidence": [], "incomplete": True}  # fmt: skip
+            counts["partial"] += 1
+    db.session.flush()
+    return counts
 
 
 # --- both sides, for the officers' screens ----------------------------------------------------

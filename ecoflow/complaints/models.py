@@ -80,6 +80,10 @@ class Complaint(db.Model):
     # The complainant hears back by SMS (receipt, answer, closure) unless they asked not to be contacted.
     notify_complainant: Mapped[bool] = mapped_column(default=True, server_default=text("true"))
 
+    # The complainant's own home: personal data, masked for those without need. Apart from it,
+    # `address` is the place of the pollution (seen or coming from): the object of the work, shown
+    # whole and sent whole with a lead, unless it is this home ("我家楼下").
+    complainant_address: Mapped[str | None] = mapped_column(String(200))
     address: Mapped[str] = mapped_column(String(200))
     district_code: Mapped[str | None] = mapped_column(String(12))
     lat: Mapped[float | None] = mapped_column(Float)
@@ -110,6 +114,10 @@ class Complaint(db.Model):
     # The case this one is linked to at a peer bureau (线索移送).
     peer_bureau: Mapped[str | None] = mapped_column(String(8))
     peer_case_no: Mapped[str | None] = mapped_column(String(24))
+    # What a lead received from a peer said, for its card (线索卡): origin bureau and case number,
+    # reason, suspected source, asks, evidence (text and files with their hashes), grade,
+    # categories, reply deadline. None on every other case.
+    lead: Mapped[dict | None] = mapped_column(JSON(none_as_null=True))
 
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

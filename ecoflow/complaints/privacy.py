@@ -5,8 +5,10 @@ slashes, middle dots, brackets, +86 or 0086, full-width digits), e-mail addresse
 (18 characters, the last a digit or X), the complainant's own name (and a long name's given name
 alone) and the complainant's own address and the parts of it that point at a door: the estate, road
 or village and what follows. Place names that are not the complainant's (a river, another estate, a
-road, a factory, a town) are what officers work with, and stay. A mechanism: it reads a complaint's
-`complainant_name`, `complainant_phone`, `address` and `district_code`, and knows nothing else of it.
+road, a factory, a town) are what officers work with, and stay: the place of the pollution (a
+complaint's `address`) among them, unless it is the complainant's home. A mechanism: it reads a
+complaint's `complainant_name`, `complainant_phone`, `complainant_address`, `address` and
+`district_code`, and knows nothing else of it.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class Complainant(NamedTuple):
     """Whose personal data to look for, where there is no complaint at hand (a public text)."""
 
     complainant_name: str | None = None
-    address: str | None = None
+    complainant_address: str | None = None
     district_code: str | None = None
 
 
@@ -126,6 +128,26 @@ def mask_address(address: str | None, district_code: str | None = None) -> str |
     return (address_district(address, district_code) or "") + HIDDEN
 
 
+def _compact(address: str | None) -> str:
+    return re.sub(r"\s", "", (address or "").translate(FOLD))
+
+
+def place_is_home(complaint) -> bool:
+    """Whether the place of the pollution is the complainant's own home (我家楼下): then it is their
+    personal data like their name, masked for those without need and not sent whole with a lead."""
+    return bool(complaint.complainant_address) and _compact(complaint.address) == _compact(
+        complaint.complainant_address
+    )
+
+
+def shown_place(complaint, unmasked: bool = False) -> str | None:
+    """The place of the pollution as a viewer sees it: whole, unless it is the complainant's home and
+    the viewer sees the complainant masked."""
+    if unmasked or not place_is_home(complaint):
+        return complaint.address
+    return mask_address(complaint.address, complaint.district_code)
+
+
 def address_pieces(address: str, district_code: str | None = None) -> list[str]:
     """The parts of an address below its district that lead to a door, longest first:
     梨园镇云景里小区3号楼 → [梨园镇云景里小区3号楼, 云景里小区3号楼, 云景里小区, 梨园镇, 云景里]: the town as
@@ -165,8 +187,8 @@ def find_personal(text: str, complaint=None) -> list[Found]:
     if complaint is not None:
         for pattern in _name_patterns(complaint.complainant_name):
             found += [Found(m.start(), m.end(), "name", m.group()) for m in pattern.finditer(folded)]
-        if complaint.address:
-            address = complaint.address.translate(FOLD)
+        if complaint.complainant_address:
+            address = complaint.complainant_address.translate(FOLD)
             for piece in [address, *address_pieces(address, complaint.district_code)]:
                 found += [Found(m.start(), m.end(), "address", piece) for m in re.finditer(re.escape(piece), folded)]
     chosen, end = [], 0
@@ -200,8 +222,8 @@ def mask_text(text: str, complaint=None) -> str:
         if item.kind == "name":
             whole = re.sub(r"\s", "", item.text) == complaint.complainant_name.strip()
             return mask_name(complaint.complainant_name.strip()) if whole else "*" * len(item.text)
-        if item.text.translate(FOLD) == (complaint.address or "").translate(FOLD):
-            return mask_address(complaint.address, complaint.district_code)
+        if item.text.translate(FOLD) == (complaint.complainant_address or "").translate(FOLD):
+            return mask_address(complaint.complainant_address, complaint.district_code)
         return HIDDEN
 
     return replace_personal(text, find_personal(text, complaint), masked)

@@ -41,6 +41,8 @@ class ComplainantSchema(StrictSchema):
     name = Text(50)
     phone = fields.String(validate=validate.Regexp(r"^\+?[0-9][0-9 -]{2,18}\Z", error="电话号码格式不正确。"))
     callback_consent = fields.Boolean(load_default=False)
+    # The complainant's own home (personal data, masked): not the place of the pollution.
+    address = Text(200)
     notify = fields.Boolean(load_default=True)  # false: sends the complainant no SMS
 
 
@@ -49,6 +51,8 @@ class LocationSchema(StrictSchema):
     district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}\Z", error="区划代码应为6至12位数字。"))
     lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
     lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
+    # The place is the complainant's own home (我家楼下): it is their personal data then.
+    at_home = fields.Boolean(load_default=False)
 
 
 def complaint_create_schema(norm) -> Schema:
@@ -257,6 +261,7 @@ class ComplaintSchema(Schema):
     unit = fields.Function(lambda c: c.unit.code if c.unit else None)
     officer = fields.Function(lambda c: c.officer.username if c.officer else None)
     merged_into = fields.Function(lambda c: c.merged_into.case_no if c.merged_into_id else None)
+    lead = fields.Method("get_lead")
     reopen_count = fields.Integer()
     received_at = fields.AwareDateTime()
     closed_at = fields.AwareDateTime()
@@ -275,20 +280,32 @@ class ComplaintSchema(Schema):
         return {
             "name": complaint.complainant_name if unmasked else privacy.mask_name(complaint.complainant_name),
             "phone": complaint.complainant_phone if unmasked else privacy.mask_phone(complaint.complainant_phone),
+            "address": complaint.complainant_address
+            if unmasked
+            else privacy.mask_address(complaint.complainant_address, complaint.district_code),
             "callback_consent": complaint.callback_consent,
             "masked": not unmasked,
         }
 
     def get_location(self, complaint):
-        unmasked = ComplaintContext.get()["unmasked"]
+        """The place of the pollution: whole (the object of the work), masked only where it is the
+        complainant's home and the viewer sees the complainant masked."""
+        whole = ComplaintContext.get()["unmasked"] or not privacy.place_is_home(complaint)
         return {
-            "address": complaint.address
-            if unmasked
-            else privacy.mask_address(complaint.address, complaint.district_code),
+            "address": privacy.shown_place(complaint, whole),
             "district": complaint.district_code,
-            "lat": complaint.lat if unmasked else privacy.coarsen(complaint.lat),
-            "lng": complaint.lng if unmasked else privacy.coarsen(complaint.lng),
+            "lat": complaint.lat if whole else privacy.coarsen(complaint.lat),
+            "lng": complaint.lng if whole else privacy.coarsen(complaint.lng),
+            "is_home": privacy.place_is_home(complaint),
         }
+
+    def get_lead(self, complaint):
+        """线索卡: what the lead this case was made of said (None on a case not received from a peer)."""
+        if complaint.lead is None:
+            return None
+        if ComplaintContext.get()["unmasked"]:
+            return complaint.lead
+        return privacy.redact(complaint.lead, complaint)
 
 
 class EventSchema(Schema):
@@ -314,7 +331,7 @@ class DuplicateSchema(Schema):
     state = fields.Function(lambda item: item[0].state)
     received_at = fields.Function(lambda item: item[0].received_at.isoformat())
     description = fields.Function(lambda item: privacy.redact(item[0].description, item[0]))
-    address = fields.Function(lambda item: privacy.mask_address(item[0].address, item[0].district_code))
+    address = fields.Function(lambda item: privacy.shown_place(item[0]))
     reason = fields.Function(lambda item: item[1])
 
 

@@ -1,6 +1,8 @@
 """Web pages: the workbench, intake, the dispatch queue, the case and its action forms. Thin: each
 parses a form, calls the same services as the JSON API, and renders."""
 
+from datetime import datetime
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -26,7 +28,7 @@ from .schemas import ComplaintContext, complaint_schema
 bp = Blueprint("complaints", __name__)
 bp.before_request(login_required(lambda: None))
 
-for _name in ("mask_name", "mask_phone", "mask_address", "redact"):
+for _name in ("mask_name", "mask_phone", "mask_address", "shown_place", "redact"):
     bp.add_app_template_filter(getattr(privacy, _name), _name)
 
 
@@ -231,6 +233,7 @@ def _render_case(complaint, failed=None, message=None, status=200):
         steps={e.seq: e.action for e, _data in events}, may_attach=bool(allowed), attachments_of=attachments_of,
         status=clocks.clock_status, now=now, nearest=clocks.nearest_clock,
         publishing=_publishing(complaint),
+        lead_due=_moment((complaint.lead or {}).get("reply_due_at")),
     )  # fmt: skip
     return page, status
 
@@ -275,6 +278,10 @@ def withdraw_exposure(case_no):
         else:
             flash(_("Withdrawn from the public board."), "info")
     return redirect(url_for(".detail", case_no=case_no))
+
+
+def _moment(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text else None
 
 
 @bp.get("/complaints/<case_no>")

@@ -33,7 +33,8 @@ def order_schema(norm) -> Schema:
         type = fields.String(required=True, validate=validate.OneOf(list(types)))
         content = Text(4000, required=True)
         caller = fields.Nested(ComplainantSchema)
-        address = Text(200, required=True)
+        address = Text(200, required=True)  # the place of the pollution; the caller's home is caller.address
+        at_home = fields.Boolean()  # the place is the caller's own home
         district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}\Z", error="区划代码应为6至12位数字。"))
         lat = fields.Float(allow_none=True, validate=validate.Range(-90, 90))
         lng = fields.Float(allow_none=True, validate=validate.Range(-180, 180))
@@ -53,7 +54,7 @@ def order_schema(norm) -> Schema:
 
 def to_complaint(order: dict, channel: str) -> dict:
     """The fields of register_complaint for a loaded order."""
-    location = {k: order[k] for k in ("district", "lat", "lng") if k in order}
+    location = {k: order[k] for k in ("district", "lat", "lng", "at_home") if k in order}
     data = {
         "channel": channel,
         "external_id": order["order_no"],
