@@ -143,8 +143,17 @@ def test_a_lead_not_signed_for_in_24_hours_blows_a_whistle_at_the_receiving_bure
     whistles = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
     assert len(whistles) == 1
     parties = {(p["party"], p["bureau"]) for p in whistles[0]["parties"]}
-    # Hebei's own leader and supervision office; Beijing, the other bureau of the case, over the exchange.
-    assert parties == {("unit_leader", "HE"), ("supervision_office", "HE"), ("peer_bureau", "BJ")}
+    # Hebei's own leader and supervision office: the lateness is Hebei's, Beijing is not summoned for it ...
+    assert parties == {("unit_leader", "HE"), ("supervision_office", "HE")}
+    # (Beijing's own late first contact whistles at Beijing: summoning Beijing's parties, never Hebei.)
+    at_beijing = api.get(f"/api/v1/whistles?case_no={origin}", "bj-supervisor").json
+    assert {p["bureau"] for w in at_beijing for p in w["parties"]} <= {"BJ"}
+    assert not db.session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.type == "whistle.blow"))  # fmt: skip
+    # ... and sees it on its transferred case.
+    deliver(START + timedelta(hours=31, minutes=1))
+    late = [e for e in api.events(origin) if e["action"] == "lead_late"]
+    assert [(e["data"]["clock"], e["data"]["peer_case_no"]) for e in late] == [("lead_sign", he_case)]
 
 
 def test_a_whistle_summons_the_peer_bureau_whose_report_in_comes_back_over_the_exchange(api, db):

@@ -141,5 +141,7 @@ def perform_action(actor: Officer | None, complaint: Complaint, name: str, data:
     complaint.updated_at = now
     event = record_event(complaint, actor, name, from_state, step.record, now)
     evidence.tie_attachments(attachments, event)
+    if complaint.state != from_state and norm.states[complaint.state].get("final"):
+        escalation.end_whistles(complaint, now)  # a case that ends ends its whistles, whichever action ends it
     db.session.flush()
     return complaint

@@ -100,6 +100,12 @@ def record_peer_answer(sender: str, recipient: str, kind: str, payload: dict, no
         data = {"peer": sender, "peer_case_no": payload["case_no"], "stage": payload["stage"], "by": "exchange"}
         record_event(complaint, None, f"lead_{payload['stage']}", complaint.state, data, now)
         return complaint, None
+    if kind == "lead.late":  # the peer's own lateness, whistled at the peer: on the record here
+        complaint.updated_at = now
+        data = {"peer": sender, "peer_case_no": payload["case_no"], "clock": payload["clock"],
+                "due_at": payload["due_at"], "peer_whistle": payload.get("whistle_id"), "by": "exchange"}  # fmt: skip
+        record_event(complaint, None, "lead_late", complaint.state, data, now)
+        return complaint, None
     if kind == "lead.return":
         data = {"outcome": "returned", "reason": payload["reason"]}
     else:
@@ -160,6 +166,13 @@ def tell_accepted(step: Step):
     """受理 of a received lead: the origin hears it was accepted as a case here."""
     if step.complaint.is_received_lead:
         _tell_origin(step.complaint, "lead.ack", {"stage": "accepted"}, step.now)
+
+
+def tell_late(complaint: Complaint, clock, whistle_id: int, now: datetime):
+    """This bureau's own 签收 or 受理 of the lead ran late and its ladder blew a whistle here: the
+    origin sees it on its transferred case (and summons nobody for it)."""
+    payload = {"clock": clock.kind, "due_at": clock.due_at.isoformat(), "whistle_id": whistle_id}
+    _tell_origin(complaint, "lead.late", payload, now)
 
 
 def tell_returned(step: Step):

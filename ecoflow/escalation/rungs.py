@@ -10,6 +10,7 @@ from datetime import datetime
 from ecoflow.casework.clocks import end_pause_at_cap, running_since
 from ecoflow.casework.engine import perform_action
 from ecoflow.casework.trail import record_event
+from ecoflow.complaints import leads
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.errors import ApiError
 from ecoflow.extensions import db, dialect_insert
@@ -80,6 +81,8 @@ def _apply_rung(clock: Clock, name: str, now: datetime) -> tuple[str, str, list[
     if rung.summon:
         whistle = blow_whistle(complaint, message, list(rung.summon), None, now, clock=clock)
         data["whistle"] = whistle.id
+        if complaint.is_received_lead and clock.kind in norm.lead_clocks:
+            leads.tell_late(complaint, clock, whistle.id, now)  # the origin sees the receiver's lateness
     complaint.updated_at = now
     record_event(complaint, None, name, complaint.state, data, now)
     if rung.transfers:

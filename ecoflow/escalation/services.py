@@ -273,6 +273,21 @@ def close_whistle(officer: Officer, whistle: Whistle, joint_action: str, now: da
     return whistle
 
 
+def end_whistles(complaint: Complaint, now: datetime) -> list[Whistle]:
+    """A case that ends (办结, 合并, 不予受理) ends its open whistles: each closes with the reason on
+    the record, and nobody is summoned or escalated for the case any more."""
+    open_whistles = db.session.scalars(
+        select(Whistle).where(Whistle.complaint_id == complaint.id, Whistle.closed_at.is_(None)).order_by(Whistle.id)
+    ).all()
+    state = get_norm().states[complaint.state]["label"]
+    for whistle in open_whistles:
+        whistle.closed_at, whistle.escalate_at = now, None
+        whistle.joint_action = f"案件{state}，吹哨随案关闭。"
+        record_event(complaint, None, "close_whistle", complaint.state,
+                     {"whistle": whistle.id, "joint_action": whistle.joint_action, "by": "system"}, now)  # fmt: skip
+    return list(open_whistles)
+
+
 def list_whistles(officer: Officer, filters: dict) -> list[Whistle]:
     """Whistles on the cases of the officer's bureaus, newest first."""
     query = select(Whistle).join(Complaint).where(Complaint.bureau_code.in_(officer.bureau_codes))

@@ -79,6 +79,7 @@ HANDLERS = {
     "lead.ack": _lead_answer,
     "lead.return": _lead_answer,
     "lead.result": _lead_answer,
+    "lead.late": _lead_answer,
     "whistle.blow": _whistle,
     "whistle.report_in": _report_in,
     "exposure.publish": _exposure,
