@@ -70,8 +70,8 @@ def test_a_lead_goes_to_hebei_and_the_result_comes_back_to_closure_on_both_sides
         he_ok(api, he_case, "sign", "he-officer")
         he_ok(api, he_case, "reply", "he-officer", result="已查实，责令化工厂停产整改",
                text="经三河市分局现场检查，该厂废气处理设施未运行，已责令停产整改并立案处罚。")  # fmt: skip
-        he_ok(api, he_case, "follow_up", "he-intake", resolved=True, satisfaction="satisfied")
-    assert api.complaint(he_case, as_="he-supervisor")["state"] == "closed"
+    # Hebei's answer goes to Beijing, whose complainant it is: no 回访 at Hebei, its case waits.
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "awaiting_origin"
     assert deliver(START + timedelta(hours=3)) == 3  # signed, accepted, result
 
     with time_machine.travel(START + timedelta(hours=4), tick=False):
@@ -84,8 +84,11 @@ def test_a_lead_goes_to_hebei_and_the_result_comes_back_to_closure_on_both_sides
         api.ok(origin, "reply", "bj-officer", result="已由河北省生态环境厅查处", text="您反映的问题已由河北方面查处。")
         closed = api.ok(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
     assert closed["state"] == "closed"
-    assert deliver(START + timedelta(hours=5)) == 0  # nothing left, nothing sent twice
-    assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 4
+    assert deliver(START + timedelta(hours=5)) == 1  # lead.closed: Hebei's case follows
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "closed"
+    assert api.events(he_case, as_="he-supervisor")[-1]["action"] == "close_lead"
+    assert deliver(START + timedelta(hours=6)) == 0  # nothing left, nothing sent twice
+    assert db.session.scalar(select(func.count()).select_from(InboxMessage)) == 5
 
 
 def test_a_lead_without_the_complainants_agreement_carries_no_name_or_phone(api, db, monkeypatch):
@@ -737,10 +740,14 @@ def test_a_second_result_after_the_peer_reopened_goes_on_the_record_without_movi
     he_ok(api, he_case, "sign", "he-officer")
     he_ok(api, he_case, "reply", "he-officer", result="已整改", text="已整改。")
     deliver()
-    he_ok(api, he_case, "follow_up", "he-intake", resolved=False, satisfaction="unsatisfied")
+    api.ok(origin, "reply", "bj-officer", result="已由河北查处", text="已由河北方面查处。")
+    api.ok(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+    deliver()
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "closed"
+    he_ok(api, he_case, "reopen", "he-supervisor", reason="复查发现企业仍在偷排。")  # Hebei's own decision
     he_ok(api, he_case, "reply", "he-officer", result="再次整改并处罚", text="已再次检查并处罚。")
     assert deliver() == 1
-    assert api.complaint(origin)["state"] == "handling"
+    assert api.complaint(origin)["state"] == "closed"
     assert api.events(origin)[-1]["action"] == "lead_update"
     undelivered = select(func.count()).select_from(OutboxMessage).where(OutboxMessage.state != "delivered")
     assert db.session.scalar(undelivered) == 0

@@ -63,3 +63,55 @@ def test_a_lead_returned_after_its_late_signature_ends_the_whistle_its_lateness_
     assert open_whistles(api, he_case, "he-supervisor") == []
     (whistle,) = api.get(f"/api/v1/whistles?case_no={he_case}", "he-supervisor").json
     assert whistle["joint_action"] == "案件已退回，吹哨随案关闭。"
+
+
+def answered_lead(api, db, start):
+    """Beijing transfers, Hebei signs, accepts, handles and answers: Hebei's case waits for Beijing."""
+    with time_machine.travel(start, tick=False):
+        origin = api.to_handling()
+        api.ok(origin, "transfer", "bj-officer", to_bureau="HE", reason="属河北管辖。", callback=False)
+    deliver(start + timedelta(minutes=1))
+    he_case = received_lead(db, origin).case_no
+    with time_machine.travel(start + timedelta(hours=1), tick=False):
+        he_act(api, he_case, "sign_lead", "he-intake")
+        he_act(api, he_case, "accept", "he-intake")
+        he_act(api, he_case, "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
+               categories=["air"])  # fmt: skip
+        he_act(api, he_case, "sign", "he-officer")
+        he_act(api, he_case, "reply", "he-officer", result="已责令停产整改", text="已查实并责令整改。")
+    deliver(start + timedelta(hours=2))
+    return origin, he_case
+
+
+def test_an_answered_lead_asks_no_follow_up_and_closes_after_the_wait_if_the_origin_says_nothing(api, db):
+    origin, he_case = answered_lead(api, db, START)
+    waiting = api.complaint(he_case, as_="he-intake")
+    assert waiting["state"] == "awaiting_origin" and "follow_up" not in waiting["allowed_actions"]
+    with time_machine.travel(START + timedelta(days=29), tick=False):
+        sweep(utcnow())
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "awaiting_origin"
+    with time_machine.travel(START + timedelta(days=30, hours=3), tick=False):
+        sweep(utcnow())
+    closed = api.complaint(he_case, as_="he-supervisor")
+    assert closed["state"] == "closed"
+    last = api.events(he_case, as_="he-supervisor")[-1]
+    assert last["action"] == "close_lead" and "30日" in last["data"]["reason"]
+
+
+def test_the_origin_reopening_reopens_the_receivers_case_with_the_reason_on_both_timelines(api, db):
+    origin, he_case = answered_lead(api, db, START)
+    with time_machine.travel(START + timedelta(hours=3), tick=False):
+        api.ok(origin, "reply", "bj-officer", result="已由河北查处", text="已由河北方面查处。")
+        api.ok(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+    deliver(START + timedelta(hours=4))
+    assert api.complaint(he_case, as_="he-supervisor")["state"] == "closed"
+    with time_machine.travel(START + timedelta(days=2), tick=False):
+        api.ok(origin, "reopen", "bj-supervisor", reason="群众再次反映夜间仍有异味。")
+    deliver(START + timedelta(days=2, minutes=1))
+
+    reopened = api.complaint(he_case, as_="he-supervisor")
+    assert (reopened["state"], reopened["reopen_count"]) == ("handling", 1)
+    last = api.events(he_case, as_="he-supervisor")[-1]
+    assert last["action"] == "reopen_lead" and "群众再次反映夜间仍有异味。" in last["data"]["reason"]
+    assert [e["action"] for e in api.events(origin)][-1] == "reopen"
+    assert any(c["kind"] == "reply" and c["stopped_at"] is None for c in reopened["clocks"])

@@ -35,7 +35,7 @@ def test_the_shipped_norm_loads(app):
     norm = load_norm(WORKFLOWS)
     assert set(norm.states) == {
         "received", "accepted", "rejected", "merged", "graded", "assigned", "handling", "transferred", "replied",
-        "verifying", "closed", "returned", "reviewing", "rechecking",
+        "verifying", "closed", "returned", "reviewing", "rechecking", "awaiting_origin",
     }  # fmt: skip
     assert norm.actions["assign"].sources == ("graded", "accepted")
     assert norm.grades["general"].clocks["reply"].unit == "natural_days"
@@ -50,8 +50,8 @@ def test_one_machine_serves_every_complaint(app):
     [
         (
             "lifecycle.yaml",
-            lambda d: d["actions"]["reply"].update(to="repled"),
-            "actions.reply.to: unknown state 'repled'",
+            lambda d: d["actions"]["sign"].update(to="handlng"),
+            "actions.sign.to: unknown state 'handlng'",
         ),
         ("lifecycle.yaml", lambda d: d["actions"]["sign"].update(roles=["janitor"]), "unknown role 'janitor'"),
         (

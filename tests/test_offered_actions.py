@@ -186,6 +186,10 @@ def lead_handling(api: Api) -> dict:
     return ok(api, case, "sign", "he-officer")
 
 
+def lead_awaiting_origin(api: Api) -> dict:
+    return ok(api, lead_handling(api), "reply", "he-officer", result="已查实并整改", text="已责令整改。")
+
+
 def lead_returned(api: Api) -> dict:
     return ok(api, lead_signed(api), "return_lead", "he-intake", reason="污染源在北京境内。")
 
@@ -225,6 +229,7 @@ SCENARIOS = [
     Scenario("reviewing", "reviewing", reviewing),
     Scenario("reviewed", "closed", reviewed),
     Scenario("rechecking", "rechecking", rechecking),
+    Scenario("lead_awaiting_origin", "awaiting_origin", lead_awaiting_origin, "HE"),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 

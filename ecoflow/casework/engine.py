@@ -73,8 +73,12 @@ def _on_ledger(event) -> bool:
     return event.model.is_on_ledger
 
 
+def _received_lead(event) -> bool:
+    return event.model.is_received_lead
+
+
 # The conditions that outcomes of workflows/lifecycle.yaml name in `when`.
-CONDITIONS = {"unresolved": _unresolved, "on_ledger": _on_ledger}
+CONDITIONS = {"unresolved": _unresolved, "on_ledger": _on_ledger, "received_lead": _received_lead}
 
 
 def check_tables(norm: Norm):
@@ -141,7 +145,10 @@ def perform_action(actor: Officer | None, complaint: Complaint, name: str, data:
     complaint.updated_at = now
     event = record_event(complaint, actor, name, from_state, step.record, now)
     evidence.tie_attachments(attachments, event)
-    if complaint.state != from_state and norm.states[complaint.state].get("final"):
-        escalation.end_whistles(complaint, now)  # a case that ends ends its whistles, whichever action ends it
+    if complaint.state != from_state:
+        if norm.states[complaint.state].get("final"):
+            escalation.end_whistles(complaint, now)  # a case that ends ends its whistles, whichever action
+        # A case transferred out that closes or reopens: the receiver's case follows it.
+        leads.tell_receiver(step, from_state, reopened=bool(outcome and outcome.reopens))
     db.session.flush()
     return complaint

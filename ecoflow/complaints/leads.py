@@ -80,6 +80,22 @@ def send_lead(step: Step):
     step.record["contact_sent"] = "complainant" in payload
 
 
+def tell_receiver(step: Step, from_state: str, reopened: bool):
+    """A case transferred out (its receiver answered, or not) closes or reopens: the receiver's case
+    follows it (`lead.closed`, `lead.reopened`). Nothing for any other case or change."""
+    complaint = step.complaint
+    if complaint.is_received_lead or complaint.peer_bureau is None or complaint.peer_case_no is None:
+        return
+    payload = {"origin_case_no": complaint.case_no, "case_no": complaint.peer_case_no}
+    if complaint.closed_at is not None:
+        payload["closed_at"] = complaint.closed_at.isoformat()
+        enqueue("lead.closed", complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, step.now)
+    elif reopened:
+        reason = step.data.get("reason") or step.data.get("note") or "回访问题未解决或不满意，重办。"
+        payload["reason"] = redact(reason, complaint)  # free text crossing the border
+        enqueue("lead.reopened", complaint.bureau_code, complaint.peer_bureau, complaint.case_no, payload, step.now)
+
+
 def origin_case(sender: str, recipient: str, payload: dict) -> Complaint:
     complaint = db.session.scalar(
         select(Complaint).where(Complaint.case_no == payload["origin_case_no"], Complaint.bureau_code == recipient)
@@ -152,6 +168,34 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
             start_clock(complaint, kind, period, now)
         db.session.flush()
     return complaint
+
+
+def received_case(sender: str, recipient: str, payload: dict) -> Complaint:
+    """This bureau's case made of the lead `payload` names (the origin's case number)."""
+    complaint = db.session.scalar(select(Complaint).where(
+        Complaint.bureau_code == recipient, Complaint.channel == LEAD_CHANNEL, Complaint.peer_bureau == sender,
+        Complaint.peer_case_no == payload["origin_case_no"],
+    ))  # fmt: skip
+    if complaint is None:
+        raise NotFound(f"{recipient} 没有 {sender} 移送的案件 {payload['origin_case_no']}。", code="unknown_lead")
+    return complaint
+
+
+def origin_changed(sender: str, recipient: str, kind: str, payload: dict, now: datetime):
+    """The origin closed or reopened the case a lead here came from. Returns this bureau's case and
+    the action it takes now (`close_lead`, `reopen_lead`, with its fields) when its state allows
+    it (lifecycle.yaml), else None: then the news is on its timeline and the case goes on."""
+    complaint = received_case(sender, recipient, payload)
+    origin = f"{get_norm().catalog['bureaus'].get(sender, sender)}（{payload['origin_case_no']}）"
+    if kind == "lead.closed":
+        name, data = "close_lead", {"reason": f"移送方{origin}已办结。"}
+    else:
+        name, data = "reopen_lead", {"reason": f"移送方{origin}重办：{payload['reason']}"}
+    if complaint.state in get_norm().actions[name].sources:
+        return complaint, name, data
+    complaint.updated_at = now
+    record_event(complaint, None, name, complaint.state, {**data, "by": "exchange", "applied": False}, now)
+    return complaint, None, None
 
 
 # The receiver's effects: what the origin is told (access.py refuses what a lead may not do).

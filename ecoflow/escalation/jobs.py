@@ -10,9 +10,11 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import contains_eager
 from sqlalchemy.orm.exc import StaleDataError
 
-from ecoflow.complaints.models import Clock, Complaint
+from ecoflow.casework.engine import perform_action
+from ecoflow.complaints.models import LEAD_CHANNEL, Clock, Complaint
 from ecoflow.errors import ApiError
 from ecoflow.extensions import db
+from ecoflow.norm.current import get_norm
 from ecoflow.transaction import is_deadlock, unit_of_work
 
 from .models import Whistle
@@ -30,7 +32,35 @@ def sweep(now: datetime) -> list[dict]:
     # Each due row comes with its case, locked too: the case's timeline is written by one sweeper.
     fired = _drain(Clock, Clock.next_rung_at, now, _fire_clock, Clock.complaint)
     fired += _drain(Whistle, Whistle.escalate_at, now, _escalate, Whistle.complaint)
+    fired += close_waiting_leads(now)
     return fired
+
+
+def close_waiting_leads(now: datetime) -> list[dict]:
+    """Received leads answered to their origin that heard nothing from it for the wait of
+    workflows/exchange.yaml (lead.closes_after) close by themselves (close_lead)."""
+    norm = get_norm()
+    wait = norm.lead_closes_after
+    waiting = (
+        select(Complaint)
+        .where(Complaint.state.in_(norm.actions["close_lead"].sources), Complaint.channel == LEAD_CHANNEL)
+        .order_by(Complaint.updated_at, Complaint.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    )
+    done = []
+    with unit_of_work():
+        due = [c for c in db.session.scalars(waiting) if norm.calendar.add(c.updated_at, wait) <= now]
+        for complaint in due:
+            reason = f"移送方{wait.amount}{_UNITS.get(wait.unit, wait.unit)}未告知办结，本案自行办结。"
+            with db.session.begin_nested():
+                perform_action(None, complaint, "close_lead", {"reason": reason}, now)
+            log.info("Sweep closed %s: its origin said nothing for %s", complaint.case_no, wait)
+            done.append({"case_no": complaint.case_no, "rung": "close_lead"})
+    return done
+
+
+_UNITS = {"natural_days": "日", "working_days": "个工作日", "hours": "小时", "minutes": "分钟"}
 
 
 def _fire_clock(clock: Clock, now: datetime) -> list[dict]:

@@ -31,6 +31,16 @@ def _lead_answer(envelope: dict, now: datetime) -> dict:
     return {"case_no": complaint.case_no, "state": complaint.state}
 
 
+def _origin_changed(envelope: dict, now: datetime) -> dict:
+    """The origin closed or reopened: the lead's case here follows (close_lead, reopen_lead)."""
+    complaint, action, data = leads.origin_changed(
+        envelope["from"], envelope["to"], envelope["type"], envelope["payload"], now
+    )
+    if action is not None:
+        perform_action(None, complaint, action, data, now)
+    return {"case_no": complaint.case_no, "state": complaint.state}
+
+
 def _whistle(envelope: dict, now: datetime) -> dict:
     whistle = escalation.whistle_from_peer(envelope["from"], envelope["to"], envelope["payload"], now)
     return {"whistle": whistle.id, "case_no": whistle.complaint.case_no}
@@ -80,6 +90,8 @@ HANDLERS = {
     "lead.return": _lead_answer,
     "lead.result": _lead_answer,
     "lead.late": _lead_answer,
+    "lead.closed": _origin_changed,
+    "lead.reopened": _origin_changed,
     "whistle.blow": _whistle,
     "whistle.report_in": _report_in,
     "exposure.publish": _exposure,

@@ -331,6 +331,7 @@ class Open311Schema(Schema):
 
 class LeadSchema(Schema):
     clocks = fields.Dict(fields.String(), fields.Nested(PeriodSchema), required=True)
+    closes_after = fields.Nested(PeriodSchema, load_default=lambda: {"natural_days": 30})
 
 
 class ExchangeSchema(Schema):
@@ -473,6 +474,7 @@ class Norm:
     routing: RoutingTable
     open311: MappingProxyType  # {"services": {code: {...}}, "jurisdictions": {bureau: [code]}}
     lead_clocks: MappingProxyType  # clock kind -> Period, started when a lead arrives
+    lead_closes_after: Period  # a received lead waiting for its origin closes by itself after this
     jurisdiction: MappingProxyType  # bureau -> division code prefixes of its territory
     access: MappingProxyType  # access.yaml: role sets by what they do, each a frozenset; pages: name -> roles
     notices: MappingProxyType  # notices.yaml: what the complainant hears back, by moment
@@ -660,6 +662,7 @@ def load_norm(directory) -> Norm:
         lead_clocks[kind] = _period(period, f"{where}: lead.clocks.{kind}")
     for bureau in exchange["jurisdiction"]:
         _check(bureau in catalog["bureaus"], f"{where}: jurisdiction: unknown bureau '{bureau}'")
+    lead_closes_after = _period(exchange["lead"]["closes_after"], f"{where}: lead.closes_after")
 
     petition = _petition(petition, clocks, actions, grades, catalog)
     documents = _documents(directory, documents, actions, catalog)
@@ -688,6 +691,7 @@ def load_norm(directory) -> Norm:
         routing=routing,
         open311=MappingProxyType(open311),
         lead_clocks=MappingProxyType(lead_clocks),
+        lead_closes_after=lead_closes_after,
         jurisdiction=MappingProxyType(exchange["jurisdiction"]),
         access=access,
         notices=MappingProxyType(notices),
