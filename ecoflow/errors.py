@@ -56,6 +56,12 @@ def wants_json() -> bool:
     return request.path.startswith(("/api/", "/exchange/"))
 
 
+class BadGateway(ApiError):
+    """A peer this request needed could not give what was asked (a lead's file)."""
+
+    status, code = 502, "peer_unavailable"
+
+
 class TooLarge(ApiError):
     """The body (an upload) is larger than its limit; the message names the limit."""
 

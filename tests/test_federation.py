@@ -6,11 +6,15 @@ import pytest
 
 from .federation import Federation, wait_for
 
+# The complainant lives in 通州; the smell comes from 燕郊's chemical park: the home stays in Beijing,
+# the place travels whole.
+HOME = "北京市通州区宋庄镇小堡村"
+PLACE = "河北省廊坊市三河市燕郊镇化工园东侧"
 COMPLAINT = {
     "channel": "hotline_12345", "type": "complaint",
     "description": "每天傍晚闻到刺鼻的化工异味，怀疑来自东边河北境内的化工厂。",
-    "complainant": {"name": "李娜", "phone": "13800009999", "callback_consent": True},
-    "location": {"address": "北京市通州区宋庄镇小堡村"},
+    "complainant": {"name": "李娜", "phone": "13800009999", "callback_consent": True, "address": HOME},
+    "location": {"address": PLACE, "lat": 39.95123, "lng": 116.81234},
 }  # fmt: skip
 
 
@@ -24,11 +28,21 @@ def federation(tmp_path):
 def transfer_lead(bj) -> str:
     case_no = bj.call("POST", "/api/v1/complaints", "bj-intake", COMPLAINT)["case_no"]
     bj.act(case_no, "accept", "bj-intake")
-    bj.act(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="general",
+    bj.act(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="key",
            categories=["air"])  # fmt: skip
     bj.act(case_no, "sign", "bj-officer")
     # No call-back asked for: the complainant's contact stays in Beijing.
-    bj.act(case_no, "transfer", "bj-officer", to_bureau="HE", reason="污染源位于三河市燕郊镇。", callback=False)
+    bj.act(
+        case_no,
+        "transfer",
+        "bj-officer",
+        to_bureau="HE",
+        reason="污染源位于三河市燕郊镇。",
+        callback=False,
+        suspected_source="燕郊镇化工园东侧某化工厂",
+        asks="请核查傍晚排放并反馈",
+        evidence=["居民拍摄的傍晚烟羽视频"],
+    )
     return case_no
 
 
@@ -41,25 +55,44 @@ def complete_on_both_sides(bj, he, origin):
     he_case = he.call("GET", f"/api/v1/complaints/{lead['case_no']}", "he-intake")
     assert he_case["complainant"]["name"] is None and he_case["complainant"]["phone"] is None
     assert lead["state"] == "received"
+    # The lead card: every field, the exact place with its coordinates, the origin's grade.
+    card = he.call("GET", f"/api/v1/complaints/{lead['case_no']}", "he-supervisor")
+    assert card["lead"]["origin_bureau"] == "BJ" and card["lead"]["origin_case_no"] == origin
+    assert (card["lead"]["reason"], card["lead"]["suspected_source"], card["lead"]["asks"]) == (
+        "污染源位于三河市燕郊镇。",
+        "燕郊镇化工园东侧某化工厂",
+        "请核查傍晚排放并反馈",
+    )
+    assert card["lead"]["evidence"] == ["居民拍摄的傍晚烟羽视频"] and card["lead"]["grade"] == "key"
+    assert card["lead"]["reply_due_at"] and card["suggestion"]["grade"] == "key"
+    assert (card["location"]["address"], card["location"]["lat"]) == (PLACE, 39.95123)
+    assert HOME not in str(card) and "小堡村" not in str(card)
     he.act(lead["case_no"], "sign_lead", "he-intake")
     he.act(lead["case_no"], "accept", "he-intake")
-    he.act(lead["case_no"], "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="general",
+    he.act(lead["case_no"], "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="key",
            categories=["air"])  # fmt: skip
     he.act(lead["case_no"], "sign", "he-officer")
-    he.act(lead["case_no"], "reply", "he-officer", result="已责令停产整改", text="经现场检查问题属实，已立案处罚。")
-    closed = he.act(lead["case_no"], "follow_up", "he-intake", resolved=True, satisfaction="satisfied")
-    assert closed["state"] == "closed"
+    answered = he.act(lead["case_no"], "reply", "he-officer", result="已责令停产整改",
+                      text="经现场检查问题属实，已立案处罚。")  # fmt: skip
+    assert answered["state"] == "awaiting_origin"  # no 回访 in Hebei: the complainant is Beijing's
 
     wait_for(lambda: bj.call("GET", f"/api/v1/complaints/{origin}", "bj-officer")["state"] == "handling",
              "the result back in Beijing")  # fmt: skip
     bj.act(origin, "reply", "bj-officer", result="河北省生态环境厅已查处", text="您反映的问题已由河北方面查处。")
-    assert bj.act(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "closed"
+    assert bj.act(origin, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")["state"] == "verifying"
+    assert bj.act(origin, "verify_close", "bj-leader", note="现场复核，已停产整改。")["state"] == "closed"
+    # Hebei's case follows Beijing's (lead.closed); no whistle stays open on either side.
+    wait_for(lambda: he.call("GET", f"/api/v1/complaints/{lead['case_no']}", "he-supervisor")["state"] == "closed",
+             "Hebei's case closed with Beijing's")  # fmt: skip
+    for instance, code, case_no in ((bj, "bj", origin), (he, "he", lead["case_no"])):
+        whistles = instance.call("GET", f"/api/v1/whistles?case_no={case_no}", f"{code}-supervisor")
+        assert [w for w in whistles if w["closed_at"] is None] == []
 
     events = [e["action"] for e in bj.call("GET", f"/api/v1/complaints/{origin}/events", "bj-officer")]
     assert events.count("lead_result") == 1 and events.count("lead_signed") == 1
     assert len(leads_at(he)) == 1  # exactly once
     status = he.call("GET", "/api/v1/exchange/status", "he-supervisor")
-    assert status["peers"]["BJ"]["inbox"]["applied"] == 1
+    assert status["peers"]["BJ"]["inbox"]["applied"] == 2  # the lead, its closing
     wait_for(lambda: bj.call("GET", "/api/v1/exchange/status", "bj-supervisor")["peers"]["HE"]["inbox"]["applied"] == 3,
              "Hebei's acks and result applied in Beijing")  # fmt: skip
 

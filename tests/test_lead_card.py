@@ -1,6 +1,8 @@
 """The lead card (线索卡) on the receiving case, and the complainant's home told apart from the place
 of the pollution at every door: the place travels whole, the home stays masked."""
 
+import hashlib
+import io
 import json
 from datetime import timedelta
 
@@ -151,3 +153,36 @@ def test_old_leads_get_their_card_from_what_the_platform_still_knows(api, db, ru
         "属河北管辖。",
         "燕郊镇某化工厂",
     )
+
+
+def test_a_photo_sent_with_a_lead_opens_at_the_receiver_by_the_hash_the_lead_states(api, db, tmp_path, app):
+    from PIL import Image
+
+    from ecoflow.evidence.storage import LocalStorage
+
+    from .test_evidence import jpeg_with_gps, upload
+
+    previous = app.extensions["ecoflow.storage"]
+    app.extensions["ecoflow.storage"] = LocalStorage(tmp_path / "evidence")
+    try:
+        origin = api.to_handling(grade="key", complainant=CALLER, location={"address": FACTORY})
+        photo = upload(api, origin, jpeg_with_gps(), name="烟羽.jpg", caption="傍晚烟羽").json
+        api.ok(origin, "transfer", "bj-officer", to_bureau="HE", reason="属河北管辖。", callback=False,
+               attachments=[photo["id"]])  # fmt: skip
+        deliver(utcnow())
+        he_case = received_lead(db, origin).case_no
+        (file,) = api.complaint(he_case, as_="he-supervisor")["lead"]["files"]
+        assert file["sha256"] != photo["sha256"] and file["caption"] == "傍晚烟羽" and file["kind"] == "photo"
+
+        opened = api.get(f"/api/v1/complaints/{he_case}/lead-files/{file['sha256']}", "he-officer")
+        assert opened.status_code == 200 and hashlib.sha256(opened.data).hexdigest() == file["sha256"]
+        assert 0x8825 not in Image.open(io.BytesIO(opened.data)).getexif()  # no GPS leaves the bureau
+        opened.close()
+        assert api.get(f"/api/v1/complaints/{he_case}/lead-files/{photo['sha256']}", "he-officer").status_code == 404
+        # The origin keeps both hashes on its transfer.
+        transfer = next(e for e in api.events(origin) if e["action"] == "transfer")
+        assert transfer["data"]["files_sent"] == [
+            {"attachment": photo["id"], "sha256": photo["sha256"], "sent_sha256": file["sha256"]}
+        ]
+    finally:
+        app.extensions["ecoflow.storage"] = previous

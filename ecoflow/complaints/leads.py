@@ -11,6 +11,9 @@ from ecoflow.casework.clocks import start_clock
 from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
 from ecoflow.errors import Invalid, NotFound
+from ecoflow.evidence.media import stripped_type
+from ecoflow.evidence.models import Attachment
+from ecoflow.evidence.storage import get_storage
 from ecoflow.exchange.models import OutboxMessage
 from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db
@@ -69,12 +72,40 @@ def lead_payload(complaint: Complaint, data: dict) -> dict:
     return payload
 
 
+def _lead_files(step: Step, with_complainant: bool) -> tuple[list[dict], list[dict]]:
+    """The files the transfer presents (`attachments`), as the lead states them, and the record of
+    what left: a photo leaves as its copy without EXIF (no GPS), whose hash the lead carries; the
+    origin keeps both hashes. The complainant's own uploads go only with their contact."""
+    ids = [item["id"] for item in step.record.get("attachments", [])]
+    if not ids:
+        return [], []
+    rows = db.session.scalars(select(Attachment).where(Attachment.id.in_(ids)).order_by(Attachment.id)).all()
+    storage = get_storage()
+    files, sent = [], []
+    for row in rows:
+        if row.is_from_complainant and not with_complainant:
+            continue
+        key = row.stripped_sha256 or row.sha256
+        with storage.open(key) as stream:
+            size = stream.seek(0, 2)
+        content_type = stripped_type(row.content_type) if row.stripped_sha256 else row.content_type
+        files.append({"sha256": key, "size": size, "content_type": content_type, "kind": row.kind,
+                      "filename": row.filename, "caption": row.caption,
+                      "from_complainant": row.is_from_complainant})  # fmt: skip
+        sent.append({"attachment": row.id, "sha256": row.sha256, "sent_sha256": key})
+    return files, sent
+
+
 def send_lead(step: Step):
     """移送: the lead goes to the peer bureau; the case waits for its answer."""
     complaint, to = step.complaint, step.data["to_bureau"]
     if to == complaint.bureau_code:
         raise Invalid("不能移送给本单位。", {"fields": {"to_bureau": ["不能移送给本单位。"]}})
     payload = lead_payload(complaint, step.data)
+    files, sent = _lead_files(step, "complainant" in payload)
+    if files:
+        payload["files"] = files
+        step.record["files_sent"] = sent
     enqueue("lead.transfer", complaint.bureau_code, to, complaint.case_no, payload, step.now)
     complaint.peer_bureau, complaint.peer_case_no = to, None
     step.record["contact_sent"] = "complainant" in payload

@@ -67,3 +67,11 @@ def withdraw(case_no, attachment_id):
     data = load(withdraw_schema, json_body())
     attachment = services.withdraw_attachment(g.officer, attachment, data["reason"], utcnow())
     return attachment_schema.dump(attachment)
+
+
+@bp.get("/complaints/<case_no>/lead-files/<sha256>")
+@login_required
+@committed  # the view of the complainant's own file is on the record
+def lead_file(case_no, sha256):
+    """A file of the lead the case was made of, by the hash the lead states (fetched from the origin)."""
+    return services.open_lead_file(g.officer, get_complaint(g.officer, case_no), sha256, utcnow())

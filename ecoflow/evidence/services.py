@@ -9,14 +9,17 @@ import re
 from datetime import datetime
 from typing import BinaryIO
 
-from flask import Response
-from sqlalchemy import select
+from flask import Response, current_app
+from sqlalchemy import Text, cast, select
 
 from ecoflow.casework import access
 from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Complaint, Event
-from ecoflow.errors import Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
+from ecoflow.errors import BadGateway, Forbidden, Invalid, NotFound, TooLarge, UnsupportedType
+from ecoflow.exchange.files import fetch_file
+from ecoflow.exchange.models import OutboxMessage
+from ecoflow.exchange.transport import TransportError
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.officers.models import Officer
@@ -193,6 +196,45 @@ def withdraw_attachment(actor: Officer, attachment: Attachment, reason: str, now
     record_event(complaint, actor, "withdraw_attachment", complaint.state, record, now)
     db.session.flush()
     return attachment
+
+
+# --- the files of a lead (线索移送) --------------------------------------------------------------
+
+
+def file_sent_to(peer: str, sha256: str) -> dict | None:
+    """The entry of a file this instance sent `peer` with a lead (its hash as the lead states it),
+    or None: a peer fetches only what was sent to it."""
+    payloads = db.session.scalars(
+        select(OutboxMessage.payload).where(
+            OutboxMessage.type == "lead.transfer", OutboxMessage.recipient == peer,
+            cast(OutboxMessage.payload, Text).like(f"%{sha256}%"),
+        )
+    )  # fmt: skip
+    for payload in payloads:
+        for entry in payload.get("files") or []:
+            if entry["sha256"] == sha256:
+                return entry
+    return None
+
+
+def open_lead_file(officer: Officer, complaint: Complaint, sha256: str, now: datetime) -> Response:
+    """A file of the lead this case was made of, by the hash the lead states: from this instance's
+    storage (one platform, or fetched before), else fetched from the origin by a signed request and
+    kept only if its bytes have that hash. The complainant's own files are personal data."""
+    entry = next((f for f in (complaint.lead or {}).get("files") or [] if f["sha256"] == sha256), None)
+    if entry is None:
+        raise NotFound(f"案件 {complaint.case_no} 的移送线索没有这份材料。", code="unknown_attachment")
+    if entry.get("from_complainant") and not access.reveal_personal_data(officer, complaint, f"lead file {sha256}",
+                                                                          now):  # fmt: skip
+        raise Forbidden("这是投诉人提供的材料，含个人信息，您无权查看。", code="personal_data")
+    storage = get_storage()
+    if not storage.exists(sha256):
+        timeout = current_app.config["EXCHANGE_TIMEOUT_SECONDS"]
+        try:
+            fetch_file(complaint.bureau_code, complaint.peer_bureau, sha256, storage, now, timeout * 6)
+        except TransportError as exc:
+            raise BadGateway(f"暂时无法从移送单位取得该材料：{exc}", {"peer": complaint.peer_bureau}) from None
+    return send_stored(storage, sha256, entry["content_type"], entry["filename"], entry["kind"] == "document")
 
 
 # --- tying uploads to an action (casework/engine.py) ------------------------------------------

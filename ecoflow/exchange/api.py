@@ -1,9 +1,13 @@
 """The receiving endpoint peers POST to, and the operators' view of the exchange (monitoring, retry)."""
 
+from datetime import datetime
+
 from flask import Blueprint, current_app, g, jsonify, request
 
 from ecoflow.casework.access import bureaus_where, role_labels
-from ecoflow.errors import Forbidden
+from ecoflow.errors import Forbidden, NotFound, Unauthorized
+from ecoflow.evidence.services import file_sent_to
+from ecoflow.evidence.storage import get_storage, send_stored
 from ecoflow.officers.auth import login_required
 from ecoflow.rest import json_body, load
 from ecoflow.timeutil import utcnow
@@ -17,6 +21,7 @@ from .schemas import (
     outbox_messages_schema,
     received_exposures_schema,
 )
+from .trust import get_trust
 
 # Peers authenticate by the signature on each envelope, not by a token.
 peer_bp = Blueprint("exchange_peer", __name__, url_prefix="/exchange/v1")
@@ -41,6 +46,28 @@ def receive_batch():
 def receive_one():
     """One envelope: its result, or the reason it was refused in the JSON error shape."""
     return inbox.receive(json_body(), utcnow(), request.remote_addr)
+
+
+@peer_bp.get("/files/<sha256>")
+def lead_file(sha256):
+    """A file this bureau sent the asking peer with a lead, by its hash; the GET signed by the peer."""
+    sender = request.headers.get("X-Exchange-From", "")
+    sent_at = request.headers.get("X-Exchange-Sent-At", "")
+    signature = request.headers.get("X-Exchange-Signature", "")
+    if not get_trust().verify_request(sender, request.path, sent_at, signature):
+        raise Unauthorized("请求签名无效。", code="bad_signature")
+    try:
+        moment = datetime.fromisoformat(sent_at)
+        skew = abs((utcnow() - moment).total_seconds())
+    except (TypeError, ValueError):
+        skew = None
+    if skew is None or skew > current_app.config["EXCHANGE_MAX_CLOCK_SKEW_SECONDS"]:
+        raise Unauthorized("请求时间与当前时间相差过大。", code="stale_message")
+    entry = file_sent_to(sender, sha256)
+    storage = get_storage()
+    if entry is None or not storage.exists(sha256):
+        raise NotFound("没有向该单位移送过这份材料。", code="unknown_file")
+    return send_stored(storage, sha256, entry["content_type"], entry["filename"], True)
 
 
 def _operated_bureaus() -> set[str]:

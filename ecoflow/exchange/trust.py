@@ -93,6 +93,25 @@ class Trust:
             return False
         return True
 
+    def sign_request(self, sender: str, path: str, sent_at: str) -> str:
+        """A signature over a GET of `path` by `sender` at `sent_at` (a file fetched by its hash)."""
+        return base64.b64encode(self.private[sender].sign(_request_text(sender, path, sent_at))).decode()
+
+    def verify_request(self, sender: str, path: str, sent_at: str, signature: str) -> bool:
+        """Whether a GET of `path` was signed by the key the peers registry holds for `sender`."""
+        peer = self.peers.get(sender)
+        if peer is None or self.is_local(sender):
+            return False
+        try:
+            peer.public_key.verify(base64.b64decode(signature, validate=True), _request_text(sender, path, sent_at))
+        except (InvalidSignature, ValueError):
+            return False
+        return True
+
+
+def _request_text(sender: str, path: str, sent_at: str) -> bytes:
+    return canonical({"method": "GET", "path": path, "from": sender, "sent_at": sent_at})
+
 
 def get_trust() -> Trust:
     return current_app.extensions["ecoflow.trust"]
