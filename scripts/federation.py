@@ -30,6 +30,7 @@ def write_configs(root: Path, urls: dict[str, str], **settings) -> dict[str, Pat
         config = {
             "EXCHANGE_BUREAUS": [code],
             "EXCHANGE_KEYS_DIR": str(root / code / "keys"),
+            "EVIDENCE_DIR": str(root / code / "evidence"),  # each bureau's files its own: a peer fetches by hash
             "EXCHANGE_PEERS": {c: {"url": url, "public_key": keys[c]} for c, url in urls.items() if c != code},
             "SECRET_KEY": f"demo-secret-{code}-{os.urandom(8).hex()}",
             "HISTORY_KEY": "demo-history-key-shared-by-the-three-bureaus",

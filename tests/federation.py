@@ -115,6 +115,30 @@ class Instance:
         except urllib.error.HTTPError as exc:
             raise AssertionError(f"{method} {path}: {exc.code} {exc.read().decode()}") from None
 
+    def fetch(self, path, user) -> bytes:
+        """GET of a file (not JSON) as `user`."""
+        self.call("GET", "/api/v1/workflow", user)  # a token for the user
+        headers = {"Authorization": f"Bearer {self.tokens[user]}"}
+        request = urllib.request.Request(self.url + path, headers=headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.read()
+
+    def upload(self, case_no, user, content: bytes, name: str, kind: str, caption: str) -> dict:
+        """POST of an attachment (multipart) as `user`."""
+        self.call("GET", "/api/v1/workflow", user)
+        boundary = "ecoflow-test-boundary"
+        parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"\r\n\r\n{value}\r\n'.encode()
+                 for field, value in (("kind", kind), ("caption", caption))]  # fmt: skip
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                     "Content-Type: application/octet-stream\r\n\r\n".encode() + content + b"\r\n")  # fmt: skip
+        body = b"".join(parts) + f"--{boundary}--\r\n".encode()
+        headers = {"Authorization": f"Bearer {self.tokens[user]}",
+                   "Content-Type": f"multipart/form-data; boundary={boundary}"}  # fmt: skip
+        request = urllib.request.Request(self.url + f"/api/v1/complaints/{case_no}/attachments", data=body,
+                                         headers=headers, method="POST")  # fmt: skip
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
     def act(self, case_no, action, user, **fields):
         version = self.call("GET", f"/api/v1/complaints/{case_no}", user)["version"]
         return self.call("POST", f"/api/v1/complaints/{case_no}/actions/{action}", user,

@@ -106,6 +106,7 @@ def register(page, shot=None, **values):
     defaults = {
         "channel": "hotline_12345", "type": "complaint", "name": "张三", "phone": "13812345678",
         "address": "北京市通州区梨园镇云景里小区3号楼", "description": "小区旁边的工厂每天晚上排放废气，异味很重。",
+        "at_home": "y",  # the smell is at the complainant's home: that place is their personal data
     }  # fmt: skip
     fill(page, "#intake", **{**defaults, **values})
     if shot:

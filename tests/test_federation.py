@@ -2,9 +2,14 @@
 instances on loopback, talking signed JSON over HTTP; Hebei down, then killed in the middle of
 receiving."""
 
+import hashlib
+import io
+
 import pytest
+from PIL import Image
 
 from .federation import Federation, wait_for
+from .test_evidence import jpeg_with_gps
 
 # The complainant lives in 通州; the smell comes from 燕郊's chemical park: the home stays in Beijing,
 # the place travels whole.
@@ -31,6 +36,7 @@ def transfer_lead(bj) -> str:
     bj.act(case_no, "assign", "bj-dispatcher", unit="tongzhou", officer="bj-officer", grade="key",
            categories=["air"])  # fmt: skip
     bj.act(case_no, "sign", "bj-officer")
+    photo = bj.upload(case_no, "bj-officer", jpeg_with_gps(), "烟羽.jpg", "photo", "傍晚烟羽")
     # No call-back asked for: the complainant's contact stays in Beijing.
     bj.act(
         case_no,
@@ -42,6 +48,7 @@ def transfer_lead(bj) -> str:
         suspected_source="燕郊镇化工园东侧某化工厂",
         asks="请核查傍晚排放并反馈",
         evidence=["居民拍摄的傍晚烟羽视频"],
+        attachments=[photo["id"]],
     )
     return case_no
 
@@ -67,6 +74,12 @@ def complete_on_both_sides(bj, he, origin):
     assert card["lead"]["reply_due_at"] and card["suggestion"]["grade"] == "key"
     assert (card["location"]["address"], card["location"]["lat"]) == (PLACE, 39.95123)
     assert HOME not in str(card) and "小堡村" not in str(card)
+    # The photo, fetched from Beijing by a signed request, opens in Hebei with the hash the lead states,
+    # as the copy without GPS.
+    (photo,) = card["lead"]["files"]
+    opened = he.fetch(f"/api/v1/complaints/{lead['case_no']}/lead-files/{photo['sha256']}", "he-officer")
+    assert hashlib.sha256(opened).hexdigest() == photo["sha256"]
+    assert 0x8825 not in Image.open(io.BytesIO(opened)).getexif()
     he.act(lead["case_no"], "sign_lead", "he-intake")
     he.act(lead["case_no"], "accept", "he-intake")
     he.act(lead["case_no"], "assign", "he-dispatcher", unit="sanhe", officer="he-officer", grade="key",

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ecoflow.casework.access import check_can_view, check_may_register
+from ecoflow.casework.clocks import start_clock
 from ecoflow.casework.petitions import start_decision_clock
 from ecoflow.casework.trail import record_event
 from ecoflow.errors import Invalid
@@ -88,7 +89,10 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
     if actor is not None:
         check_may_register(actor, bureau_code)
     external_id = data.get("external_id")
-    if external_id:
+    # A lead from a peer comes through the exchange's inbox, which applies each message once: its
+    # external id (the message id) needs no lookup, nor a savepoint of its own (the inbox's covers it).
+    once = data.get("lead") is not None
+    if external_id and not once:
         existing = _find_by_external_id(bureau_code, data["channel"], external_id)
         if existing is not None:
             return existing, False
@@ -99,7 +103,9 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
     location = data["location"]
     complainant = data.get("complainant") or {}
     route = route_address(norm.routing, location["address"], bureau_code, location.get("district"))
-    matches = _earlier_for(norm, bureau_code, data, route, received_at)
+    # A lead is graded as its origin graded it (origin_grade), which looked for repeats there; the
+    # dispatcher's 查重 still finds earlier cases here on demand.
+    matches = [] if once else _earlier_for(norm, bureau_code, data, route, received_at)
     max_shown = norm.grading["duplicates"]["max_shown"]
     complaint = Complaint(
         bureau_code=bureau_code,
@@ -155,6 +161,9 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
     if complaint.is_petition:
         start_decision_clock(complaint)
 
+    for kind, period in (data.get("clocks") or {}).items():  # clocks from receipt (a lead's 签收 and 受理)
+        start_clock(complaint, kind, period, now)
+
     def add():
         complaint.case_no = _next_case_no(bureau_code, received_at)
         origin = {"channel": complaint.channel, "external_id": external_id, **data.get("origin", {}),
@@ -163,7 +172,7 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         db.session.add(complaint)
         db.session.flush()
 
-    if not external_id:
+    if not external_id or once:
         add()
         return complaint, True
     try:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
-from ecoflow.casework.clocks import start_clock
 from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
 from ecoflow.errors import Invalid, NotFound
@@ -193,11 +192,7 @@ def register_lead(sender: str, recipient: str, message_id: str, payload: dict, n
     }  # fmt: skip
     if payload.get("complainant"):
         data["complainant"] = {**payload["complainant"], "callback_consent": True}
-    complaint, created = register_complaint(None, data, now)
-    if created:
-        for kind, period in norm.lead_clocks.items():
-            start_clock(complaint, kind, period, now)
-        db.session.flush()
+    complaint, _created = register_complaint(None, {**data, "clocks": norm.lead_clocks}, now)
     return complaint
 
 
