@@ -283,7 +283,8 @@ def _file_hash(storage: Storage, key: str) -> str:
 
 def verify_attachments(fix: bool = False, orphan_age_seconds: float = 3600) -> dict[str, list]:
     """What does not agree: files without rows (`orphans`; removed with `fix` when older than
-    `orphan_age_seconds`, so that an upload in progress keeps its file), rows whose file is missing
+    `orphan_age_seconds`, so that an upload in progress keeps its file; a received lead's files are
+    not orphans), rows whose file is missing
     (`missing`) or whose content's hash differs (`changed`), rows whose hash is not the one on the
     trail (`off_record`)."""
     storage = get_storage()
@@ -300,6 +301,9 @@ def verify_attachments(fix: bool = False, orphan_age_seconds: float = 3600) -> d
                 report["missing"].append({"attachment": row.id, "sha256": key})
             elif _file_hash(storage, key) != key:
                 report["changed"].append({"attachment": row.id, "sha256": key})
+    # Files of leads received from peers (fetched by hash, no row of their own here) are kept too.
+    for lead in db.session.scalars(select(Complaint.lead).where(Complaint.lead.is_not(None))):
+        referenced.update(entry["sha256"] for entry in lead.get("files") or [])
     recorded = {
         event.data.get("attachment"): event.data.get("sha256")
         for event in db.session.scalars(select(Event).where(Event.action == "attach"))
