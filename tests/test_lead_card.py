@@ -155,7 +155,7 @@ def test_old_leads_get_their_card_from_what_the_platform_still_knows(api, db, ru
     )
 
 
-def test_a_photo_sent_with_a_lead_opens_at_the_receiver_by_the_hash_the_lead_states(api, db, tmp_path, app):
+def test_a_photo_sent_with_a_lead_opens_at_the_receiver_by_the_hash_the_lead_states(api, db, tmp_path, app, web):  # noqa: F811
     from PIL import Image
 
     from ecoflow.evidence.storage import LocalStorage
@@ -178,6 +178,12 @@ def test_a_photo_sent_with_a_lead_opens_at_the_receiver_by_the_hash_the_lead_sta
         assert opened.status_code == 200 and hashlib.sha256(opened.data).hexdigest() == file["sha256"]
         assert 0x8825 not in Image.open(io.BytesIO(opened.data)).getexif()  # no GPS leaves the bureau
         opened.close()
+        page = web("he-officer")
+        link = f"/complaints/{he_case}/lead-files/{file['sha256']}"
+        assert link in page.get(f"/complaints/{he_case}").text and "傍晚烟羽" in page.get(f"/complaints/{he_case}").text
+        on_page = page.get(link)
+        assert on_page.status_code == 200 and hashlib.sha256(on_page.data).hexdigest() == file["sha256"]
+        on_page.close()
         assert api.get(f"/api/v1/complaints/{he_case}/lead-files/{photo['sha256']}", "he-officer").status_code == 404
         # The origin keeps both hashes on its transfer.
         transfer = next(e for e in api.events(origin) if e["action"] == "transfer")

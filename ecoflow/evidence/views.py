@@ -32,6 +32,13 @@ def thumbnail(case_no, attachment_id):
     return services.open_attachment(current_user, attachment, "thumbnail", utcnow())
 
 
+@bp.get("/complaints/<case_no>/lead-files/<sha256>")
+@committed
+def lead_file(case_no, sha256):
+    """A file of the lead the case was made of, by the hash the lead states (fetched from the origin)."""
+    return services.open_lead_file(current_user, get_complaint(current_user, case_no), sha256, utcnow())
+
+
 @bp.post("/complaints/<case_no>/attachments")
 @committed
 def upload(case_no):
