@@ -84,7 +84,7 @@ def answered_lead(api, db, start):
 
 
 def test_an_answered_lead_asks_no_follow_up_and_closes_after_the_wait_if_the_origin_says_nothing(api, db):
-    origin, he_case = answered_lead(api, db, START)
+    _origin, he_case = answered_lead(api, db, START)
     waiting = api.complaint(he_case, as_="he-intake")
     assert waiting["state"] == "awaiting_origin" and "follow_up" not in waiting["allowed_actions"]
     with time_machine.travel(START + timedelta(days=29), tick=False):

@@ -7,7 +7,7 @@ received before this said besides its summary and place is not in this database 
 `flask ecoflow leads backfill` fills it on one platform, from the origin's outbox.
 
 Revision ID: a20c4e7b1d93
-Revises: f19a2c7e5b31
+Revises: c16e2a7f0b93
 Create Date: 2026-12-03 13:50:00.000000
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "a20c4e7b1d93"
-down_revision = "f19a2c7e5b31"
+down_revision = "c16e2a7f0b93"
 branch_labels = None
 depends_on = None
 
