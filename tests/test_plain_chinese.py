@@ -138,6 +138,13 @@ def lead_both_ways(api) -> tuple[str, str, str]:
     ok(api, lead["case_no"], "sign", "he-officer")
     ok(api, lead["case_no"], "reply", "he-officer", result="已查处", text="已责令停产整改。")
     deliver_outbox(utcnow())
+    # Beijing answers and closes, then reopens: Hebei's case follows (close_lead, reopen_lead).
+    origin_no = origin[0]["case_no"]
+    ok(api, origin_no, "reply", "bj-officer", result="已由河北查处", text="已由河北方面查处。")
+    ok(api, origin_no, "follow_up", "bj-intake", resolved=True, satisfaction="satisfied")
+    deliver_outbox(utcnow())
+    ok(api, origin_no, "reopen", "bj-supervisor", reason="群众再次反映仍有异味。")
+    deliver_outbox(utcnow())
     returned = lead_received(api)
     ok(api, returned["case_no"], "return_lead", "he-intake", reason="污染源在北京境内。")
     deliver_outbox(utcnow())
@@ -188,6 +195,8 @@ def test_every_timeline_reads_in_plain_chinese(app, api, db, monkeypatch):
                  "due_at": due}, now)  # fmt: skip
     record_event(complaint, None, "lead_update", complaint.state, {"outcome": "result", "result": "已复查",
                  "text": "已复查整改", "peer_case_no": "HE-20261102-0009", "by": "exchange"}, now)  # fmt: skip
+    record_event(complaint, None, "lead_late", complaint.state, {"peer": "HE", "peer_case_no": "HE-20261102-0009",
+                 "clock": "lead_sign", "due_at": due, "peer_whistle": 7, "by": "exchange"}, now)  # fmt: skip
     db.session.commit()
 
     norm = get_norm()
