@@ -44,7 +44,10 @@ def test_a_joint_letter_of_six_from_intake_to_the_review_answer(server, open_as)
 
     supervisor = open_as("bj-supervisor")
     supervisor.goto(server + "/supervision")
-    assert "挂账" in supervisor.locator("#ledger tr", has_text=case_no).inner_text()
+    row = supervisor.locator("#ledger tr", has_text=case_no).inner_text()
+    assert "挂账" in row and "bj-leader" in row  # its named 包案 leader: 通州分局's 分管领导
+    open_case(supervisor, case_no)
+    assert supervisor.inner_text("#ledger-leader") == "bj-leader"
 
     officer = open_as("bj-officer")
     open_case(officer, case_no)

@@ -154,6 +154,12 @@ def rechecking(api: Api) -> dict:
     return ok(api, reviewed(api), "request_recheck", "bj-intake", reason="对复查意见不服")
 
 
+def instructed(api: Api) -> dict:
+    """A leader's instruction waiting for its 报结."""
+    fields = {"leader_name": "王明", "leader_title": "副市长", "text": "请核查。", "report_days": 5}
+    return ok(api, handling(api), "instruct", "bj-leader", **fields)
+
+
 def rejected(api: Api) -> dict:
     return ok(api, received(api), "reject", "bj-intake", reason="不属于本部门职责")
 
@@ -230,6 +236,7 @@ SCENARIOS = [
     Scenario("reviewed", "closed", reviewed),
     Scenario("rechecking", "rechecking", rechecking),
     Scenario("lead_awaiting_origin", "awaiting_origin", lead_awaiting_origin, "HE"),
+    Scenario("instructed", "handling", instructed),
 ]
 BY_NAME = {s.name: s for s in SCENARIOS}
 
@@ -265,6 +272,9 @@ def valid_fields(api: Api, scenario: Scenario, action: str) -> dict:
         "transfer": {"to_bureau": PEER[bureau], "reason": "污染源位于兄弟单位辖区。"},
         "sign_lead": {},
         "return_lead": {"reason": "污染源不在本辖区。"},
+        "instruct": {"leader_name": "王明", "leader_title": "副市长", "text": "请核查。", "report_days": 5},
+        "report_back": {"result": "已核查处理。"},
+        "name_leader": {"leader": "bj-leader" if bureau == "BJ" else "he-leader"},
         "request_review": {"reason": "对处理意见不服"},
         "review_reply": {"result": "维持", "text": "经复查，维持原处理意见。"},
         "request_recheck": {"reason": "对复查意见不服"},

@@ -96,6 +96,18 @@ def key_case_through_everything(api) -> str:
         assert reported.status_code == 200, reported.json
         closed = api.post(f"/api/v1/whistles/{whistle['id']}/close", "bj-supervisor", json={"joint_action": "联合执法"})
         assert closed.status_code == 200, closed.json
+        ok(api, case_no, "name_leader", "bj-supervisor", leader="bj-leader")
+        ok(
+            api,
+            case_no,
+            "instruct",
+            "bj-leader",
+            leader_name="王明",
+            leader_title="副市长",
+            text="请核查。",
+            report_days=5,
+        )
+        ok(api, case_no, "report_back", "bj-officer2", result="已核查处理。")
         ok(api, case_no, "reply", "bj-officer2", result="已整改", text="经查属实，已责令整改。")
         ok(api, case_no, "follow_up", "bj-intake", resolved=False, satisfaction="unsatisfied", note="仍有异味")
         ok(api, case_no, "reply", "bj-officer2", result="已整改", text="已再次核查整改。")

@@ -240,7 +240,8 @@ def test_the_ledger_names_each_key_cases_leaders_on_the_board_and_in_the_api(web
     tongzhou = api.to_handling(grade="key")
     chaoyang = api.to_handling(grade="key", unit="chaoyang", officer="bj-officer2")
     office = api.to_handling(grade="key", unit="supervision", officer="bj-office-officer")  # no leader of its own
-    expected = {tongzhou: ["bj-leader"], chaoyang: ["bj-chaoyang-leader"], office: ["bj-deputy", "bj-leader"]}
+    # One named 包案 leader each: the unit's; for a unit without one, the first of the bureau's leaders.
+    expected = {tongzhou: ["bj-leader"], chaoyang: ["bj-chaoyang-leader"], office: ["bj-deputy"]}
     ledger = api.get("/api/v1/supervision/ledger", "bj-supervisor").json
     assert {entry["case_no"]: entry["leaders"] for entry in ledger} == expected
     page = web("bj-supervisor").get("/supervision").text

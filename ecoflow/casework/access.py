@@ -19,7 +19,7 @@ from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant
 from ecoflow.timeutil import SHANGHAI
 
-from . import clocks, petitions
+from . import clocks, instructions, ledger, petitions
 
 
 def roles_on(officer: Officer, complaint: Complaint) -> set[str]:
@@ -144,8 +144,17 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "pause": (clocks.pause_refusal,),
     "resume": (clocks.resume_refusal,),
     "follow_up": (_follow_up_by_whoever_calls,),
+    "name_leader": (ledger.on_ledger_refusal,),
+    "instruct": (instructions.instruct_refusal,),
+    "report_back": (instructions.report_refusal,),
     "request_review": (petitions.review_refusal,),
     "request_recheck": (petitions.recheck_refusal,),
+}
+
+
+# Conditions that depend on who acts (an officer; EcoFlow itself is never refused by them).
+ACTOR_CONDITIONS: dict[str, tuple[Callable[[Officer, Complaint, set[str]], ApiError | None], ...]] = {
+    "verify_close": (ledger.strike_off_refusal,),
 }
 
 
@@ -159,6 +168,10 @@ def _obstacle(actor: Officer | None, roles: set[str], complaint: Complaint, acti
         return "assignee"
     for condition in PRECONDITIONS.get(action.name, ()):
         error = condition(complaint, roles)
+        if error is not None:
+            return error
+    for condition in ACTOR_CONDITIONS.get(action.name, ()) if actor is not None else ():
+        error = condition(actor, complaint, roles)
         if error is not None:
             return error
     return None

@@ -144,7 +144,9 @@ def set_grade_clocks(step: Step):
             clock.period_amount, clock.period_unit = period.amount, period.unit
             _retime(norm, clock, complaint.grade)
     for clock in complaint.clocks:
-        if clock.stopped_at is None and clock.kind not in grade.clocks and clock.kind not in norm.petition["clocks"]:
+        # Only a grade's clocks end with a new grade: not a petition's, a lead's or an instruction's.
+        of_grades = any(clock.kind in g.clocks for g in norm.grades.values())
+        if clock.stopped_at is None and clock.kind not in grade.clocks and of_grades:
             _stop(clock, "grade", step.now)
 
 

@@ -22,7 +22,7 @@ from ecoflow.norm.current import get_machine, get_norm
 from ecoflow.officers.models import Officer
 from ecoflow.petitions.documents import issue_documents
 
-from . import clocks, petitions
+from . import clocks, instructions, petitions
 from .access import PRECONDITIONS, check_can_view, refusal
 from .step import Step
 from .trail import record_event
@@ -39,11 +39,11 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "accept": (leads.tell_accepted, petitions.start_petition_clocks, issue_documents, tell_complainant),
     "reject": (issue_documents, tell_centre),
     "merge": (effects.merge_case,),
-    "grade": (effects.grade_case,),
-    "assign": (effects.assign_case, escalation.tell_officers),
+    "grade": (effects.grade_case, escalation.suggest_ledger_leader),
+    "assign": (effects.assign_case, escalation.suggest_ledger_leader, escalation.tell_officers),
     "sign": (tell_centre,),
     "reassign": (effects.reassign_case, escalation.tell_officers),
-    "regrade": (effects.regrade_case, escalation.tell_officers),
+    "regrade": (effects.regrade_case, escalation.suggest_ledger_leader, escalation.tell_officers),
     "return": (escalation.tell_officers, effects.return_case),
     "request_extension": (clocks.request_extension, tell_centre),
     "approve_extension": (clocks.approve_extension, issue_documents, escalation.tell_officers, tell_centre),
@@ -58,6 +58,9 @@ EFFECTS: dict[str, tuple[Effect, ...]] = {
     "transfer": (leads.send_lead, tell_centre),
     "sign_lead": (leads.tell_signed,),
     "return_lead": (leads.tell_returned,),
+    "name_leader": (escalation.name_ledger_leader,),
+    "instruct": (instructions.instruct,),
+    "report_back": (instructions.report_back,),
     "request_review": (petitions.start_petition_clocks,),
     "review_reply": (petitions.record_answer, issue_documents),
     "request_recheck": (petitions.start_petition_clocks,),

@@ -62,6 +62,11 @@ class IntakeForm(FlaskForm):
     petition = BooleanField(_l("Formal petition (letters and visits regulation)"))
     people_count = IntegerField(_l("Number of people"), [Optional(), NumberRange(1, 100000)])
     joint = BooleanField(_l("Joint petition"))
+    # 领导批示 carried by a case of channel `leader`.
+    instruction_leader = StringField(_l("Instructing leader"), [Optional(), Length(max=50)])
+    instruction_title = StringField(_l("Leader's title"), [Optional(), Length(max=100)])
+    instruction_text = TextAreaField(_l("Instruction"), [Optional(), Length(max=2000)])
+    instruction_days = IntegerField(_l("Report back within (days)"), [Optional(), NumberRange(1, 366)])
     received_at = DateTimeLocalField(
         _l("Received at"), [Optional()], format="%Y-%m-%dT%H:%M", description=_l("Beijing time; empty: now")
     )
@@ -94,6 +99,11 @@ class IntakeForm(FlaskForm):
         }
         if self.people_count.data:
             data["people_count"] = self.people_count.data
+        if self.instruction_leader.data or self.instruction_text.data:
+            data["instruction"] = {
+                "leader_name": self.instruction_leader.data, "leader_title": self.instruction_title.data,
+                "text": self.instruction_text.data, "report_days": self.instruction_days.data,
+            }  # fmt: skip
         if self.external_id.data:
             data["external_id"] = self.external_id.data.strip()
         if self.received_at.data:
@@ -106,6 +116,10 @@ class IntakeForm(FlaskForm):
         ("complainant", "phone"): "phone",
         ("complainant", "address"): "complainant_address",
         ("location", "address"): "address",
+        ("instruction", "leader_name"): "instruction_leader",
+        ("instruction", "leader_title"): "instruction_title",
+        ("instruction", "text"): "instruction_text",
+        ("instruction", "report_days"): "instruction_days",
     }
 
 
@@ -137,6 +151,7 @@ def _field(spec: dict, name: str, norm: Norm, choices: dict) -> Field:
         "bureau": lambda: list(catalog["bureaus"].items()),
         "unit": lambda: choices.get("unit", []),
         "officer": lambda: choices.get("officer", []),
+        "leader": lambda: choices.get("leader", []),
     }
     if kind == "text":
         return TextAreaField(label, [*need, Length(max=4000)])

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ecoflow.casework.access import check_can_view, check_may_register
 from ecoflow.casework.clocks import start_clock
+from ecoflow.casework.instructions import add_instruction
 from ecoflow.casework.petitions import start_decision_clock
 from ecoflow.casework.trail import record_event
 from ecoflow.errors import Invalid
@@ -172,13 +173,19 @@ def register_complaint(actor: Officer | None, data: dict, now: datetime) -> tupl
         db.session.add(complaint)
         db.session.flush()
 
-    if not external_id or once:
+    def add_with_instruction():
         add()
+        if data.get("instruction"):  # 领导批示 at intake: the 报结 goes to the bureau's leaders
+            add_instruction(complaint, {**data["instruction"], "by_actor": False}, actor, now)
+            db.session.flush()
+
+    if not external_id or once:
+        add_with_instruction()
         return complaint, True
     try:
         # Numbered inside the savepoint: a registration that loses a race leaves no gap.
         with db.session.begin_nested():
-            add()
+            add_with_instruction()
     except IntegrityError:
         # Another request registered the same external id at the same moment: that one stands.
         existing = _find_by_external_id(bureau_code, data["channel"], external_id)

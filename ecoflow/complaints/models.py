@@ -98,6 +98,9 @@ class Complaint(db.Model):
     # The grading suggestion made at intake: {"grade", "categories", "reasons"}.
     suggestion: Mapped[dict] = mapped_column(JSON)
     is_on_ledger: Mapped[bool] = mapped_column(default=False)
+    # 包案领导: the leader named for a key case on the ledger (suggested from its unit's 分管领导 when it
+    # goes onto the ledger, confirmed or changed by a supervisor); with the bureau's leader, who strikes it off.
+    ledger_leader_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
     officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"))
@@ -135,8 +138,11 @@ class Complaint(db.Model):
     # Read only: the case writes unit_id and officer_id, so that a flush of a case has no unit or
     # officer (nor their roles) to look through.
     unit: Mapped[Unit | None] = relationship(lazy="joined", viewonly=True)
-    officer: Mapped[Officer | None] = relationship(lazy="joined", innerjoin=False, viewonly=True)
+    officer: Mapped[Officer | None] = relationship(
+        foreign_keys=[officer_id], lazy="joined", innerjoin=False, viewonly=True
+    )
     merged_into: Mapped[Complaint | None] = relationship(remote_side=[id], lazy="select")
+    ledger_leader: Mapped[Officer | None] = relationship(foreign_keys=[ledger_leader_id], lazy="select", viewonly=True)
     category_rows: Mapped[list[ComplaintCategory]] = relationship(
         lazy="selectin", cascade="all, delete-orphan", order_by="ComplaintCategory.category"
     )

@@ -127,6 +127,14 @@ def assignable_officers(bureau_codes) -> list[Officer]:
     return db.session.scalars(query.order_by(Officer.unit_id, Officer.username)).all()
 
 
+def leaders(bureau_codes) -> list[Officer]:
+    """The active officers who hold the role of a unit's 分管领导 (ladder.yaml's unit_leader) in these bureaus."""
+    role = get_norm().ladder.parties["unit_leader"]["role"]
+    holders = select(RoleGrant.officer_id).where(RoleGrant.role == role, RoleGrant.bureau_code.in_(bureau_codes))
+    query = select(Officer).where(Officer.id.in_(holders), Officer.is_active)
+    return db.session.scalars(query.order_by(Officer.username)).all()
+
+
 def pending_extensions(officer: Officer) -> list[tuple[Extension, Complaint]]:
     """Extension requests of the officer's bureaus waiting for a decision, oldest first."""
     query = (

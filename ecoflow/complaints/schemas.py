@@ -46,6 +46,16 @@ class ComplainantSchema(StrictSchema):
     notify = fields.Boolean(load_default=True)  # false: sends the complainant no SMS
 
 
+class InstructionSchema(StrictSchema):
+    """领导批示 carried by a case of channel `leader` at intake."""
+
+    leader_name = Text(50, required=True)
+    leader_title = Text(100, required=True)
+    text = Text(2000, required=True)
+    report_days = fields.Integer(required=True, strict=True, validate=validate.Range(1, 366))
+    given_at = fields.AwareDateTime(default_timezone=SHANGHAI, validate=MOMENT)
+
+
 class LocationSchema(StrictSchema):
     address = Text(200, required=True)
     district = fields.String(validate=validate.Regexp(r"^[0-9]{6,12}\Z", error="区划代码应为6至12位数字。"))
@@ -73,6 +83,7 @@ def complaint_create_schema(norm) -> Schema:
             "petition": fields.Boolean(),
             "people_count": fields.Integer(strict=True, validate=validate.Range(1, 100000)),
             "joint": fields.Boolean(),
+            "instruction": fields.Nested(InstructionSchema),
         },
         name="ComplaintCreateSchema",
     )(unknown=RAISE)
@@ -86,7 +97,7 @@ def _action_field(spec: dict, norm):
     catalog = norm.catalog
     if kind == "text":
         return Text(4000, required=required)
-    if kind in ("unit", "officer", "case_no"):
+    if kind in ("unit", "officer", "case_no", "leader"):
         return Token(64, required=required)
     if kind == "string":
         return Text(200, required=required)
@@ -258,6 +269,7 @@ class ComplaintSchema(Schema):
     people_count = fields.Integer()
     joint = fields.Boolean(attribute="is_joint_petition")
     petition_answered_at = fields.AwareDateTime()
+    ledger_leader = fields.Function(lambda c: c.ledger_leader.username if c.ledger_leader_id else None)
     unit = fields.Function(lambda c: c.unit.code if c.unit else None)
     officer = fields.Function(lambda c: c.officer.username if c.officer else None)
     merged_into = fields.Function(lambda c: c.merged_into.case_no if c.merged_into_id else None)

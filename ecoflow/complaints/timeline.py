@@ -126,7 +126,7 @@ def _plain(value) -> str:
 def _text(norm: Norm, names: Names, kind: str, value) -> tuple[str, str | None]:
     """The value of a key of type `kind`, and what hovering it shows."""
     catalog, ladder = norm.catalog, norm.ladder
-    if kind == "officer":
+    if kind in ("officer", "leader"):
         return names.officer(value)
     if kind == "unit":
         return names.units.get(value, value), None
@@ -185,7 +185,7 @@ def _named(norm: Norm, events: list) -> tuple[set[str], set[str]]:
         for key, value in (data or {}).items():
             spec = _spec(norm, event.action, key)
             if spec and isinstance(value, str):
-                {"officer": usernames, "unit": units}.get(spec["type"], set()).add(value)
+                {"officer": usernames, "leader": usernames, "unit": units}.get(spec["type"], set()).add(value)
     return usernames, units
 
 

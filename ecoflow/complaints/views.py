@@ -115,6 +115,8 @@ def _choices(complaint_bureaus, action_names) -> dict:
         choices["officer"] = [
             SelectChoice(o.username, o.name, optgroup=o.unit.name if o.unit else _("Bureau")) for o in officers
         ]
+    if "leader" in kinds:
+        choices["leader"] = [(o.username, o.name) for o in queries.leaders(complaint_bureaus)]
     return choices
 
 

@@ -16,7 +16,7 @@ from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
 from ecoflow.complaints.models import Clock, Complaint
 from ecoflow.complaints.privacy import redact
-from ecoflow.errors import Conflict, Forbidden, NotFound
+from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ecoflow.exchange.outbox import enqueue
 from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
@@ -393,9 +393,52 @@ def ledger(officer: Officer, include_closed: bool) -> list[LedgerEntry]:
     return [LedgerEntry(c, leaders) for c, leaders in zip(cases, ledger_leaders(cases), strict=True)]
 
 
+def suggest_ledger_leader(step: Step):
+    """A case that went onto the ledger without a named 包案 leader gets its unit's 分管领导 (else the
+    bureau's), for a supervisor to confirm or change (确定包案领导)."""
+    complaint = step.complaint
+    if not complaint.is_on_ledger or complaint.ledger_leader_id is not None or complaint.unit_id is None:
+        return  # graded before it is assigned: suggested when its unit is known
+    with db.session.no_autoflush:  # the case is written once the action has moved its state
+        ids = party_officer_ids("unit_leader", complaint)
+        if not ids:
+            return
+        leader = db.session.scalars(select(Officer).where(Officer.id.in_(ids)).order_by(Officer.username)).first()
+    complaint.ledger_leader_id = leader.id
+    db.session.expire(complaint, ["ledger_leader"])
+    step.record["ledger_leader"] = leader.username
+
+
+def name_ledger_leader(step: Step):
+    """确定包案领导: an active leader of the case's bureau (of any of its units), told in their inbox."""
+    complaint, username = step.complaint, step.data["leader"]
+    role = get_norm().ladder.parties["unit_leader"]["role"]
+    leader = db.session.scalar(select(Officer).where(Officer.username == username))
+    if (
+        leader is None
+        or not leader.is_active
+        or role not in {g.role for g in leader.grants if g.bureau_code == complaint.bureau_code}
+    ):
+        message = f"{username} 不是本单位在岗的分管领导。"
+        raise Invalid(message, {"fields": {"leader": [message]}})
+    step.record["from_leader"] = complaint.ledger_leader.username if complaint.ledger_leader_id else None
+    complaint.ledger_leader_id = leader.id
+    db.session.expire(complaint, ["ledger_leader"])
+    notify([leader.id], "ledger_leader", f"您已被确定为挂账案件 {complaint.case_no} 的包案领导。", complaint.case_no,
+           step.now)  # fmt: skip
+
+
 def ledger_leaders(complaints: Sequence[Complaint]) -> list[list[Officer]]:
-    """包案: the leaders who answer for each key case (its unit's leader, else the bureau's), by
-    username, in a fixed number of queries however many cases there are."""
+    """包案: the leaders who answer for each key case (its named leader; else its unit's leader, else the
+    bureau's), by username, in a fixed number of queries however many cases there are."""
+    named = [c.ledger_leader_id for c in complaints]
+    if any(named):
+        officers = {o.id: o for o in db.session.scalars(select(Officer).where(Officer.id.in_({i for i in named if i})))}
+        fallback = ledger_leaders([c for c in complaints if c.ledger_leader_id is None])
+        result, rest = [], iter(fallback)
+        for complaint in complaints:
+            result.append([officers[complaint.ledger_leader_id]] if complaint.ledger_leader_id else next(rest))
+        return result
     ids = party_officer_ids_each("unit_leader", complaints)
     wanted = {i for case in ids for i in case}
     if not wanted:

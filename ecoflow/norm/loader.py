@@ -18,7 +18,7 @@ from .ladder import Ladder, Rung
 
 FIELD_TYPES = (
     "text", "string", "boolean", "integer", "case_no", "unit", "officer",
-    "grade", "categories", "satisfaction", "evidence", "parties", "bureau",
+    "grade", "categories", "satisfaction", "evidence", "parties", "bureau", "leader",
 )  # fmt: skip
 
 

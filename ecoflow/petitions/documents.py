@@ -20,7 +20,7 @@ from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.timeutil import SHANGHAI
 
-from .models import DocumentCounter, PetitionDocument
+from .models import DocumentCounter, Instruction, PetitionDocument
 
 
 def issue_documents(step: Step):
@@ -105,6 +105,13 @@ def list_documents(complaint: Complaint) -> list[PetitionDocument]:
     """The notices issued on the case, in the order issued."""
     return db.session.scalars(
         select(PetitionDocument).where(PetitionDocument.complaint_id == complaint.id).order_by(PetitionDocument.id)
+    ).all()
+
+
+def list_instructions(complaint: Complaint) -> list[Instruction]:
+    """The leaders' instructions on the case (领导批示), in the order given."""
+    return db.session.scalars(
+        select(Instruction).where(Instruction.complaint_id == complaint.id).order_by(Instruction.id)
     ).all()
 
 

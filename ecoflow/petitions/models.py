@@ -1,10 +1,11 @@
-"""信访文书: the written notices issued on a formal petition, and their numbers per bureau, kind and year."""
+"""信访 and leadership: the written notices issued on a formal petition and their numbers; leaders'
+instructions (领导批示)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ecoflow.extensions import db
@@ -43,3 +44,25 @@ class DocumentCounter(db.Model):
     kind: Mapped[str] = mapped_column(String(20), primary_key=True)
     year: Mapped[int] = mapped_column(primary_key=True)
     last: Mapped[int]
+
+
+class Instruction(db.Model):
+    """领导批示: who instructed what on a case, by when it must be reported back (its clock
+    `instruction_report`), and the 报结 that closes it."""
+
+    __tablename__ = "instructions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    complaint_id: Mapped[int] = mapped_column(ForeignKey("complaints.id"), index=True)
+    leader_name: Mapped[str] = mapped_column(String(50))
+    leader_title: Mapped[str] = mapped_column(String(100))
+    text: Mapped[str] = mapped_column(Text)
+    instructed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    report_days: Mapped[int]
+    # The leader's own account, when they instructed in EcoFlow: the 报结 goes to their inbox; an
+    # instruction registered at intake goes to the bureau's leaders.
+    instructed_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    clock_id: Mapped[int | None] = mapped_column(ForeignKey("clocks.id"))
+    reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
+    result: Mapped[str | None] = mapped_column(Text)

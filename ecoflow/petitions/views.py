@@ -22,6 +22,12 @@ def petition_documents(complaint) -> list:
     return [(d, documents.title_of(d)) for d in documents.list_documents(complaint)]
 
 
+@bp.app_template_global()
+def case_instructions(complaint) -> list:
+    """The leaders' instructions on a case, for its page (领导批示)."""
+    return documents.list_instructions(complaint)
+
+
 @bp.get("/complaints/<case_no>/documents/<int:document_id>")
 @committed  # the petitioner's copy names them: that view is on the record
 def document(case_no, document_id):

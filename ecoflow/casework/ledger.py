@@ -1,0 +1,33 @@
+"""挂账销号: who answers for a key case on the ledger (its named 包案 leader) and who may strike it off."""
+
+from __future__ import annotations
+
+from ecoflow.complaints.models import Complaint
+from ecoflow.errors import ApiError, Conflict, Forbidden
+from ecoflow.norm.current import get_norm
+from ecoflow.officers.models import Officer
+
+
+def on_ledger_refusal(complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """确定包案领导: only a case on the ledger has one."""
+    if not complaint.is_on_ledger:
+        return Conflict("只有挂账的重点案件需要确定包案领导。", code="not_on_ledger")
+    return None
+
+
+def is_bureau_leader(officer: Officer, bureau_code: str) -> bool:
+    """Holds the bureau leader's role (ladder.yaml's bureau_leader) for the whole bureau, not for one unit."""
+    role = get_norm().ladder.parties["bureau_leader"]["role"]
+    return role in officer.roles_for(bureau_code, None)
+
+
+def strike_off_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """销号 of a case with a named 包案 leader: that leader, or the bureau's leader."""
+    leader = complaint.ledger_leader
+    if leader is None or leader.id == actor.id or is_bureau_leader(actor, complaint.bureau_code):
+        return None
+    return Forbidden(
+        f"该案件的包案领导为{leader.name}，销号须由包案领导本人或局领导确认。",
+        {"ledger_leader": leader.username},
+        code="not_ledger_leader",
+    )
