@@ -46,7 +46,7 @@ def close_waiting_leads(now: datetime) -> list[dict]:
         .where(Complaint.state.in_(norm.actions["close_lead"].sources), Complaint.channel == LEAD_CHANNEL)
         .order_by(Complaint.updated_at, Complaint.id)
         .limit(BATCH)
-        .with_for_update(skip_locked=True)
+        .with_for_update(skip_locked=True, of=Complaint)
     )
     done = []
     with unit_of_work():
