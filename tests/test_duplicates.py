@@ -8,13 +8,14 @@ from ecoflow.timeutil import utcnow
 SMELL = "小区旁边的工厂每天晚上排放废气，异味很重。"
 
 
-def register_at(api, days_ago, address, description=SMELL, **fields):
+def register_at(api, days_ago, address, description=SMELL, at_home=False, **fields):
     received_at = (utcnow() - timedelta(days=days_ago)).isoformat()
-    return api.register(received_at=received_at, location={"address": address}, description=description, **fields)
+    location = {"address": address, "at_home": at_home}
+    return api.register(received_at=received_at, location=location, description=description, **fields)
 
 
 def test_a_similar_complaint_in_the_same_district_is_found_with_its_reason(api):
-    first = register_at(api, 3, "北京市通州区梨园镇云景里小区3号楼")
+    first = register_at(api, 3, "北京市通州区梨园镇云景里小区3号楼", at_home=True)  # the complainant's home
     register_at(api, 2, "北京市通州区梨园镇某工地", description="工地夜间施工噪音扰民，凌晨还在打桩。")
     register_at(api, 2, "北京市朝阳区望京西园三区")  # the same words, another district
     register_at(api, 40, "北京市通州区梨园镇云景里小区5号楼")  # outside the window
@@ -27,7 +28,7 @@ def test_a_similar_complaint_in_the_same_district_is_found_with_its_reason(api):
 
     listed = api.get(f"/api/v1/complaints/{second['case_no']}/duplicates", "bj-intake").json
     assert [(d["case_no"], d["reason"]) for d in listed] == [(first["case_no"], duplicates[0]["reason"])]
-    assert listed[0]["address"].endswith("****")  # the candidate's exact address stays masked
+    assert listed[0]["address"].endswith("****")  # the candidate's place, its complainant's home, stays masked
 
 
 def test_the_same_address_matches_whatever_the_words(api):
