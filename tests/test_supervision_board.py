@@ -52,7 +52,7 @@ def test_a_supervisor_publishes_and_withdraws_a_typical_case_from_the_case_page(
     client = ThreadedClient(app.test_client())
     assert log_in(client, "bj-supervisor").status_code == 302
     path = f"/complaints/{case_no}"
-    assert 'id="action-expose"' in client.get(path).text
+    assert 'id="publish-exposure"' in client.get(path).text
 
     published = client.post(f"{path}/exposure", data={"csrf_token": csrf(client, path), "title": "工厂废气整改到位"})
 
