@@ -110,6 +110,10 @@ DEFAULTS = {
     # This many wrong passwords in a row lock the account (web and API) for LOGIN_LOCKOUT_SECONDS.
     "LOGIN_MAX_FAILURES": 5,
     "LOGIN_LOCKOUT_SECONDS": 15 * 60,
+    # 案件查询 counts the matching cases exactly up to this many; beyond it the API answers this number
+    # with total_is_lower_bound true and the page says "more than". 0: always count exactly (slow on a
+    # million cases when a common word matches tens of thousands).
+    "SEARCH_COUNT_CAP": 10000,
     # The officer UI's language and time zone (message catalogues in ecoflow/translations/).
     "BABEL_DEFAULT_LOCALE": "zh_CN",
     "BABEL_DEFAULT_TIMEZONE": "Asia/Shanghai",

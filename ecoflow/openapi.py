@@ -86,7 +86,7 @@ def build_spec(app: Flask) -> dict:
             operation = {
                 "operationId": f"{rule.endpoint}.{method.lower()}",
                 "summary": (view.__doc__ or rule.endpoint).strip().splitlines()[0],
-                "responses": {"200": {"description": "成功"}, **_errors(rule.rule)},
+                "responses": {"200": RESULTS.get(rule.endpoint, {"description": "成功"}), **_errors(rule.rule)},
             }
             if parameters:
                 operation["parameters"] = parameters
@@ -103,6 +103,19 @@ def build_spec(app: Flask) -> dict:
         spec.path(path=path, operations=operations)
     return spec.to_dict()
 
+
+# The answers described beyond "成功": 案件查询's page and its count.
+RESULTS = {
+    "complaints_api.list_complaints": {"description": "成功", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {
+            "items": {"type": "array", "items": {"type": "object"}},
+            "total": {"type": "integer", "description": "how many cases match; with total_is_lower_bound, "
+                      "more than this many (counted exactly up to the server's SEARCH_COUNT_CAP)"},
+            "total_is_lower_bound": {"type": "boolean", "description": "true: more than `total` cases match"},
+            "page": {"type": "integer"}, "per_page": {"type": "integer"},
+        },
+    }}}},
+}  # fmt: skip
 
 # A variable of a route: <name>, <int:name>, <any(json, xml):name>.
 VARIABLE = re.compile(r"<(?:([^:>]+):)?(\w+)>")

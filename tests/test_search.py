@@ -221,6 +221,29 @@ def test_export_is_capped_and_says_so(api, app, monkeypatch):
     assert "共 3 件" in rows[-1][0] and "前 2 件" in rows[-1][0]
 
 
+def test_beyond_the_count_cap_the_total_says_more_than_and_every_page_still_reads(api, app, web, monkeypatch):  # noqa: F811
+    cases = [api.register(received_at=f"2026-11-0{d}T09:00:00+08:00")["case_no"] for d in range(1, 6)]
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 3)
+    html = web("bj-supervisor").get("/search?state=received").text
+    assert 'id="total">超过 3 件<' in html and "第 1 页" in html, re.search(r"id=\"total\">[^<]*", html)
+
+    def page(**params):
+        return api.get(f"{API}/complaints", "bj-supervisor", query_string=params).json
+
+    capped = page(per_page=2)
+    assert (capped["total"], capped["total_is_lower_bound"]) == (3, True)  # 5 match: "more than 3"
+    assert [c["case_no"] for c in capped["items"]] == cases[::-1][:2]
+    last = page(per_page=2, page=3)  # past the capped total, the rows are still there
+    assert [c["case_no"] for c in last["items"]] == [cases[0]] and last["total_is_lower_bound"] is True
+    assert page(per_page=2, page=9)["items"] == []
+    exact = page(received_from="2026-11-04")
+    assert (exact["total"], exact["total_is_lower_bound"]) == (2, False)
+    at_cap = page(received_from="2026-11-03")  # exactly the cap: still exact
+    assert (at_cap["total"], at_cap["total_is_lower_bound"]) == (3, False)
+    monkeypatch.setitem(app.config, "SEARCH_COUNT_CAP", 0)  # no cap: always exact
+    assert (page()["total"], page()["total_is_lower_bound"]) == (5, False)
+
+
 def test_saved_searches_are_each_officers_own(api):
     body = {"name": "王五的来电", "query": {"phone": "13911112222", "state": ["closed"]}}
     saved = api.post(f"{API}/saved-searches", "bj-intake", json=body)

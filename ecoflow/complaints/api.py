@@ -52,12 +52,16 @@ def list_complaints():
     """案件查询: every case of the caller's bureaus, open or closed, filtered, sorted, paged, with the total."""
     filters = load(complaint_filter_schema, filter_args(request.args))
     now = utcnow()
-    items, total = search.search_complaints(g.officer, filters, now)
+    cap = current_app.config["SEARCH_COUNT_CAP"]
+    items, total, more = search.search_complaints(g.officer, filters, now, cap)
     # Lists always mask personal data: opening one case is what shows (and logs) it. The actions
     # offered read each hotline centre once, not once per case of it.
     with ComplaintContext({"viewer": g.officer, "unmasked": False, "now": now}), centres_remembered():
         body = complaints_schema.dump(items)
-    return {"items": body, "total": total, "page": filters["page"], "per_page": filters["per_page"]}
+    return {
+        "items": body, "total": total, "total_is_lower_bound": more, "page": filters["page"],
+        "per_page": filters["per_page"],
+    }  # fmt: skip
 
 
 @bp.get("/complaints/export.<any(csv, xlsx):kind>")

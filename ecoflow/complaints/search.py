@@ -221,16 +221,30 @@ def search_query(officer: Officer, filters: dict, now: datetime):
     return _sorted(select(Complaint).where(*_conditions(officer, filters, now)), filters)
 
 
-def search_complaints(officer: Officer, filters: dict, now: datetime) -> tuple[list[Complaint], int]:
-    """案件查询: one page of the complaints of the officer's bureaus that match `filters`, and how many match."""
+def count_matches(where: list, cap: int | None) -> tuple[int, bool]:
+    """How many complaints match `where`, counted exactly up to `cap` (config SEARCH_COUNT_CAP): beyond it
+    (cap, True), read "more than cap". Counting tens of thousands of matching rows costs more than
+    finding the page of them; a capped count stops at the (cap + 1)th. No cap (0/None): exact."""
+    if not cap:
+        return db.session.scalar(select(func.count(Complaint.id)).where(*where)), False
+    first = select(Complaint.id).where(*where).limit(cap + 1).subquery()
+    n = db.session.scalar(select(func.count()).select_from(first))
+    return (cap, True) if n > cap else (n, False)
+
+
+def search_complaints(
+    officer: Officer, filters: dict, now: datetime, count_cap: int | None = None
+) -> tuple[list[Complaint], int, bool]:
+    """案件查询: one page of the complaints of the officer's bureaus that match `filters`, how many match
+    (exactly up to `count_cap`), and whether that number is only a lower bound (more match)."""
     where = _conditions(officer, filters, now)
-    total = db.session.scalar(select(func.count(Complaint.id)).where(*where))
+    total, more = count_matches(where, count_cap)
     page, per_page = filters["page"], filters["per_page"]
-    if (page - 1) * per_page >= total:  # past the end: nothing to read
-        return [], total
+    if not more and (page - 1) * per_page >= total:  # past the end: nothing to read
+        return [], total, more
     query = select(Complaint).options(selectinload(Complaint.clocks.and_(Clock.stopped_at.is_(None)))).where(*where)
     query = _sorted(query, filters).limit(per_page).offset((page - 1) * per_page)
-    return db.session.scalars(query).unique().all(), total
+    return db.session.scalars(query).unique().all(), total, more
 
 
 def export_complaints(officer: Officer, filters: dict, now: datetime, cap: int) -> tuple[list[Complaint], int]:

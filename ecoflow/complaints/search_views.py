@@ -4,7 +4,7 @@ string with the API's schema and calls complaints/search.py."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
@@ -46,18 +46,22 @@ def page():
     data = filter_args(args)
     if request.args.get("page"):
         data["page"] = request.args["page"]
-    errors, rows, total, filters = {}, [], 0, {"page": 1, "per_page": 50}
+    errors, rows, total, more, filters = {}, [], 0, False, {"page": 1, "per_page": 50}
     try:
         filters = load(complaint_filter_schema, data)
     except Invalid as exc:
         errors = exc.details.get("fields", {})
     else:
         if searched:
-            rows, total = search.search_complaints(current_user, filters, utcnow())
+            cap = current_app.config["SEARCH_COUNT_CAP"]
+            rows, total, more = search.search_complaints(current_user, filters, utcnow(), cap)
     pages = max(1, -(-total // filters["per_page"]))
+    if more:  # "more than N": there is a next page while this one is full
+        pages = max(pages, filters["page"] + (len(rows) == filters["per_page"]))
     officers = queries.assignable_officers(current_user.bureau_codes)
     return render_template(
-        "complaints/search.html", args=args, errors=errors, rows=rows, total=total, searched=searched,
+        "complaints/search.html", args=args, errors=errors, rows=rows, total=total, more=more,
+        searched=searched,
         page=filters["page"], pages=pages, sort=filters.get("sort") or "received_at",
         order=filters.get("order") or "desc", url=lambda **changes: _url(args, **changes),
         units=list_units(current_user.bureau_codes), officers=officers,
