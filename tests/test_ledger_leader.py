@@ -2,6 +2,10 @@
 changed by a supervisor, shown on the case and the ledger; 销号 needs that leader or the bureau's leader."""
 
 import pytest
+import time_machine
+
+from .conftest import shanghai
+from .test_web import web  # noqa: F401 (a fixture)
 
 
 @pytest.fixture
@@ -51,3 +55,28 @@ def test_only_the_named_leader_or_the_bureaus_leader_strikes_it_off(api, leaders
         assert "包案领导" in other.json["message"]
         assert "verify_close" not in api.complaint(case_no, as_="bj-leader-cy2")["allowed_actions"]
         assert api.ok(case_no, "verify_close", striker, note="同意销号")["state"] == "closed"
+
+
+def test_a_key_case_not_visited_within_thirty_days_shows_on_the_board_until_its_leader_visits(api, leaders, web):  # noqa: F811
+    with time_machine.travel(shanghai(2026, 11, 2, 9), tick=False):
+        case_no = key_case(api)
+
+    def unvisited(at):
+        with time_machine.travel(at, tick=False):
+            return [e["case_no"] for e in api.get("/api/v1/supervision/unvisited", "bj-supervisor").json]
+
+    assert case_no not in unvisited(shanghai(2026, 12, 2, 8))
+    assert case_no in unvisited(shanghai(2026, 12, 2, 10))  # 30 days after it was graded
+    with time_machine.travel(shanghai(2026, 12, 2, 10), tick=False):
+        board = web("bj-supervisor").get("/supervision").text
+        assert "重点案件未下访" in board and case_no in board.split('id="unvisited"')[1]
+    visit = {"who": "朝阳分局分管领导、承办人"}
+    with time_machine.travel(shanghai(2026, 12, 3, 9), tick=False):
+        refused = api.act(
+            case_no, "plan_visit", "bj-leader-cy2", planned_on="2026年12月5日", purpose="现场查看", **visit
+        )
+        assert refused.status_code == 403 and refused.json["error"] == "not_ledger_leader"
+        api.ok(case_no, "plan_visit", "bj-leader-cy", planned_on="2026年12月5日", purpose="现场查看整改情况", **visit)
+        api.ok(case_no, "record_visit", "bj-leader-cy", outcome="企业已停产整改，群众表示认可。", **visit)
+    assert case_no not in unvisited(shanghai(2026, 12, 3, 10))
+    assert case_no in unvisited(shanghai(2027, 1, 3, 10))

@@ -274,6 +274,8 @@ def valid_fields(api: Api, scenario: Scenario, action: str) -> dict:
         "return_lead": {"reason": "污染源不在本辖区。"},
         "instruct": {"leader_name": "王明", "leader_title": "副市长", "text": "请核查。", "report_days": 5},
         "report_back": {"result": "已核查处理。"},
+        "plan_visit": {"planned_on": "2026年12月5日", "who": "分管领导、承办人", "purpose": "现场查看整改情况"},
+        "record_visit": {"who": "分管领导、承办人", "outcome": "企业已整改。"},
         "name_leader": {"leader": "bj-leader" if bureau == "BJ" else "he-leader"},
         "request_review": {"reason": "对处理意见不服"},
         "review_reply": {"result": "维持", "text": "经复查，维持原处理意见。"},

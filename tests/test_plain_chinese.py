@@ -97,6 +97,8 @@ def key_case_through_everything(api) -> str:
         closed = api.post(f"/api/v1/whistles/{whistle['id']}/close", "bj-supervisor", json={"joint_action": "联合执法"})
         assert closed.status_code == 200, closed.json
         ok(api, case_no, "name_leader", "bj-supervisor", leader="bj-leader")
+        ok(api, case_no, "plan_visit", "bj-leader", planned_on="2026年12月5日", who="分管领导", purpose="现场查看")
+        ok(api, case_no, "record_visit", "bj-leader", who="分管领导", outcome="企业已整改。")
         ok(
             api,
             case_no,

@@ -145,6 +145,8 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
     "resume": (clocks.resume_refusal,),
     "follow_up": (_follow_up_by_whoever_calls,),
     "name_leader": (ledger.on_ledger_refusal,),
+    "plan_visit": (ledger.on_ledger_refusal,),
+    "record_visit": (ledger.on_ledger_refusal,),
     "instruct": (instructions.instruct_refusal,),
     "report_back": (instructions.report_refusal,),
     "request_review": (petitions.review_refusal,),
@@ -155,6 +157,8 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
 # Conditions that depend on who acts (an officer; EcoFlow itself is never refused by them).
 ACTOR_CONDITIONS: dict[str, tuple[Callable[[Officer, Complaint, set[str]], ApiError | None], ...]] = {
     "verify_close": (ledger.strike_off_refusal,),
+    "plan_visit": (ledger.leader_refusal,),
+    "record_visit": (ledger.leader_refusal,),
 }
 
 

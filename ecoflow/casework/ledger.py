@@ -21,6 +21,18 @@ def is_bureau_leader(officer: Officer, bureau_code: str) -> bool:
     return role in officer.roles_for(bureau_code, None)
 
 
+def leader_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """下访 of a key case: its 包案 leader, or the bureau's leader."""
+    leader = complaint.ledger_leader
+    if leader is None or leader.id == actor.id or is_bureau_leader(actor, complaint.bureau_code):
+        return None
+    return Forbidden(
+        f"该案件的包案领导为{leader.name}，下访由包案领导本人或局领导安排。",
+        {"ledger_leader": leader.username},
+        code="not_ledger_leader",
+    )
+
+
 def strike_off_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
     """销号 of a case with a named 包案 leader: that leader, or the bureau's leader."""
     leader = complaint.ledger_leader

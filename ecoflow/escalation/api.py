@@ -69,6 +69,19 @@ def supervision_whistles():
     return jsonify(whistles_schema.dump(whistles))
 
 
+@bp.get("/supervision/unvisited")
+@login_required
+@committed  # ends the read: on SQLite every transaction holds the write lock until it ends
+def supervision_unvisited():
+    """下访: key cases on the ledger whose 包案 leader has not visited within the period."""
+    rows = services.unvisited(g.officer, utcnow())
+    leaders = services.ledger_leaders([c for c, _at in rows])
+    return jsonify([
+        {"case_no": c.case_no, "since": at.isoformat(), "leaders": [o.username for o in named]}
+        for (c, at), named in zip(rows, leaders, strict=True)
+    ])  # fmt: skip
+
+
 @bp.get("/supervision/ledger")
 @login_required
 def supervision_ledger():

@@ -8,13 +8,13 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import NamedTuple
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import contains_eager
 
 from ecoflow.casework.access import check_can_view, role_labels, role_set, roles_on
 from ecoflow.casework.step import Step
 from ecoflow.casework.trail import record_event
-from ecoflow.complaints.models import Clock, Complaint
+from ecoflow.complaints.models import Clock, Complaint, Event
 from ecoflow.complaints.privacy import redact
 from ecoflow.errors import Conflict, Forbidden, Invalid, NotFound
 from ecoflow.exchange.outbox import enqueue
@@ -22,7 +22,7 @@ from ecoflow.extensions import db
 from ecoflow.norm.current import get_norm
 from ecoflow.notifications.services import notify
 from ecoflow.officers.models import Officer, RoleGrant, Unit
-from ecoflow.timeutil import SHANGHAI
+from ecoflow.timeutil import SHANGHAI, as_utc
 
 from .models import Supervision, Whistle, WhistleParty
 
@@ -426,6 +426,35 @@ def name_ledger_leader(step: Step):
     db.session.expire(complaint, ["ledger_leader"])
     notify([leader.id], "ledger_leader", f"您已被确定为挂账案件 {complaint.case_no} 的包案领导。", complaint.case_no,
            step.now)  # fmt: skip
+
+
+def unvisited(officer: Officer, now: datetime) -> list[tuple[Complaint, datetime]]:
+    """下访: open key cases on the ledger of the officer's bureaus whose 包案 leader has not recorded a visit
+    within petition.yaml's visit_within, counted from the last visit or, before any, from when the case
+    was first graded; each with that moment, the longest unvisited first."""
+    norm = get_norm()
+    events = Event.__table__.c
+    visited = (
+        select(events.complaint_id, func.max(events.occurred_at).label("at"))
+        .where(events.action == "record_visit").group_by(events.complaint_id).subquery()
+    )  # fmt: skip
+    graded = (
+        select(events.complaint_id, func.min(events.occurred_at).label("at"))
+        .where(events.action.in_(("grade", "assign", "regrade"))).group_by(events.complaint_id).subquery()
+    )  # fmt: skip
+    since = func.coalesce(visited.c.at, graded.c.at, Complaint.received_at)
+    rows = db.session.execute(
+        select(Complaint, since)
+        .outerjoin(visited, visited.c.complaint_id == Complaint.id)
+        .outerjoin(graded, graded.c.complaint_id == Complaint.id)
+        .where(
+            Complaint.bureau_code.in_(officer.bureau_codes), Complaint.is_on_ledger.is_(True),
+            Complaint.state != "closed",
+        )
+        .order_by(since)
+    ).all()  # fmt: skip
+    period = norm.petition["visit_within"]
+    return [(c, as_utc(at)) for c, at in rows if norm.calendar.add(as_utc(at), period) <= now]
 
 
 def ledger_leaders(complaints: Sequence[Complaint]) -> list[list[Officer]]:

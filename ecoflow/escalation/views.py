@@ -35,6 +35,7 @@ def board():
         overdue=[(clocks[0], len(clocks) - 1) for _complaint, clocks in overdue],
         whistles=_by_case(services.list_whistles(current_user, {"state": "open"}), lambda w: w.complaint),
         ledger=services.ledger(current_user, include_closed=True),
+        unvisited=services.unvisited(current_user, now),
         extensions=pending_extensions(current_user),
         report_form=ReportInForm(formdata=None),
         close_form=CloseWhistleForm(formdata=None),

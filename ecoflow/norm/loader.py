@@ -353,6 +353,7 @@ class PetitionSchema(Schema):
     replaces = Names
     request_within = fields.Nested(PeriodSchema, required=True)
     extension = fields.Nested(PetitionExtensionSchema, required=True)
+    visit_within = fields.Nested(PeriodSchema, load_default={"natural_days": 30})
 
 
 class DocumentKindSchema(Schema):
@@ -764,6 +765,7 @@ def _petition(spec: dict, clocks: dict, actions: dict, grades: dict, catalog: di
         "clocks": MappingProxyType(periods), "starts_on": MappingProxyType(spec["starts_on"]),
         "replaces": frozenset(spec["replaces"]), "extension": MappingProxyType(extension),
         "request_within": _period(spec["request_within"], f"{where}: request_within"),
+        "visit_within": _period(spec["visit_within"], f"{where}: visit_within"),
     })  # fmt: skip
 
 
