@@ -15,6 +15,8 @@ from .test_concurrency import ClientTransport, action, at_once, audit_trails_int
 from .test_exchange import START, deliver, linked_case, transferred_case
 
 THREADS = 8
+INSTRUCTION = {"leader_name": "王明", "leader_title": "副市长", "text": "请核查。", "report_days": 5}
+VISIT = {"who": "分管领导、承办人"}
 ASSIGN = {"unit": "tongzhou", "officer": "bj-officer", "grade": "general", "categories": ["air"]}
 
 
@@ -68,6 +70,43 @@ def closed(api):
     return case_no
 
 
+PETITION = {"channel": "letter", "petition": True, "people_count": 6, "joint": True}
+
+
+def key_case(api):
+    return api.to_handling(grade="key")
+
+
+def petition_replied(api):
+    case_no = api.to_handling(grade="key", **PETITION)
+    api.ok(case_no, "reply", "bj-officer", result="已整改", text="已处理。")
+    return case_no
+
+
+def reviewing(api):
+    case_no = petition_replied(api)
+    api.ok(case_no, "request_review", "bj-intake", reason="对处理意见不服。")
+    return case_no
+
+
+def reviewed(api):
+    case_no = reviewing(api)
+    api.ok(case_no, "review_reply", "bj-leader", result="维持", text="经复查，维持原处理意见。")
+    return case_no
+
+
+def rechecking(api):
+    case_no = reviewed(api)
+    api.ok(case_no, "request_recheck", "bj-intake", reason="对复查意见不服。")
+    return case_no
+
+
+def instructed(api):
+    case_no = handling(api)
+    api.ok(case_no, "instruct", "bj-leader", **INSTRUCTION)
+    return case_no
+
+
 def lead(api, db):
     """A lead Hebei received from Beijing, in `received` at Hebei."""
     origin = transferred_case(api)
@@ -112,6 +151,15 @@ CASES = {
     ),
     "sign_lead": ("lead", "he-intake", {}),
     "return_lead": ("lead", "he-intake", {"reason": "不属于本局辖区。"}),
+    "request_review": (petition_replied, "bj-intake", {"reason": "对处理意见不服。"}),
+    "review_reply": (reviewing, "bj-leader", {"result": "维持", "text": "经复查，维持原处理意见。"}),
+    "request_recheck": (reviewed, "bj-intake", {"reason": "对复查意见不服。"}),
+    "recheck_reply": (rechecking, "bj-leader", {"result": "维持", "text": "经复核，维持复查意见。"}),
+    "name_leader": (key_case, "bj-supervisor", {"leader": "bj-leader"}),
+    "instruct": (handling, "bj-leader", INSTRUCTION),
+    "report_back": (instructed, "bj-officer", {"result": "已核查处理。"}),
+    "plan_visit": (key_case, "bj-leader", {"planned_on": "2026年12月5日", "purpose": "现场查看。", **VISIT}),
+    "record_visit": (key_case, "bj-leader", {"outcome": "企业已整改。", **VISIT}),
 }
 
 
