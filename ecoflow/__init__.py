@@ -49,6 +49,7 @@ from .officers.services import active_demo_accounts, forget_changed_officers, no
 from .officers.views import bp as officers_views
 from .openapi import bp as openapi_api
 from .petitions.api import bp as petitions_api
+from .petitions.reception_api import bp as receptions_api
 from .petitions.views import bp as petitions_views
 from .rest import RowId
 from .routing import warm_up
@@ -138,7 +139,7 @@ def register_norm(app: Flask):
 def register_blueprints(app: Flask):
     apis = (officers_api, complaints_api, escalation_api, notifications_api, exchange_api, exchange_peer_api,
             intake_api, open311, citizens_api, assessment_api, exposure_api, openapi_api, evidence_api, admin_api,
-            personal_data_api, petitions_api, health)  # fmt: skip
+            personal_data_api, petitions_api, receptions_api, health)  # fmt: skip
     public = (citizens_views,)  # the citizens' lookup: no session, nothing for a forged form to borrow
     pages = (officers_views, complaints_views, search_views, escalation_views, notifications_views, assessment_views,
              exposure_views, evidence_views, admin_views, petitions_views)  # fmt: skip

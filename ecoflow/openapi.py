@@ -15,6 +15,7 @@ from ecoflow.exchange.schemas import BatchSchema as ExchangeBatchSchema
 from ecoflow.intake.schemas import BatchSchema as OrderBatchSchema
 from ecoflow.intake.schemas import extension_decision_schema, follow_up_schema, urge_schema
 from ecoflow.norm.current import get_norm
+from ecoflow.petitions.schemas import reception_schema, visitor_schema
 
 bp = Blueprint("openapi", __name__, url_prefix="/api/v1")
 
@@ -48,6 +49,8 @@ def _bodies() -> dict[str, object]:
         "intake_api.extension_decision": extension_decision_schema,
         "citizens_api.lookup": LookupSchema(),
         "exchange_peer.receive_batch": ExchangeBatchSchema(),
+        "receptions_api.publish_reception": reception_schema,
+        "receptions_api.record_visitor": visitor_schema(schemas["create"]),
     }
 
 

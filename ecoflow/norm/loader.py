@@ -171,6 +171,7 @@ class AccessSchema(Schema):
     operates_exchange = RoleList
     administers = RoleList
     reads_admin_trail = RoleList
+    receives_visitors = RoleList
     unusual_unmasked_cases_per_day = fields.Integer(load_default=30, validate=validate.Range(min=1))
     export_max_rows = fields.Integer(load_default=10000, validate=validate.Range(min=1, max=1000000))
     pages = fields.Dict(fields.String(), fields.Raw(), required=True)

@@ -66,3 +66,38 @@ class Instruction(db.Model):
     reported_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reported_by_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id"))
     result: Mapped[str | None] = mapped_column(Text)
+
+
+class Reception(db.Model):
+    """接访日: a leader of the bureau receives petitioners on a published day, at a place."""
+
+    __tablename__ = "receptions"
+    __table_args__ = (Index("ix_receptions_bureau_starts", "bureau_code", "starts_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bureau_code: Mapped[str] = mapped_column(ForeignKey("bureaus.code"))
+    leader_name: Mapped[str] = mapped_column(String(50))
+    leader_title: Mapped[str] = mapped_column(String(100))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    place: Mapped[str] = mapped_column(String(200))
+    published_by_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ReceptionVisitor(db.Model):
+    """One visitor received on a reception day: who (personal data), what about, the answer given on the
+    spot, and the case it belongs to (an existing one, or the `visit` case registered from it)."""
+
+    __tablename__ = "reception_visitors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reception_id: Mapped[int] = mapped_column(ForeignKey("receptions.id"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    complaint_id: Mapped[int | None] = mapped_column(ForeignKey("complaints.id"), index=True)
+    registered: Mapped[bool] = mapped_column(default=False)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
