@@ -34,6 +34,7 @@ MENU = (
     ("dispatch", "complaints.dispatch", _l("Grade and dispatch")),
     ("supervision", "escalation.board", _l("Supervision")),
     ("transfers", "complaints.transfers", _l("Transfers")),
+    ("receptions", "petitions.reception_days", _l("Reception days")),
     ("assessment", "assessment.dashboard", _l("Assessment")),
     ("notifications", "notifications.inbox", _l("Notifications")),
     ("admin", "admin.index", _l("Administration")),
