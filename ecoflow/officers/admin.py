@@ -372,7 +372,13 @@ def bootstrap(bureau_code: str, username: str, name: str, now: datetime) -> tupl
 def purpose_label(purpose: str) -> str:
     """How the page names what an unmasked view was for (the API gives the code)."""
     actions = get_norm().actions
-    labels = {"register": "登记", "view": "查看案件（接口）", "web": "查看案件", "timeline": "查看办理记录"}
+    labels = {
+        "register": "登记",
+        "view": "查看案件（接口）",
+        "web": "查看案件",
+        "timeline": "查看办理记录",
+        "reception": "接访日查看来访人",
+    }
     if purpose in labels:
         return labels[purpose]
     return f"{actions[purpose].label}后查看" if purpose in actions else purpose
