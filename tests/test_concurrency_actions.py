@@ -77,34 +77,26 @@ def key_case(api):
     return api.to_handling(grade="key")
 
 
-def petition_replied(api):
-    case_no = api.to_handling(grade="key", **PETITION)
-    api.ok(case_no, "reply", "bj-officer", result="已整改", text="已处理。")
-    return case_no
+def then(make, name, as_, **fields):
+    """A case made by `make`, then taken through the action `name`."""
+
+    def build(api):
+        case_no = make(api)
+        api.ok(case_no, name, as_, **fields)
+        return case_no
+
+    return build
 
 
-def reviewing(api):
-    case_no = petition_replied(api)
-    api.ok(case_no, "request_review", "bj-intake", reason="对处理意见不服。")
-    return case_no
+def petition_handling(api):
+    return api.to_handling(grade="key", **PETITION)
 
 
-def reviewed(api):
-    case_no = reviewing(api)
-    api.ok(case_no, "review_reply", "bj-leader", result="维持", text="经复查，维持原处理意见。")
-    return case_no
-
-
-def rechecking(api):
-    case_no = reviewed(api)
-    api.ok(case_no, "request_recheck", "bj-intake", reason="对复查意见不服。")
-    return case_no
-
-
-def instructed(api):
-    case_no = handling(api)
-    api.ok(case_no, "instruct", "bj-leader", **INSTRUCTION)
-    return case_no
+petition_replied = then(petition_handling, "reply", "bj-officer", result="已整改", text="已处理。")
+reviewing = then(petition_replied, "request_review", "bj-intake", reason="对处理意见不服。")
+reviewed = then(reviewing, "review_reply", "bj-leader", result="维持", text="经复查，维持原处理意见。")
+rechecking = then(reviewed, "request_recheck", "bj-intake", reason="对复查意见不服。")
+instructed = then(handling, "instruct", "bj-leader", **INSTRUCTION)
 
 
 def lead(api, db):

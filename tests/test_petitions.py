@@ -53,7 +53,8 @@ def test_the_decision_is_due_at_the_end_of_the_fifteenth_day_and_closure_sixty_d
     assert handling["on_ledger"] is True
 
 
-def test_one_extension_of_thirty_days_by_the_leader_and_a_second_refused_saying_why(api):
+def test_one_extension_of_thirty_days_by_the_leader_and_a_second_refused_saying_why(api, make_officer):
+    make_officer("bj-leader-tz", ["leader"], unit="tongzhou", role_unit="tongzhou")
     _, handling = petition_to_handling(api, shanghai(2026, 9, 28, 10), shanghai(2026, 10, 10, 16))
     case_no = handling["case_no"]
     with time_machine.travel(shanghai(2026, 12, 1, 9), tick=False):
@@ -64,6 +65,9 @@ def test_one_extension_of_thirty_days_by_the_leader_and_a_second_refused_saying_
         by_supervisor = api.act(case_no, "approve_extension", "bj-supervisor", approved=True)
         assert by_supervisor.status_code == 403
         assert "分管领导" in by_supervisor.json["message"]
+        by_units_leader = api.act(case_no, "approve_extension", "bj-leader-tz", approved=True)
+        assert by_units_leader.status_code == 403 and by_units_leader.json["error"] == "bureau_leader_only"
+        assert "approve_extension" not in api.complaint(case_no, as_="bj-leader-tz")["allowed_actions"]
         extended = api.ok(case_no, "approve_extension", "bj-leader", approved=True, note="同意延期")
         assert due(extended, "petition_close") == shanghai(2027, 1, 9)  # the end of 8 January
 

@@ -157,6 +157,7 @@ PRECONDITIONS: dict[str, tuple[Condition, ...]] = {
 # Conditions that depend on who acts (an officer; EcoFlow itself is never refused by them).
 ACTOR_CONDITIONS: dict[str, tuple[Callable[[Officer, Complaint, set[str]], ApiError | None], ...]] = {
     "verify_close": (ledger.strike_off_refusal,),
+    "approve_extension": (ledger.petition_extension_refusal,),
     "plan_visit": (ledger.leader_refusal,),
     "record_visit": (ledger.leader_refusal,),
 }

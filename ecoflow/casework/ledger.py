@@ -23,23 +23,25 @@ def is_bureau_leader(officer: Officer, bureau_code: str) -> bool:
 
 def leader_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
     """下访 of a key case: its 包案 leader, or the bureau's leader."""
-    leader = complaint.ledger_leader
-    if leader is None or leader.id == actor.id or is_bureau_leader(actor, complaint.bureau_code):
-        return None
-    return Forbidden(
-        f"该案件的包案领导为{leader.name}，下访由包案领导本人或局领导安排。",
-        {"ledger_leader": leader.username},
-        code="not_ledger_leader",
-    )
+    return _not_the_leader(actor, complaint, "下访由包案领导本人或局领导安排")
 
 
 def strike_off_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
     """销号 of a case with a named 包案 leader: that leader, or the bureau's leader."""
+    return _not_the_leader(actor, complaint, "销号须由包案领导本人或局领导确认")
+
+
+def petition_extension_refusal(actor: Officer, complaint: Complaint, roles: set[str]) -> ApiError | None:
+    """A petition's extension (《信访工作条例》第三十五条): the bureau's leader, not a unit's."""
+    if complaint.is_petition and not is_bureau_leader(actor, complaint.bureau_code):
+        return Forbidden("信访事项的延期须由局领导审批，分局或处室的分管领导不能审批。", code="bureau_leader_only")
+    return None
+
+
+def _not_the_leader(actor: Officer, complaint: Complaint, rule: str) -> ApiError | None:
     leader = complaint.ledger_leader
     if leader is None or leader.id == actor.id or is_bureau_leader(actor, complaint.bureau_code):
         return None
     return Forbidden(
-        f"该案件的包案领导为{leader.name}，销号须由包案领导本人或局领导确认。",
-        {"ledger_leader": leader.username},
-        code="not_ledger_leader",
+        f"该案件的包案领导为{leader.name}，{rule}。", {"ledger_leader": leader.username}, code="not_ledger_leader"
     )

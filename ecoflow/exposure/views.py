@@ -23,19 +23,17 @@ def board():
 @bp.get("/exposures/<int:exposure_id>/photos/<int:number>")
 def photo(exposure_id, number):
     """A photo published with a typical case: its copy without metadata, never the original."""
-    chosen = services.public_photo(exposure_id, number)
-    storage = get_storage()
-    if not storage.exists(chosen["sha256"]):
-        abort(404)
-    response = send_stored(storage, chosen["sha256"], chosen["content_type"], f"photo-{number}", False)
-    response.headers["Cache-Control"] = "public, max-age=300"
-    return response
+    return _public_copy(services.public_photo(exposure_id, number), number)
 
 
 @bp.get("/exposures/peers/<int:received_id>/photos/<int:number>")
 def peer_photo(received_id, number):
     """A photo a peer bureau published with a typical case: the copy made here without metadata."""
-    chosen = services.peer_photo(received_id, number)
+    return _public_copy(services.peer_photo(received_id, number), number)
+
+
+def _public_copy(chosen: dict, number: int):
+    """A stored photo copy without metadata, cacheable by anyone: the board is public."""
     storage = get_storage()
     if not storage.exists(chosen["sha256"]):
         abort(404)
